@@ -1,0 +1,144 @@
+//! Redis access with a bound on every call.
+//!
+//! A few multiplexed, self-reconnecting connections ([`ConnectionManager`]) are shared by
+//! all requests in round robin; each call is pipelined on one of them, so there is no
+//! checkout round trip (deadpool-redis PINGs on every checkout, doubling the round trips
+//! of a one-command request). Every call runs under [`RedisPool::timeout`], so a dead or
+//! unreachable Redis turns into [`RedisCallError`] (a 503 for the caller) within the
+//! configured time instead of a hang; the managers reconnect by themselves when Redis
+//! returns.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::Script;
+
+use crate::config::RedisSettings;
+use crate::keys::Keys;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedisCallError {
+    #[error("redis call timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+/// Round-robin set of reconnecting multiplexed connections.
+#[derive(Clone)]
+pub struct RedisPool {
+    conns: Arc<[ConnectionManager]>,
+    next: Arc<AtomicUsize>,
+    timeout: Duration,
+    service: &'static str,
+}
+
+impl std::fmt::Debug for RedisPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisPool")
+            .field("connections", &self.conns.len())
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl RedisPool {
+    /// Creates the connections lazily: nothing is dialled until the first call, so a
+    /// service starts (and reports not-ready) while Redis is down.
+    pub fn new(settings: &RedisSettings, service: &'static str) -> Result<Self, redis::RedisError> {
+        let timeout = Duration::from_millis(settings.timeout_ms.max(1));
+        let client = redis::Client::open(settings.url.as_str())?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conns = (0..settings.connections.max(1))
+            .map(|_| ConnectionManager::new_lazy_with_config(client.clone(), config.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            conns: conns.into(),
+            next: Arc::new(AtomicUsize::new(0)),
+            timeout,
+            service,
+        })
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub fn connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// One connection (cheap clone of a shared multiplexed connection).
+    pub fn conn(&self) -> ConnectionManager {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
+        self.conns[i].clone()
+    }
+
+    /// Runs `f` on a connection under the call timeout; `op` names it in metrics.
+    pub async fn run<T, F, Fut>(&self, op: &'static str, f: F) -> Result<T, RedisCallError>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let started = Instant::now();
+        let result = match tokio::time::timeout(self.timeout, f(self.conn())).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(RedisCallError::Redis(e)),
+            Err(_) => Err(RedisCallError::Timeout(self.timeout)),
+        };
+        metrics::histogram!(
+            "redis_call_duration_seconds",
+            "service" => self.service,
+            "op" => op,
+            "outcome" => if result.is_ok() { "ok" } else { "error" }
+        )
+        .record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    /// `PING`, for readiness probes.
+    pub async fn ping(&self) -> Result<(), RedisCallError> {
+        self.run("ping", |mut c| async move {
+            redis::cmd("PING").query_async::<String>(&mut c).await
+        })
+        .await
+        .map(|_| ())
+    }
+}
+
+/// Script ending a buyer's admission (see `lua/end_admission.lua`). Used by the gateway
+/// when a buyer leaves and by booking after a payment.
+pub fn end_admission_script() -> Script {
+    Script::new(include_str!("../lua/end_admission.lua"))
+}
+
+/// Ends `user_id`'s admission to `concert_id`; `seq = 0` ends it whatever the ticket.
+pub async fn end_admission(
+    pool: &RedisPool,
+    keys: &Keys,
+    script: &Script,
+    concert_id: i64,
+    user_id: i64,
+    seq: i64,
+) -> Result<bool, RedisCallError> {
+    let active = keys.active(concert_id);
+    let active_seq = keys.active_seq(concert_id);
+    pool.run("end_admission", |mut c| async move {
+        script
+            .key(active)
+            .key(active_seq)
+            .arg(user_id)
+            .arg(seq)
+            .invoke_async::<i64>(&mut c)
+            .await
+    })
+    .await
+    .map(|n| n == 1)
+}
