@@ -1,1 +1,27 @@
-pub fn placeholder() {}
+//! Booking service: concerts, schedules, seats, 5-minute seat holds, payments from a
+//! points balance, point history — on PostgreSQL, with Redis as the fast gate for holds.
+//!
+//! - [`concerts`], [`seats`]: what buyers browse (active queue token required).
+//! - [`holds`]: reservations — Redis `SET NX PX` gate, then a conditional write in
+//!   PostgreSQL as the final guard; the sweeper that expires old holds.
+//! - [`payments`]: one transaction per payment, idempotent ([`idempotency`]).
+//! - [`points`]: balances, charges and history (no admission needed).
+//! - [`admin`]: operator routes; [`health`]: probes; [`audit`]: the invariant auditor.
+//! - [`startup`]: builds the router and runs the service (also from tests, on port 0).
+
+pub mod admin;
+pub mod audit;
+pub mod auth;
+pub mod concerts;
+pub mod error;
+pub mod health;
+pub mod holds;
+pub mod idempotency;
+pub mod payments;
+pub mod points;
+pub mod seats;
+pub mod startup;
+pub mod state;
+
+/// The embedded migrations, applied at start (and by `#[sqlx::test]` in tests).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -110,8 +110,9 @@ async fn method_not_allowed() -> Problem {
     Problem::new(Code::MethodNotAllowed, "method not allowed on this route")
 }
 
-/// Wraps a service's router with the common stack (see the module docs).
-pub fn finish(router: Router) -> Router {
+/// Wraps a service's router with the common stack (see the module docs); `service`
+/// labels its request metrics.
+pub fn finish(router: Router, service: &'static str) -> Router {
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request| {
             let request_id = request
@@ -152,6 +153,9 @@ pub fn finish(router: Router) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(limit_declared_body))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            crate::metrics::track(service, request, next)
+        }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(trace)
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))

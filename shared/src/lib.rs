@@ -18,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod redis;
 pub mod telemetry;
 pub mod token;

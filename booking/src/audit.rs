@@ -1,0 +1,134 @@
+//! The invariant auditor (`booking audit`): reads the database and reports every breach of
+//! the non-negotiables — a seat sold twice, a sale without exactly one payment, a negative
+//! balance, a balance that its history does not explain, payments that don't add up.
+
+use std::fmt;
+
+use sqlx::PgPool;
+
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: &'static str,
+    /// Rows (seats, users, payments) that break the rule; 0 means it holds.
+    pub breaches: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub checks: Vec<Check>,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Totals {
+    pub charges: i64,
+    pub uses: i64,
+    pub refunds: i64,
+    pub balances: i64,
+    pub payments: i64,
+    pub sold_seats: i64,
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.breaches == 0)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in &self.checks {
+            let verdict = if c.breaches == 0 { "ok" } else { "BREACH" };
+            writeln!(f, "{verdict:>6}  {:<58} {}", c.name, c.breaches)?;
+        }
+        let t = &self.totals;
+        writeln!(
+            f,
+            "totals: charges={} uses={} refunds={} balances={} payments={} sold_seats={}",
+            t.charges, t.uses, t.refunds, t.balances, t.payments, t.sold_seats
+        )?;
+        writeln!(
+            f,
+            "verdict: {}",
+            if self.passed() { "PASS" } else { "FAIL" }
+        )
+    }
+}
+
+const CHECKS: &[(&str, &str)] = &[
+    (
+        "no seat has more than one confirmed reservation",
+        "SELECT count(*) FROM (SELECT 1 FROM reservations WHERE status = 'CONFIRMED'
+           GROUP BY schedule_id, seat_no HAVING count(*) > 1) x",
+    ),
+    (
+        "every SOLD seat has exactly one confirmed, paid reservation",
+        "SELECT count(*) FROM seats s WHERE s.status = 'SOLD' AND NOT EXISTS (
+           SELECT 1 FROM reservations r JOIN payments p ON p.id = r.payment_id
+           WHERE r.id = s.reservation_id AND r.status = 'CONFIRMED'
+             AND r.schedule_id = s.schedule_id AND r.seat_no = s.seat_no)",
+    ),
+    (
+        "every confirmed reservation's seat is SOLD to it",
+        "SELECT count(*) FROM reservations r WHERE r.status = 'CONFIRMED' AND NOT EXISTS (
+           SELECT 1 FROM seats s WHERE s.schedule_id = r.schedule_id AND s.seat_no = r.seat_no
+             AND s.status = 'SOLD' AND s.reservation_id = r.id)",
+    ),
+    (
+        "no negative balance",
+        "SELECT count(*) FROM users WHERE balance < 0",
+    ),
+    (
+        "balance = charges - uses + refunds for every user",
+        "SELECT count(*) FROM users u WHERE u.balance <> COALESCE((
+           SELECT sum(CASE kind WHEN 'USE' THEN -amount ELSE amount END)
+           FROM point_history h WHERE h.user_id = u.id), 0)",
+    ),
+    (
+        "each payment's amount = its reservations' prices",
+        "SELECT count(*) FROM payments p WHERE p.amount <> COALESCE((
+           SELECT sum(r.price) FROM reservations r WHERE r.payment_id = p.id), -1)",
+    ),
+    (
+        "payments' total = uses' total",
+        "SELECT CASE WHEN (SELECT COALESCE(sum(amount), 0) FROM payments)
+                        = (SELECT COALESCE(sum(amount), 0) FROM point_history WHERE kind = 'USE')
+                     THEN 0 ELSE 1 END",
+    ),
+    (
+        "charges = balances + payments - refunds (points conserved)",
+        "SELECT CASE WHEN (SELECT COALESCE(sum(amount), 0) FROM point_history WHERE kind = 'CHARGE')
+                        = (SELECT COALESCE(sum(balance), 0) FROM users)
+                          + (SELECT COALESCE(sum(amount), 0) FROM payments)
+                          - (SELECT COALESCE(sum(amount), 0) FROM point_history WHERE kind = 'REFUND')
+                     THEN 0 ELSE 1 END",
+    ),
+];
+
+/// Runs every check in one repeatable-read snapshot, so concurrent writes can't skew it.
+pub async fn run(pool: &PgPool) -> Result<Report, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let mut checks = Vec::with_capacity(CHECKS.len());
+    for (name, sql) in CHECKS {
+        let breaches: i64 = sqlx::query_scalar(&format!("SELECT ({sql})::BIGINT"))
+            .fetch_one(&mut *tx)
+            .await?;
+        checks.push(Check { name, breaches });
+    }
+    let totals: Totals = sqlx::query_as(
+        "SELECT
+           (SELECT COALESCE(sum(amount), 0) FROM point_history WHERE kind = 'CHARGE')::BIGINT AS charges,
+           (SELECT COALESCE(sum(amount), 0) FROM point_history WHERE kind = 'USE')::BIGINT AS uses,
+           (SELECT COALESCE(sum(amount), 0) FROM point_history WHERE kind = 'REFUND')::BIGINT AS refunds,
+           (SELECT COALESCE(sum(balance), 0) FROM users)::BIGINT AS balances,
+           (SELECT COALESCE(sum(amount), 0) FROM payments)::BIGINT AS payments,
+           (SELECT count(*) FROM seats WHERE status = 'SOLD') AS sold_seats",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Report { checks, totals })
+}

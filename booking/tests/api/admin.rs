@@ -1,0 +1,160 @@
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::helpers::*;
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn operator_creates_a_concert_and_reads_its_sales(opts: PgPoolOptions, c: PgConnectOptions) {
+    let app = spawn_app(pool(opts, c).await).await;
+    let (concert, schedules) = app.create_concert(&[50, 10]).await;
+    assert_eq!(schedules.len(), 2);
+
+    let token = app.active_token(1, concert);
+    app.charge(1, 10_000).await;
+    let (_, held) = app.hold(&token, schedules[1], 3).await;
+    let id = held["reservation_id"].as_str().unwrap().to_string();
+    let (status, _) = app.pay(&token, &[&id], "k1").await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.hold(&token, schedules[0], 1).await;
+
+    let (status, sales) = json(
+        app.get(&format!("/admin/concerts/{concert}"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{sales}");
+    assert_eq!(sales["total_seats"], 60);
+    assert_eq!(sales["sold_seats"], 1);
+    assert_eq!(sales["held_seats"], 1);
+    assert_eq!(sales["revenue"], 1000);
+    assert_eq!(sales["payments"], 1);
+    assert_eq!(sales["schedules"][1]["sold_seats"], 1);
+    assert_eq!(sales["schedules"][1]["available_seats"], 9);
+    assert_eq!(sales["schedules"][0]["available_seats"], 49);
+
+    let (status, public) = json(
+        app.get(&format!("/v1/concerts/{concert}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(public["title"], "Test concert");
+    assert_eq!(public["schedules"].as_array().unwrap().len(), 2);
+    app.finish().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn admin_routes_need_the_admin_token_and_valid_bodies(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let app = spawn_app(pool(opts, c).await).await;
+    let good =
+        json!({"title": "X", "schedules": [{"starts_at": "2030-01-01T19:00:00Z", "price": 100}]});
+    let (status, body) = json(
+        app.post("/admin/concerts")
+            .json(&good)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("UNAUTHORIZED"))
+    );
+    let (status, _) = json(
+        app.post("/admin/concerts")
+            .bearer_auth("wrong")
+            .json(&good)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A buyer token is not an admin token.
+    let buyer = app.active_token(1, 1);
+    let (status, _) = json(
+        app.get("/admin/concerts/1")
+            .bearer_auth(&buyer)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let before = app.snapshot().await;
+    let bad = [
+        json!({"title": "", "schedules": [{"starts_at": "2030-01-01T19:00:00Z", "price": 100}]}),
+        json!({"title": "X", "schedules": []}),
+        json!({"title": "X", "schedules": [{"starts_at": "not a date", "price": 100}]}),
+        json!({"title": "X", "schedules": [{"starts_at": "2030-01-01T19:00:00Z", "price": 0}]}),
+        json!({"title": "X", "schedules": [{"starts_at": "2030-01-01T19:00:00Z", "price": 100, "seats": 0}]}),
+        json!({"title": "X", "schedules": [{"starts_at": "2030-01-01T19:00:00Z", "price": 100, "seats": 100001}]}),
+        json!({"title": "X", "venue": "Y", "schedules": [{"starts_at": "2030-01-01T19:00:00Z", "price": 100}]}),
+    ];
+    for body in bad {
+        let (status, problem) = json(
+            app.post("/admin/concerts")
+                .bearer_auth(ADMIN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {problem}");
+    }
+    assert_eq!(app.snapshot().await, before);
+
+    let (status, body) = json(
+        app.get("/admin/concerts/999")
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("CONCERT_NOT_FOUND"))
+    );
+    let (status, _) = json(app.get("/v1/concerts/999").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.finish().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn probes_unknown_routes_and_request_ids(opts: PgPoolOptions, c: PgConnectOptions) {
+    let app = spawn_app(pool(opts, c).await).await;
+    let health = app.get("/healthz").send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(health.headers().contains_key("x-request-id"));
+    let ready = app
+        .get("/readyz")
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(ready.headers()["x-request-id"], "abc-123");
+    let (status, body) = json(app.get("/nope").send().await.unwrap()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("NOT_FOUND"))
+    );
+    let (status, body) = json(app.delete("/v1/payments").send().await.unwrap()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("METHOD_NOT_ALLOWED"))
+    );
+    app.finish().await;
+}

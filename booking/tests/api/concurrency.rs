@@ -1,0 +1,181 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rand::Rng;
+use reqwest::StatusCode;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::helpers::*;
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn hundred_concurrent_holds_on_one_seat_yield_exactly_one(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let app = Arc::new(spawn_app(pool(opts, c).await).await);
+    let (concert, schedules) = app.create_concert(&[50]).await;
+    let tasks: Vec<_> = (1..=100)
+        .map(|user| {
+            let app = app.clone();
+            let schedule = schedules[0];
+            tokio::spawn(async move {
+                let token = app.active_token(user, concert);
+                app.hold(&token, schedule, 1).await
+            })
+        })
+        .collect();
+    let mut codes: HashMap<String, usize> = HashMap::new();
+    for t in futures::future::join_all(tasks).await {
+        let (status, body) = t.unwrap();
+        let key = format!(
+            "{} {}",
+            status.as_u16(),
+            body["code"].as_str().unwrap_or("")
+        );
+        *codes.entry(key).or_default() += 1;
+    }
+    assert_eq!(codes.get("201 "), Some(&1), "{codes:?}");
+    assert_eq!(codes.get("409 SEAT_UNAVAILABLE"), Some(&99), "{codes:?}");
+    let reservations: i64 = sqlx::query_scalar("SELECT count(*) FROM reservations")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(reservations, 1);
+    Arc::into_inner(app).unwrap().finish().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn concurrent_payments_of_one_hold_charge_once(opts: PgPoolOptions, c: PgConnectOptions) {
+    let app = Arc::new(spawn_app(pool(opts, c).await).await);
+    let (concert, schedules) = app.create_concert(&[50]).await;
+    let token = app.active_token(1, concert);
+    app.charge(1, 100_000).await;
+    let (_, held) = app.hold(&token, schedules[0], 1).await;
+    let id = held["reservation_id"].as_str().unwrap().to_string();
+    // 20 different keys and 20 copies of one key, all at once.
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let (app, token, id) = (app.clone(), token.clone(), id.clone());
+            tokio::spawn(async move {
+                let key = if i % 2 == 0 {
+                    format!("k{i}")
+                } else {
+                    "shared".into()
+                };
+                app.pay(&token, &[&id], &key).await
+            })
+        })
+        .collect();
+    let results: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let created: Vec<_> = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .collect();
+    let payment_ids: std::collections::HashSet<_> = created
+        .iter()
+        .map(|(_, b)| b["payment_id"].to_string())
+        .collect();
+    assert_eq!(payment_ids.len(), 1, "more than one payment: {results:?}");
+    for (status, body) in &results {
+        assert!(
+            *status == StatusCode::CREATED || body["code"] == "RESERVATION_NOT_HELD",
+            "{status} {body}"
+        );
+    }
+    assert_eq!(app.balance(1).await, 99_000);
+    let payments: i64 = sqlx::query_scalar("SELECT count(*) FROM payments")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(payments, 1);
+    app.audit().await;
+    Arc::into_inner(app).unwrap().finish().await;
+}
+
+/// 200 buyers, 50 seats: random holds then payments, all at once. Afterwards no seat is
+/// sold twice, SOLD seats = paid seats, and points are conserved.
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn storm_of_buyers_keeps_every_invariant(opts: PgPoolOptions, c: PgConnectOptions) {
+    let app = Arc::new(spawn_app(pool(opts, c).await).await);
+    let (concert, schedules) = app.create_concert(&[50]).await;
+    let schedule = schedules[0];
+    let started = Instant::now();
+    let tasks: Vec<_> = (1..=200_i64)
+        .map(|user| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                // Some buyers can't afford two seats; everyone can afford one.
+                let amount = if user % 3 == 0 { 1_500 } else { 5_000 };
+                let (status, _) = app.charge(user, amount).await;
+                assert_eq!(status, StatusCode::OK);
+                let token = app.active_token(user, concert);
+                let mut held = Vec::new();
+                for _ in 0..6 {
+                    let seat = rand::rng().random_range(1..=50);
+                    let (status, body) = app.hold(&token, schedule, seat).await;
+                    match status {
+                        StatusCode::CREATED => {
+                            held.push(body["reservation_id"].as_str().unwrap().to_string())
+                        }
+                        StatusCode::CONFLICT => {}
+                        other => panic!("unexpected hold answer {other}: {body}"),
+                    }
+                    if held.len() == 2 {
+                        break;
+                    }
+                }
+                if held.is_empty() {
+                    return (0, 0);
+                }
+                let ids: Vec<&str> = held.iter().map(String::as_str).collect();
+                let (status, body) = app.pay(&token, &ids, &format!("pay-{user}")).await;
+                match status {
+                    StatusCode::CREATED => (1, ids.len()),
+                    StatusCode::PAYMENT_REQUIRED => {
+                        // Can't afford both: pay for one, release the other.
+                        let (status, _) = app.pay(&token, &ids[..1], &format!("pay1-{user}")).await;
+                        assert_eq!(status, StatusCode::CREATED);
+                        app.delete(&format!("/v1/reservations/{}", ids[1]))
+                            .bearer_auth(&token)
+                            .send()
+                            .await
+                            .unwrap();
+                        (1, 1)
+                    }
+                    other => panic!("unexpected payment answer {other}: {body}"),
+                }
+            })
+        })
+        .collect();
+    let mut payments = 0;
+    let mut seats_paid = 0;
+    for t in futures::future::join_all(tasks).await {
+        let (p, s) = t.unwrap();
+        payments += p;
+        seats_paid += s;
+    }
+    let elapsed = started.elapsed();
+    let report = app.audit().await;
+    assert_eq!(report.totals.sold_seats as usize, seats_paid);
+    assert!(seats_paid <= 50);
+    let sold_distinct: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT (schedule_id, seat_no)) FROM reservations WHERE status = 'CONFIRMED'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(sold_distinct as usize, seats_paid);
+    let t = &report.totals;
+    assert_eq!(t.charges, t.balances + t.payments);
+    println!(
+        "storm: 200 buyers, 50 seats -> {payments} payments, {seats_paid} seats sold, \
+         charges={} balances={} payments_total={} in {:.2?}",
+        t.charges, t.balances, t.payments, elapsed
+    );
+    Arc::into_inner(app).unwrap().finish().await;
+}

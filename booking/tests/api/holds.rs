@@ -1,0 +1,398 @@
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use shared::token::TicketStatus;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::helpers::*;
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn buyer_lists_schedules_and_seats_then_holds_one(opts: PgPoolOptions, c: PgConnectOptions) {
+    let app = spawn_app(pool(opts, c).await).await;
+    let (concert, schedules) = app.create_concert(&[50]).await;
+    let token = app.active_token(1, concert);
+
+    let (status, list) = json(
+        app.get(&format!("/v1/concerts/{concert}/schedules"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list[0]["schedule_id"], schedules[0]);
+    assert_eq!(list[0]["total_seats"], 50);
+    assert_eq!(list[0]["available_seats"], 50);
+
+    let (status, held) = app.hold(&token, schedules[0], 7).await;
+    assert_eq!(status, StatusCode::CREATED, "{held}");
+    assert_eq!(held["status"], "HELD");
+    assert_eq!(held["seat_no"], 7);
+    assert_eq!(held["price"], 1000);
+    assert!(held["held_until"].is_string());
+    assert_eq!(app.seat_status(&token, schedules[0], 7).await, "HELD");
+    let (_, list) = json(
+        app.get(&format!("/v1/concerts/{concert}/schedules"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(list[0]["available_seats"], 49);
+
+    let id = held["reservation_id"].as_str().unwrap();
+    let (status, shown) = json(
+        app.get(&format!("/v1/reservations/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shown["status"], "HELD");
+    let other = app.active_token(2, concert);
+    let (status, body) = json(
+        app.get(&format!("/v1/reservations/{id}"))
+            .bearer_auth(&other)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("FORBIDDEN"))
+    );
+    let (status, body) = json(
+        app.get(&format!("/v1/reservations/{}", uuid::Uuid::new_v4()))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("RESERVATION_NOT_FOUND"))
+    );
+    app.finish().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn second_hold_on_same_seat_is_409_and_bad_seats_are_404(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let app = spawn_app(pool(opts, c).await).await;
+    let (concert, schedules) = app.create_concert(&[50]).await;
+    let a = app.active_token(1, concert);
+    let b = app.active_token(2, concert);
+    assert_eq!(app.hold(&a, schedules[0], 1).await.0, StatusCode::CREATED);
+    let (status, body) = app.hold(&b, schedules[0], 1).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("SEAT_UNAVAILABLE"))
+    );
+    for (schedule, seat) in [
+        (schedules[0], 0),
+        (schedules[0], 51),
+        (schedules[0], -1),
+        (9999, 1),
+    ] {
+        let (status, body) = app.hold(&b, schedule, seat).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("SEAT_NOT_FOUND")),
+            "{schedule}/{seat}"
+        );
+    }
+    let (status, body) = json(
+        app.get("/v1/schedules/9999/seats")
+            .bearer_auth(&b)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("SCHEDULE_NOT_FOUND"))
+    );
+    app.finish().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn tokens_must_be_valid_active_and_for_this_concert(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let app = spawn_app(pool(opts, c).await).await;
+    let (concert, schedules) = app.create_concert(&[50]).await;
+    let (other_concert, _) = app.create_concert(&[5]).await;
+    let before = app.snapshot().await;
+
+    let wrong = app.active_token(1, other_concert);
+    let (status, body) = app.hold(&wrong, schedules[0], 1).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("WRONG_CONCERT"))
+    );
+    let (status, _) = json(
+        app.get(&format!("/v1/schedules/{}/seats", schedules[0]))
+            .bearer_auth(&wrong)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = json(
+        app.get(&format!("/v1/concerts/{concert}/schedules"))
+            .bearer_auth(&wrong)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let waiting = app.token(1, concert, TicketStatus::Waiting, 600);
+    let (status, body) = app.hold(&waiting, schedules[0], 1).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("NOT_ADMITTED"))
+    );
+
+    let expired = app.token(1, concert, TicketStatus::Active, -5);
+    let mut tampered = app.active_token(1, concert);
+    tampered.insert(tampered.len() - 3, 'x');
+    let foreign = {
+        let mut jwt = app.settings.jwt.clone();
+        jwt.secret = "some-other-key-some-other-key-xx".to_string().into();
+        let keys = shared::token::TokenKeys::new(&jwt);
+        let now = chrono::Utc::now().timestamp();
+        keys.mint(&shared::token::QueueClaims::new(
+            1,
+            concert,
+            1,
+            TicketStatus::Active,
+            now,
+            now + 60,
+        ))
+    };
+    for token in [
+        expired.as_str(),
+        tampered.as_str(),
+        foreign.as_str(),
+        "garbage",
+        "a.b.c",
+    ] {
+        let (status, body) = app.hold(token, schedules[0], 1).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("INVALID_TOKEN")),
+            "{token}"
+        );
+    }
+    let (status, body) = json(
+        app.post("/v1/reservations")
+            .json(&serde_json::json!({"schedule_id": schedules[0], "seat_no": 1}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("INVALID_TOKEN"))
+    );
+    assert_eq!(app.snapshot().await, before);
+    app.finish().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn hold_limit_per_buyer_and_release(opts: PgPoolOptions, c: PgConnectOptions) {
+    let app = spawn_app_with(pool(opts, c).await, |s| s.holds.max_per_user = 2).await;
+    let (concert, schedules) = app.create_concert(&[50]).await;
+    let token = app.active_token(1, concert);
+    let (_, first) = app.hold(&token, schedules[0], 1).await;
+    assert_eq!(
+        app.hold(&token, schedules[0], 2).await.0,
+        StatusCode::CREATED
+    );
+    let (status, body) = app.hold(&token, schedules[0], 3).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("HOLD_LIMIT"))
+    );
+    // The refused attempt left no Redis key behind: another buyer can take seat 3.
+    let other = app.active_token(2, concert);
+    assert_eq!(
+        app.hold(&other, schedules[0], 3).await.0,
+        StatusCode::CREATED
+    );
+
+    let id = first["reservation_id"].as_str().unwrap();
+    let (status, _) = json(
+        app.delete(&format!("/v1/reservations/{id}"))
+            .bearer_auth(&other)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let response = app
+        .delete(&format!("/v1/reservations/{id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.seat_status(&token, schedules[0], 1).await, "AVAILABLE");
+    let (_, shown) = json(
+        app.get(&format!("/v1/reservations/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(shown["status"], "RELEASED");
+    // Released seat is holdable at once (Redis key gone too), and the limit has room again.
+    assert_eq!(
+        app.hold(&other, schedules[0], 1).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.hold(&token, schedules[0], 4).await.0,
+        StatusCode::CREATED
+    );
+    app.audit().await;
+    app.finish().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn expired_hold_frees_the_seat_and_late_payment_is_refused(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let app = spawn_app_with(pool(opts, c).await, |s| {
+        s.holds.ttl_secs = 1;
+        s.holds.sweep_interval_ms = 60_000; // prove "available at once", not "after the sweep"
+    })
+    .await;
+    let (concert, schedules) = app.create_concert(&[50]).await;
+    let late = app.active_token(1, concert);
+    let other = app.active_token(2, concert);
+    app.charge(1, 10_000).await;
+    let (_, held) = app.hold(&late, schedules[0], 5).await;
+    let id = held["reservation_id"].as_str().unwrap().to_string();
+
+    let freed = eventually(Duration::from_secs(5), || async {
+        app.seat_status(&other, schedules[0], 5).await == "AVAILABLE"
+    })
+    .await;
+    assert!(freed, "the hold did not expire");
+    let taken = eventually(Duration::from_secs(5), || async {
+        app.hold(&other, schedules[0], 5).await.0 == StatusCode::CREATED
+    })
+    .await;
+    assert!(taken, "another buyer could not hold the expired seat");
+
+    let before = app.snapshot().await;
+    let (status, body) = app.pay(&late, &[&id], "late").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("RESERVATION_EXPIRED"))
+    );
+    assert_eq!(app.balance(1).await, 10_000);
+    assert_eq!(app.snapshot().await, before);
+    let (_, shown) = json(
+        app.get(&format!("/v1/reservations/{id}"))
+            .bearer_auth(&late)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(shown["status"], "EXPIRED");
+    app.audit().await;
+    app.finish().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn sweeper_marks_expired_holds(opts: PgPoolOptions, c: PgConnectOptions) {
+    let app = spawn_app_with(pool(opts, c).await, |s| {
+        s.holds.ttl_secs = 1;
+        s.holds.sweep_interval_ms = 100;
+    })
+    .await;
+    let (concert, schedules) = app.create_concert(&[50]).await;
+    let token = app.active_token(1, concert);
+    app.hold(&token, schedules[0], 1).await;
+    let swept = eventually(Duration::from_secs(5), || async {
+        let (held, expired): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM seats WHERE status = 'HELD'),
+                    (SELECT count(*) FROM reservations WHERE status = 'EXPIRED')",
+        )
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        held == 0 && expired == 1
+    })
+    .await;
+    assert!(swept);
+    app.finish().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn redis_flushed_while_holds_exist_still_no_double_sale(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let app = spawn_app(pool(opts, c).await).await;
+    let (concert, schedules) = app.create_concert(&[50]).await;
+    let a = app.active_token(1, concert);
+    let b = app.active_token(2, concert);
+    app.charge(1, 10_000).await;
+    app.charge(2, 10_000).await;
+    let (_, held) = app.hold(&a, schedules[0], 9).await;
+
+    // Redis loses every key of this test (flush / restart without persistence).
+    let mut conn = app.redis().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}*", app.prefix))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(!keys.is_empty());
+    let _: () = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let (status, body) = app.hold(&b, schedules[0], 9).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("SEAT_UNAVAILABLE"))
+    );
+    // The database refused, so B's Redis key was released again.
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}hold*", app.prefix))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+
+    let id = held["reservation_id"].as_str().unwrap();
+    assert_eq!(app.pay(&a, &[id], "a").await.0, StatusCode::CREATED);
+    let (status, _) = app.hold(&b, schedules[0], 9).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    app.audit().await;
+    app.finish().await;
+}

@@ -1,0 +1,11 @@
+//! Booking integration tests: the real app on a random port, a fresh PostgreSQL database
+//! per test (`#[sqlx::test]`, needs DATABASE_URL) and a unique Redis key prefix per test.
+
+mod helpers;
+
+mod admin;
+mod bad_input;
+mod concurrency;
+mod holds;
+mod payments;
+mod points;

@@ -1,0 +1,196 @@
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::helpers::*;
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn payment_sells_the_seats_debits_once_and_ends_the_admission(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let app = spawn_app(pool(opts, c).await).await;
+    let (concert, schedules) = app.create_concert(&[50]).await;
+    let token = app.active_token(1, concert);
+    app.charge(1, 5_000).await;
+    let (_, r1) = app.hold(&token, schedules[0], 1).await;
+    let (_, r2) = app.hold(&token, schedules[0], 2).await;
+    let ids = [
+        r1["reservation_id"].as_str().unwrap(),
+        r2["reservation_id"].as_str().unwrap(),
+    ];
+
+    // The buyer is admitted in the gateway's active set.
+    let keys = shared::keys::Keys::new(app.prefix.clone());
+    let mut conn = app.redis().await;
+    let _: () = redis::cmd("ZADD")
+        .arg(keys.active(concert))
+        .arg(i64::MAX)
+        .arg(1)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(keys.active_seq(concert))
+        .arg(1)
+        .arg(1)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let (status, paid) = app.pay(&token, &ids, "pay-1").await;
+    assert_eq!(status, StatusCode::CREATED, "{paid}");
+    assert_eq!(paid["amount"], 2000);
+    assert_eq!(paid["balance"], 3000);
+    assert_eq!(paid["reservation_ids"].as_array().unwrap().len(), 2);
+    assert!(paid["paid_at"].is_string());
+    assert_eq!(app.balance(1).await, 3000);
+    assert_eq!(app.seat_status(&token, schedules[0], 1).await, "SOLD");
+    assert_eq!(app.seat_status(&token, schedules[0], 2).await, "SOLD");
+    let (_, shown) = json(
+        app.get(&format!("/v1/reservations/{}", ids[0]))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(shown["status"], "CONFIRMED");
+    assert_eq!(shown["payment_id"], paid["payment_id"]);
+
+    let (_, history) = json(app.get("/v1/users/1/points/history").send().await.unwrap()).await;
+    assert_eq!(history["items"][0]["kind"], "USE");
+    assert_eq!(history["items"][0]["amount"], 2000);
+    assert_eq!(history["items"][0]["balance_after"], 3000);
+
+    // Seat keys released, admission ended.
+    let holds: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}hold*", app.prefix))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(holds.is_empty(), "{holds:?}");
+    let active: Option<f64> = redis::cmd("ZSCORE")
+        .arg(keys.active(concert))
+        .arg(1)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(active, None);
+
+    // Paying again with another key: nothing is held any more.
+    let (status, body) = app.pay(&token, &ids, "pay-2").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("RESERVATION_NOT_HELD"))
+    );
+    assert_eq!(app.balance(1).await, 3000);
+    app.audit().await;
+    app.finish().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn replayed_payment_key_returns_the_same_response_and_charges_once(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let app = spawn_app(pool(opts, c).await).await;
+    let (concert, schedules) = app.create_concert(&[50]).await;
+    let token = app.active_token(1, concert);
+    app.charge(1, 5_000).await;
+    let (_, r1) = app.hold(&token, schedules[0], 1).await;
+    let (_, r2) = app.hold(&token, schedules[0], 2).await;
+    let id1 = r1["reservation_id"].as_str().unwrap();
+    let id2 = r2["reservation_id"].as_str().unwrap();
+    let first = app.pay(&token, &[id1], "same").await;
+    let second = app.pay(&token, &[id1], "same").await;
+    assert_eq!(first.0, StatusCode::CREATED);
+    assert_eq!(first, second);
+    assert_eq!(app.balance(1).await, 4000);
+    let (status, body) = app.pay(&token, &[id2], "same").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("IDEMPOTENCY_KEY_REUSED")
+        )
+    );
+    assert_eq!(app.balance(1).await, 4000);
+    let payments: i64 = sqlx::query_scalar("SELECT count(*) FROM payments")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(payments, 1);
+    app.audit().await;
+    app.finish().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn insufficient_balance_is_402_and_changes_nothing(opts: PgPoolOptions, c: PgConnectOptions) {
+    let app = spawn_app(pool(opts, c).await).await;
+    let (concert, schedules) = app.create_concert(&[50]).await;
+    let token = app.active_token(1, concert);
+    app.charge(1, 999).await;
+    let (_, held) = app.hold(&token, schedules[0], 1).await;
+    let before = app.snapshot().await;
+    let (status, body) = app
+        .pay(&token, &[held["reservation_id"].as_str().unwrap()], "k")
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::PAYMENT_REQUIRED, Some("INSUFFICIENT_BALANCE"))
+    );
+    assert_eq!(app.snapshot().await, before);
+    assert_eq!(app.seat_status(&token, schedules[0], 1).await, "HELD");
+    // After topping up, the same key now goes through (a failed request saved nothing).
+    app.charge(1, 1).await;
+    let (status, _) = app
+        .pay(&token, &[held["reservation_id"].as_str().unwrap()], "k")
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(app.balance(1).await, 0);
+    app.audit().await;
+    app.finish().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn paying_for_others_or_unknown_reservations_is_refused(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let app = spawn_app(pool(opts, c).await).await;
+    let (concert, schedules) = app.create_concert(&[50]).await;
+    let owner = app.active_token(1, concert);
+    let thief = app.active_token(2, concert);
+    app.charge(2, 100_000).await;
+    let (_, held) = app.hold(&owner, schedules[0], 1).await;
+    let id = held["reservation_id"].as_str().unwrap();
+    let before = app.snapshot().await;
+    let (status, body) = app.pay(&thief, &[id], "x").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("FORBIDDEN"))
+    );
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let (status, body) = app.pay(&thief, &[&unknown], "y").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("RESERVATION_NOT_FOUND"))
+    );
+    let (status, _) = app.pay(&thief, &[], "z").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app.pay(&thief, &[&unknown, &unknown], "w").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = json(
+        app.post("/v1/payments")
+            .bearer_auth(&owner)
+            .json(&json!({"reservation_ids": [id]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "missing Idempotency-Key");
+    assert_eq!(app.snapshot().await, before);
+    app.finish().await;
+}
