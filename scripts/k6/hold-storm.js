@@ -1,0 +1,104 @@
+// Hold storm: ATTEMPTS hold attempts, as fast as the VUs can go, on ONE
+// schedule of SEATS seats. Every attempt is a buyer who joins the line (the
+// room is opened wide, so buyers are admitted at once) and holds a random seat.
+// Pass: exactly SEATS holds succeed (201) and every other attempt gets 409
+// SEAT_UNAVAILABLE or HOLD_LIMIT. Anything else fails the run. Seats are
+// picked at random, so ATTEMPTS must be much larger than SEATS for every seat
+// to be tried (10000 over 50: a seat is missed with probability ~e^-200).
+//
+//   k6 run scripts/k6/hold-storm.js
+//
+// setup(): creates a concert with one SEATS-seat schedule via booking's admin
+// API (BOOKING_URL) and opens its room on the gateway
+// (PUT /admin/rooms/{cid} {"capacity":100000,"batch_size":100000}).
+// Env: BASE_URL, BOOKING_URL, ADMIN_TOKEN, BOOKING_ADMIN_TOKEN, ATTEMPTS (10000),
+// VUS (100), SEATS (50), USERS (0 = one new user per attempt; N = attempts
+// cycle over N users, so some hit HOLD_LIMIT; then min(SEATS, N*MAX_PER_USER)
+// holds must succeed), MAX_PER_USER (4), MAX_WAIT_S (30),
+// ROOM_APPLY_WAIT_S (2), USER_OFFSET, SUMMARY_JSON.
+import http from 'k6/http';
+import { check, sleep } from 'k6';
+import exec from 'k6/execution';
+import { Counter } from 'k6/metrics';
+import {
+  TREND_STATS, envInt, codeThresholds, userBase, futureIso, randInt, unexpectedErrors,
+  createConcert, putRoom, getConcertAdmin, waitUntilActive, holdSeat, summarize, metricValue,
+} from './lib.js';
+
+const ATTEMPTS = envInt('ATTEMPTS', 10000);
+const VUS = envInt('VUS', 100);
+const SEATS = envInt('SEATS', 50);
+const USERS = envInt('USERS', 0);
+const MAX_WAIT_S = envInt('MAX_WAIT_S', 30);
+const MAX_PER_USER = envInt('MAX_PER_USER', 4); // booking's holds.max_per_user
+// Holds that must succeed: every seat, unless too few users can hold them all.
+const EXPECTED = USERS > 0 ? Math.min(SEATS, USERS * MAX_PER_USER) : SEATS;
+
+const holdAttempts = new Counter('hold_attempts');
+const holdsCreated = new Counter('holds_created');
+const holdConflicts = new Counter('hold_conflicts');
+const holdLimit = new Counter('hold_limit');
+const holdOther = new Counter('hold_other');
+const notAdmitted = new Counter('buyers_not_admitted');
+
+http.setResponseCallback(http.expectedStatuses({ min: 200, max: 299 }, 409));
+
+export const options = {
+  setupTimeout: '2m',
+  scenarios: {
+    storm: { executor: 'shared-iterations', vus: VUS, iterations: ATTEMPTS, maxDuration: '10m' },
+  },
+  summaryTrendStats: TREND_STATS,
+  thresholds: Object.assign(codeThresholds(), {
+    holds_created: [`count==${EXPECTED}`],
+    hold_attempts: [`count==${ATTEMPTS}`],
+    hold_other: ['count==0'],
+    buyers_not_admitted: ['count==0'],
+    unexpected_errors: ['rate==0'],
+    http_req_failed: ['rate==0'],
+  }),
+};
+
+export function setup() {
+  const title = `hold-storm ${new Date().toISOString()}`;
+  const { concertId, scheduleIds } = createConcert(title, [{ starts_at: futureIso(30), seats: SEATS, price: 1000 }]);
+  putRoom(concertId, { capacity: 100000, batch_size: 100000 });
+  sleep(envInt('ROOM_APPLY_WAIT_S', 2)); // every gateway applies room changes within one tick
+  console.log(`hold-storm: concert ${concertId}, schedule ${scheduleIds[0]}, ${SEATS} seats, ${ATTEMPTS} attempts`);
+  return { concertId, scheduleId: scheduleIds[0], userBase: userBase() };
+}
+
+export default function (data) {
+  const i = exec.scenario.iterationInTest;
+  const userId = data.userBase + (USERS > 0 ? i % USERS : i);
+  const w = waitUntilActive(data.concertId, userId, MAX_WAIT_S);
+  if (w.state !== 'active') {
+    notAdmitted.add(1);
+    if (w.state === 'timeout') unexpectedErrors.add(true, { step: 'admission' });
+    return;
+  }
+  holdAttempts.add(1);
+  const h = holdSeat(w.token, data.scheduleId, randInt(1, SEATS), ['SEAT_UNAVAILABLE', 'HOLD_LIMIT']);
+  if (h.status === 201) holdsCreated.add(1);
+  else if (h.code === 'SEAT_UNAVAILABLE') holdConflicts.add(1);
+  else if (h.code === 'HOLD_LIMIT') holdLimit.add(1);
+  else holdOther.add(1, { status: String(h.status), code: String(h.code) });
+  check(h, { 'hold: 201, SEAT_UNAVAILABLE or HOLD_LIMIT': (x) => x.status === 201 || (x.status === 409 && (x.code === 'SEAT_UNAVAILABLE' || x.code === 'HOLD_LIMIT')) });
+}
+
+export function teardown(data) {
+  const r = getConcertAdmin(data.concertId);
+  console.log(`hold-storm: admin view of concert ${data.concertId}: ${r.status} ${String(r.res.body).slice(0, 500)}`);
+}
+
+export function handleSummary(data) {
+  const n = (name) => metricValue(data, name, 'count') || 0;
+  const created = n('holds_created');
+  const verdict = created === EXPECTED && n('hold_other') === 0 && n('hold_attempts') === ATTEMPTS ? 'PASS' : 'FAIL';
+  const sd = data.setup_data || {};
+  return summarize(data, 'hold-storm', [
+    `concert=${sd.concertId} schedule=${sd.scheduleId} seats=${SEATS} expected_holds=${EXPECTED}`,
+    `holds: attempts=${n('hold_attempts')}/${ATTEMPTS} created(201)=${created} seat_unavailable=${n('hold_conflicts')} ` +
+      `hold_limit=${n('hold_limit')} other=${n('hold_other')} not_admitted=${n('buyers_not_admitted')} -> ${verdict}`,
+  ]);
+}

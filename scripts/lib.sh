@@ -1,0 +1,115 @@
+# Shared shell helpers for scripts/*: make sure PostgreSQL and Redis are installed and
+# running, wait for ports, start and stop background services. Safe to source repeatedly.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN_DIR="$ROOT/.run"
+PG_URL_BASE="${PG_URL_BASE:-postgres://postgres:postgres@127.0.0.1:5432}"
+REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+mkdir -p "$RUN_DIR"
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+APT_UPDATED=0
+apt_install() {
+  command -v apt-get >/dev/null || die "apt-get not found; install $* by hand"
+  if [ "$APT_UPDATED" = 0 ]; then
+    log "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+  log "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null || die "apt-get install $* failed"
+}
+
+# wait_for "what" seconds command...
+wait_for() {
+  local what="$1" seconds="$2"; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || die "$what did not come up within ${seconds}s"
+    sleep 0.2
+  done
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+ensure_postgres() {
+  if ! command -v pg_ctlcluster >/dev/null && ! command -v psql >/dev/null; then
+    apt_install postgresql postgresql-client
+  fi
+  command -v psql >/dev/null || apt_install postgresql-client
+  if ! port_open 5432; then
+    log "starting PostgreSQL"
+    local version
+    version="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)"
+    [ -n "$version" ] || die "PostgreSQL is installed but has no cluster under /etc/postgresql"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null \
+      || pg_ctlcluster "$version" main start \
+      || die "could not start PostgreSQL $version"
+    wait_for "PostgreSQL" 30 port_open 5432
+  fi
+  wait_for "PostgreSQL" 30 psql_ok
+  # A fresh install uses password auth on TCP: give the postgres role the password our
+  # URLs carry (with trust auth the password is simply ignored).
+  if ! PGCONNECT_TIMEOUT=3 psql "$PG_URL_BASE/postgres" -Atqc 'select 1' >/dev/null 2>&1; then
+    log "setting the postgres role's password for TCP connections"
+    su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null \
+      || die "cannot connect to PostgreSQL as postgres"
+  fi
+  PGCONNECT_TIMEOUT=3 psql "$PG_URL_BASE/postgres" -Atqc 'select 1' >/dev/null \
+    || die "cannot connect to $PG_URL_BASE/postgres"
+}
+
+psql_ok() {
+  command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432
+}
+
+# ensure_database NAME: creates it when missing.
+ensure_database() {
+  local name="$1"
+  if [ "$(psql "$PG_URL_BASE/postgres" -Atqc "select 1 from pg_database where datname = '$name'")" != 1 ]; then
+    log "creating database $name"
+    psql "$PG_URL_BASE/postgres" -qc "create database \"$name\"" >/dev/null
+  fi
+}
+
+ensure_redis() {
+  command -v redis-server >/dev/null || apt_install redis-server
+  command -v redis-cli >/dev/null || apt_install redis-tools
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    log "starting Redis"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+      --dir /tmp --logfile "$RUN_DIR/redis.log" >/dev/null
+    wait_for "Redis" 20 redis-cli -h 127.0.0.1 -p 6379 ping
+  fi
+}
+
+ensure_rust() {
+  command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first"
+}
+
+# start_service NAME LOGFILE command... : runs it in the background, pid in .run/NAME.pid
+start_service() {
+  local name="$1"; shift
+  stop_service "$name"
+  nohup "$@" >"$RUN_DIR/$name.log" 2>&1 &
+  echo $! >"$RUN_DIR/$name.pid"
+}
+
+stop_service() {
+  local name="$1" pid
+  [ -f "$RUN_DIR/$name.pid" ] || return 0
+  pid="$(cat "$RUN_DIR/$name.pid")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$RUN_DIR/$name.pid"
+}
+
+http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
+
+ensure_curl() { command -v curl >/dev/null || apt_install curl; }
