@@ -1,0 +1,162 @@
+//! The admission ticker: moves buyers from the line to the active set at the rate each
+//! room's settings allow.
+//!
+//! Every instance runs one ticker per room it finds in the rooms set (refreshed every
+//! second, or at once when this instance creates a room). A room's ticker calls the promote
+//! script about four times per `tick_ms` (10 ms to 250 ms apart). The script cuts time
+//! into slots of `tick_ms` on the Redis clock and does the work only on the first call of a
+//! new slot, so exactly one tick runs per slot whatever the number of instances, and when an
+//! instance dies the others keep the rate without any hand-over. Each call's reply also
+//! refreshes this instance's cached figures ([`crate::rooms`]) used for ETAs.
+//!
+//! All loops stop when the app's [`CancellationToken`] is cancelled.
+
+pub mod eta;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::queue::Queue;
+use crate::rooms::Rooms;
+
+/// How often the set of rooms is re-read.
+const ROOMS_REFRESH: Duration = Duration::from_secs(1);
+/// Shortest and longest pause between two promote calls of one room (a quarter tick in
+/// between). The upper bound keeps figures fresh and lets a shorter `tick_ms` set by an
+/// operator apply quickly even when the old one was long.
+const MIN_CALL_INTERVAL: Duration = Duration::from_millis(10);
+const MAX_CALL_INTERVAL: Duration = Duration::from_millis(250);
+/// Pause after a failed call (Redis down), and the least time between two warnings.
+const ERROR_BACKOFF: Duration = Duration::from_millis(250);
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
+/// Starts the ticker; it stops when `cancel` is cancelled.
+pub fn spawn(
+    queue: Queue,
+    rooms: Arc<Rooms>,
+    instance_id: Arc<str>,
+    cancel: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(supervise(queue, rooms, instance_id, cancel))
+}
+
+/// Keeps one [`run_room`] task per listed room.
+async fn supervise(
+    queue: Queue,
+    rooms: Arc<Rooms>,
+    instance_id: Arc<str>,
+    cancel: CancellationToken,
+) {
+    let mut tasks: HashMap<i64, (CancellationToken, JoinHandle<()>)> = HashMap::new();
+    let mut last_warn: Option<Instant> = None;
+    loop {
+        match queue.room_ids().await {
+            Ok(ids) => {
+                let listed: HashSet<i64> = ids.into_iter().collect();
+                tasks.retain(|id, (stop, handle)| {
+                    let keep = listed.contains(id) && !handle.is_finished();
+                    if !keep {
+                        stop.cancel();
+                    }
+                    keep
+                });
+                for id in listed {
+                    tasks.entry(id).or_insert_with(|| {
+                        let stop = cancel.child_token();
+                        let handle = tokio::spawn(run_room(
+                            queue.clone(),
+                            rooms.clone(),
+                            instance_id.clone(),
+                            id,
+                            stop.clone(),
+                        ));
+                        (stop, handle)
+                    });
+                }
+            }
+            Err(e) => warn_now_and_then(
+                &mut last_warn,
+                || tracing::warn!(error = %e, "admission ticker cannot list rooms"),
+            ),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(ROOMS_REFRESH) => {}
+            _ = rooms.room_created() => {}
+        }
+    }
+    for (_, (stop, handle)) in tasks {
+        stop.cancel();
+        let _ = handle.await;
+    }
+}
+
+/// Calls the promote script for one room until cancelled or the room hash disappears.
+async fn run_room(
+    queue: Queue,
+    rooms: Arc<Rooms>,
+    instance_id: Arc<str>,
+    concert_id: i64,
+    cancel: CancellationToken,
+) {
+    let concert_label = concert_id.to_string();
+    let mut last_warn: Option<Instant> = None;
+    loop {
+        let pause = match queue.promote(concert_id, &instance_id).await {
+            Ok(Some(tick)) => {
+                rooms.record(concert_id, tick);
+                if tick.ran {
+                    metrics::counter!(
+                        "queue_promotion_ticks_total",
+                        "concert_id" => concert_label.clone(),
+                        "instance" => instance_id.to_string()
+                    )
+                    .increment(1);
+                    if tick.admitted > 0 {
+                        metrics::counter!("queue_admitted_total", "concert_id" => concert_label.clone())
+                            .increment(tick.admitted);
+                    }
+                    tracing::trace!(
+                        concert_id,
+                        admitted = tick.admitted,
+                        dropped = tick.dropped,
+                        "tick"
+                    );
+                }
+                metrics::gauge!("queue_waiting", "concert_id" => concert_label.clone())
+                    .set(tick.waiting as f64);
+                metrics::gauge!("queue_active", "concert_id" => concert_label.clone())
+                    .set(tick.active as f64);
+                Duration::from_millis(tick.tick_ms / 4).clamp(MIN_CALL_INTERVAL, MAX_CALL_INTERVAL)
+            }
+            Ok(None) => {
+                // The room hash is gone (flushed or deleted); requests re-create it and the
+                // supervisor restarts this loop if the room is listed again.
+                rooms.forget(concert_id);
+                break;
+            }
+            Err(e) => {
+                warn_now_and_then(
+                    &mut last_warn,
+                    || tracing::warn!(concert_id, error = %e, "admission tick failed"),
+                );
+                ERROR_BACKOFF
+            }
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+fn warn_now_and_then(last: &mut Option<Instant>, warn: impl FnOnce()) {
+    if last.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
+        warn();
+        *last = Some(Instant::now());
+    }
+}

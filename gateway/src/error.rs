@@ -1,0 +1,130 @@
+//! The gateway's one error type. Each variant maps to one SPEC code and HTTP status in
+//! [`IntoResponse`]; handlers return `Result<_, ApiError>` and never build responses for
+//! errors themselves.
+//!
+//! Dependency failures are never 500s: Redis errors and timeouts become 503
+//! `SERVICE_UNAVAILABLE` with `Retry-After` (the pool bounds every call), and so does a
+//! booking service that cannot be reached.
+
+use axum::response::{IntoResponse, Response};
+use shared::token::TokenError;
+use shared::{Code, Problem};
+
+use crate::forward::client::BookingError;
+use crate::queue::QueueError;
+use crate::rooms::RoomError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
+    #[error("identity not verified: {0}")]
+    Unauthorized(String),
+    #[error("concert {0} not found")]
+    ConcertNotFound(i64),
+    #[error("the queue of concert {0} is closed")]
+    QueueClosed(i64),
+    #[error("not admitted yet, position {position}")]
+    NotAdmitted { position: u64 },
+    #[error("the ticket is gone")]
+    TicketGone,
+    #[error("the token is for concert {token}, not {resource}")]
+    WrongConcert { token: i64, resource: i64 },
+    #[error("too many joins from this address")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Booking(#[from] BookingError),
+    /// A problem built elsewhere (shared extractors, admin auth).
+    #[error(transparent)]
+    Problem(#[from] Problem),
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        ApiError::InvalidToken(e.to_string())
+    }
+}
+
+impl From<RoomError> for ApiError {
+    fn from(e: RoomError) -> Self {
+        match e {
+            RoomError::NotFound(id) => ApiError::ConcertNotFound(id),
+            RoomError::Booking(e) => ApiError::Booking(e),
+            RoomError::Queue(e) => ApiError::Queue(e),
+        }
+    }
+}
+
+impl ApiError {
+    pub fn to_problem(&self) -> Problem {
+        match self {
+            ApiError::Invalid(msg) => Problem::invalid(msg.clone()),
+            ApiError::InvalidToken(msg) => Problem::new(Code::InvalidToken, msg.clone()),
+            ApiError::Unauthorized(msg) => Problem::new(Code::Unauthorized, msg.clone()),
+            ApiError::ConcertNotFound(_) => Problem::new(Code::ConcertNotFound, self.to_string()),
+            ApiError::QueueClosed(_) => Problem::new(Code::QueueClosed, self.to_string()),
+            ApiError::NotAdmitted { position } => Problem::new(
+                Code::NotAdmitted,
+                "this token is still waiting in line; poll /v1/queue/status",
+            )
+            .with("position", *position),
+            ApiError::TicketGone => Problem::new(
+                Code::TicketGone,
+                "the ticket was dropped (expired, left or paid); join the queue again",
+            ),
+            ApiError::WrongConcert { .. } => Problem::new(Code::WrongConcert, self.to_string()),
+            ApiError::RateLimited { retry_after_secs } => {
+                Problem::new(Code::RateLimited, self.to_string())
+                    .with_retry_after(*retry_after_secs)
+            }
+            ApiError::PayloadTooLarge => Problem::new(
+                Code::PayloadTooLarge,
+                format!(
+                    "request bodies are limited to {} bytes",
+                    shared::http::MAX_BODY_BYTES
+                ),
+            ),
+            ApiError::Queue(QueueError::UnexpectedReply(reply)) => Problem::internal(reply),
+            ApiError::Queue(QueueError::Redis(e)) => Problem::unavailable("the queue store", e),
+            ApiError::Booking(e) => Problem::unavailable("the booking service", e),
+            ApiError::Problem(p) => p.clone(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.to_problem().into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{header, StatusCode};
+    use shared::redis::RedisCallError;
+    use std::time::Duration;
+
+    #[test]
+    fn redis_failures_are_503_with_retry_after() {
+        let e = ApiError::Queue(QueueError::Redis(RedisCallError::Timeout(
+            Duration::from_millis(5),
+        )));
+        let response = e.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
+    }
+
+    #[test]
+    fn not_admitted_carries_the_position() {
+        let p = ApiError::NotAdmitted { position: 7 }.to_problem();
+        assert_eq!(p.code, Code::NotAdmitted);
+        assert_eq!(p.body()["position"], 7);
+    }
+}

@@ -1,0 +1,103 @@
+//! The HTTP client to the booking service: one keep-alive pool per process, bounded
+//! connect and whole-call timeouts (`booking.*` settings), so a slow or dead booking
+//! service turns into a 503 for the buyer instead of a pile of stuck requests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode};
+use shared::config::BookingClientSettings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BookingError {
+    #[error("booking is unreachable: {0}")]
+    Unreachable(#[source] reqwest::Error),
+    #[error("booking answered {0} to {1}")]
+    Unexpected(StatusCode, &'static str),
+}
+
+/// A reply from booking, read in full (booking's bodies are small JSON documents).
+#[derive(Debug)]
+pub struct BookingReply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+#[derive(Clone, Debug)]
+pub struct BookingClient {
+    http: reqwest::Client,
+    base: Arc<str>,
+}
+
+impl BookingClient {
+    pub fn new(settings: &BookingClientSettings) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(settings.pool_max_idle_per_host)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms.max(1)))
+            .timeout(Duration::from_millis(settings.timeout_ms.max(1)))
+            .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self {
+            http,
+            base: settings.url.trim_end_matches('/').into(),
+        })
+    }
+
+    fn url(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.base, path_and_query)
+    }
+
+    /// Whether booking knows the concert (`GET /v1/concerts/{id}`: 200 yes, 404 no).
+    #[tracing::instrument(skip(self))]
+    pub async fn concert_exists(&self, concert_id: i64) -> Result<bool, BookingError> {
+        let response = self
+            .http
+            .get(self.url(&format!("/v1/concerts/{concert_id}")))
+            .send()
+            .await
+            .map_err(BookingError::Unreachable)?;
+        match response.status() {
+            StatusCode::OK => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            other => Err(BookingError::Unexpected(other, "a concert lookup")),
+        }
+    }
+
+    /// Whether booking's `/healthz` answers 200.
+    pub async fn healthy(&self) -> bool {
+        matches!(
+            self.http.get(self.url("/healthz")).send().await,
+            Ok(r) if r.status().is_success()
+        )
+    }
+
+    /// Sends one request to booking and reads the whole reply.
+    pub async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<BookingReply, BookingError> {
+        let mut request = self
+            .http
+            .request(method, self.url(path_and_query))
+            .headers(headers);
+        if !body.is_empty() {
+            request = request.body(body);
+        }
+        let response = request.send().await.map_err(BookingError::Unreachable)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(BookingError::Unreachable)?;
+        Ok(BookingReply {
+            status,
+            headers,
+            body,
+        })
+    }
+}

@@ -1,0 +1,28 @@
+-- status: where the ticket a token carries stands now.
+--
+-- KEYS[1] waiting     zset   user id -> ticket number
+-- KEYS[2] active      zset   user id -> admission expiry (ms, Redis server clock)
+-- KEYS[3] active_seq  hash   user id -> ticket number of the admission
+-- ARGV[1] user id
+-- ARGV[2] ticket number the token carries
+--
+-- Returns {status, rank, expiry_ms, now_ms}:
+--   "active"  the admission of this very ticket has not expired (rank 0)
+--   "waiting" the ticket is in line, rank is 0-based (expiry 0)
+--   "gone"    the ticket was dropped: left, expired, paid, or replaced by a newer one
+local user = ARGV[1]
+local want = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+local exp = tonumber(redis.call('ZSCORE', KEYS[2], user))
+if exp and exp > now and tonumber(redis.call('HGET', KEYS[3], user)) == want then
+  return {'active', 0, exp, now}
+end
+
+local seq = tonumber(redis.call('ZSCORE', KEYS[1], user))
+if seq and seq == want then
+  return {'waiting', redis.call('ZRANK', KEYS[1], user), 0, now}
+end
+
+return {'gone', 0, 0, now}

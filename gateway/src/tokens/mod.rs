@@ -1,0 +1,213 @@
+//! The buyer's queue API (SPEC §3 Queue): join / re-issue, status, leave.
+//!
+//! - `POST /v1/queue/tokens` — one join script call. A presented token must verify (else
+//!   401 whatever it is for); the join then returns the buyer's existing place or a new
+//!   ticket, so "no token", "token for another concert or user" and "token whose ticket is
+//!   gone" all come out right without extra reads. 201 when a ticket was created, else 200.
+//! - `GET /v1/queue/status` — one status script call for the token's ticket; 410 when gone.
+//! - `DELETE /v1/queue/tokens` — one leave script call; 204 whether or not anything was left.
+//!
+//! [`admitted`] is the check every booking route runs: a verified token whose ticket is
+//! active in Redis right now.
+
+pub mod identity;
+pub mod issue;
+pub mod limit;
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+use shared::http::{bearer, Json};
+use shared::token::{now_secs, QueueClaims};
+
+use crate::error::ApiError;
+use crate::queue::{JoinOutcome, Place, QueueError, Ticket};
+use crate::state::AppState;
+use issue::{Presented, TicketView, ViewInput};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/queue/tokens", post(join).delete(leave))
+        .route("/v1/queue/status", get(status))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    pub concert_id: i64,
+    pub user_id: i64,
+}
+
+/// Records the buyer on the request's trace span.
+fn record_span(concert_id: i64, user_id: i64) {
+    let span = tracing::Span::current();
+    span.record("concert_id", concert_id);
+    span.record("user_id", user_id);
+}
+
+/// The bearer token, verified; 401 `INVALID_TOKEN` when missing or not valid.
+pub fn verified<'h>(
+    state: &AppState,
+    headers: &'h HeaderMap,
+) -> Result<(&'h str, QueueClaims), ApiError> {
+    let token = bearer(headers).ok_or_else(|| {
+        ApiError::InvalidToken("`Authorization: Bearer <queue token>` is required".into())
+    })?;
+    let claims = state.tokens.verify(token)?;
+    record_span(claims.cid, claims.user_id());
+    Ok((token, claims))
+}
+
+/// The claims of a token whose ticket is admitted right now (403 `NOT_ADMITTED` with the
+/// position while it waits, 410 `TICKET_GONE` when it was dropped).
+pub async fn admitted(state: &AppState, headers: &HeaderMap) -> Result<QueueClaims, ApiError> {
+    let (_, claims) = verified(state, headers)?;
+    let ticket = state
+        .queue
+        .status(claims.cid, claims.user_id(), claims.seq)
+        .await?
+        .ok_or(ApiError::TicketGone)?;
+    match ticket.place {
+        Place::Active { .. } => Ok(claims),
+        Place::Waiting { rank } => Err(ApiError::NotAdmitted { position: rank + 1 }),
+    }
+}
+
+fn describe(
+    state: &AppState,
+    presented: Option<Presented<'_>>,
+    concert_id: i64,
+    user_id: i64,
+    ticket: Ticket,
+) -> TicketView {
+    issue::view(ViewInput {
+        keys: &state.tokens,
+        defaults: &state.settings.queue,
+        waiting_ttl_secs: state.settings.jwt.waiting_ttl_secs,
+        figures: state.rooms.figures(concert_id),
+        presented,
+        concert_id,
+        user_id,
+        ticket,
+        now_secs: now_secs(),
+    })
+}
+
+async fn join(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Json(body): Json<JoinRequest>,
+) -> Result<Response, ApiError> {
+    if let (Some(limiter), Some(Extension(ConnectInfo(addr)))) = (&state.limiter, peer) {
+        limiter
+            .check(addr.ip())
+            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    }
+    let JoinRequest {
+        concert_id,
+        user_id,
+    } = body;
+    if concert_id <= 0 || user_id <= 0 {
+        return Err(ApiError::Invalid(
+            "concert_id and user_id must be positive integers".into(),
+        ));
+    }
+    record_span(concert_id, user_id);
+    // A presented token must be genuine, whatever concert or user it is for.
+    let presented = match bearer(&headers) {
+        Some(token) => Some((token, state.tokens.verify(token)?)),
+        None => None,
+    };
+    state.identity.check(&headers, user_id)?;
+    state.rooms.ensure(concert_id).await?;
+
+    let mut outcome = state.queue.join(concert_id, user_id).await?;
+    if outcome == JoinOutcome::NoRoom {
+        // The room hash vanished from Redis (flush, restart without persistence).
+        state.rooms.recreate(concert_id).await?;
+        outcome = state.queue.join(concert_id, user_id).await?;
+    }
+    let (ticket, created) = match outcome {
+        JoinOutcome::Placed { ticket, created } => (ticket, created),
+        JoinOutcome::Closed => {
+            count_join(concert_id, "closed");
+            return Err(ApiError::QueueClosed(concert_id));
+        }
+        JoinOutcome::NoRoom => {
+            return Err(ApiError::Queue(QueueError::UnexpectedReply(
+                "room missing right after it was created".into(),
+            )))
+        }
+    };
+    count_join(
+        concert_id,
+        match (created, ticket.place) {
+            (false, _) => "existing",
+            (true, Place::Active { .. }) => "admitted",
+            (true, Place::Waiting { .. }) => "waiting",
+        },
+    );
+    let presented = presented
+        .as_ref()
+        .map(|(token, claims)| Presented { token, claims });
+    let view = describe(&state, presented, concert_id, user_id, ticket);
+    let code = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((code, Json(view)).into_response())
+}
+
+fn count_join(concert_id: i64, result: &'static str) {
+    metrics::counter!(
+        "queue_joins_total",
+        "concert_id" => concert_id.to_string(),
+        "result" => result
+    )
+    .increment(1);
+    if result == "admitted" {
+        // Joined an empty line with free capacity: admitted without a tick.
+        metrics::counter!("queue_admitted_total", "concert_id" => concert_id.to_string())
+            .increment(1);
+    }
+}
+
+async fn status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<TicketView>, ApiError> {
+    let (token, claims) = verified(&state, &headers)?;
+    let user_id = claims.user_id();
+    let ticket = state
+        .queue
+        .status(claims.cid, user_id, claims.seq)
+        .await?
+        .ok_or(ApiError::TicketGone)?;
+    let presented = Presented {
+        token,
+        claims: &claims,
+    };
+    Ok(Json(describe(
+        &state,
+        Some(presented),
+        claims.cid,
+        user_id,
+        ticket,
+    )))
+}
+
+async fn leave(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
+    let (_, claims) = verified(&state, &headers)?;
+    state
+        .queue
+        .leave(claims.cid, claims.user_id(), claims.seq)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

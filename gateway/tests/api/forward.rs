@@ -1,0 +1,275 @@
+//! Forwarding to booking: admission checks, what is passed through, and failures.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use shared::token::TicketStatus;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn active_token_reaches_booking_with_method_path_query_body_and_headers() {
+    let app = spawn_app().await;
+    let t = app.join(0, 1, 42).await;
+    assert_eq!(t.state(), "active");
+
+    let r = app
+        .client
+        .post(format!("{}/v1/reservations?dry=1", app.url(0)))
+        .bearer_auth(&t.token)
+        .header("idempotency-key", "idem-1")
+        .header("x-request-id", "req-fwd-1")
+        .header("cookie", "session=secret")
+        .header("x-other", "nope")
+        .json(&json!({"schedule_id": 5, "seat_no": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-request-id"], "req-fwd-1");
+    let echo: Value = r.json().await.unwrap();
+    assert_eq!(echo["method"], "POST");
+    assert_eq!(echo["path"], "/v1/reservations");
+    assert_eq!(echo["query"], "dry=1");
+    assert_eq!(echo["authorization"], format!("Bearer {}", t.token));
+    assert_eq!(echo["content_type"], "application/json");
+    assert_eq!(echo["idempotency_key"], "idem-1");
+    assert_eq!(echo["request_id"], "req-fwd-1");
+    assert_eq!(echo["cookie"], Value::Null, "only the listed headers go on");
+    assert_eq!(echo["x_other"], Value::Null);
+    let body: Value = serde_json::from_str(echo["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body, json!({"schedule_id": 5, "seat_no": 7}));
+
+    for (method, path) in [
+        (Method::GET, "/v1/concerts/1/schedules"),
+        (Method::GET, "/v1/schedules/5/seats"),
+        (
+            Method::GET,
+            "/v1/reservations/0190a1b2-0000-7000-8000-000000000000",
+        ),
+        (
+            Method::DELETE,
+            "/v1/reservations/0190a1b2-0000-7000-8000-000000000000",
+        ),
+    ] {
+        let r = app
+            .request(0, method.clone(), path, Some(&t.token), None)
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "{method} {path}");
+        let echo: Value = r.json().await.unwrap();
+        assert_eq!(
+            (echo["method"].as_str(), echo["path"].as_str()),
+            (Some(method.as_str()), Some(path))
+        );
+    }
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn booking_status_content_type_retry_after_and_body_come_back_unchanged() {
+    let app = spawn_app().await;
+    let t = app.join(0, 1, 1).await;
+    let r = app
+        .request(
+            0,
+            Method::GET,
+            "/v1/schedules/409/seats",
+            Some(&t.token),
+            None,
+        )
+        .await;
+    assert_problem(r, StatusCode::CONFLICT, "SEAT_UNAVAILABLE").await;
+    let r = app
+        .request(
+            0,
+            Method::GET,
+            "/v1/schedules/503/seats",
+            Some(&t.token),
+            None,
+        )
+        .await;
+    assert_eq!(r.headers()["retry-after"], "7");
+    assert_problem(r, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").await;
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn waiting_token_on_a_booking_route_is_403_with_its_position() {
+    let app = spawn_apps(1, |s| s.queue.capacity = 1).await;
+    app.join(0, 1, 1).await;
+    app.join(0, 1, 2).await;
+    let t = app.join(0, 1, 3).await;
+    assert_eq!(t.position(), 2);
+    for (method, path) in [
+        (Method::GET, "/v1/concerts/1/schedules"),
+        (Method::GET, "/v1/schedules/1/seats"),
+        (Method::POST, "/v1/reservations"),
+        (Method::POST, "/v1/payments"),
+    ] {
+        let r = app
+            .request(0, method, path, Some(&t.token), Some(json!({})))
+            .await;
+        let body = assert_problem(r, StatusCode::FORBIDDEN, "NOT_ADMITTED").await;
+        assert_eq!(body["position"], 2);
+    }
+    let r = app
+        .request(0, Method::GET, "/v1/schedules/1/seats", None, None)
+        .await;
+    assert_problem(r, StatusCode::UNAUTHORIZED, "INVALID_TOKEN").await;
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn token_for_another_concert_cannot_list_its_schedules() {
+    let app = spawn_app().await;
+    let t = app.join(0, 1, 1).await;
+    let r = app
+        .request(
+            0,
+            Method::GET,
+            "/v1/concerts/2/schedules",
+            Some(&t.token),
+            None,
+        )
+        .await;
+    assert_problem(r, StatusCode::FORBIDDEN, "WRONG_CONCERT").await;
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn points_and_concert_routes_need_no_admission() {
+    let app = spawn_app().await;
+    for (method, path, body) in [
+        (Method::GET, "/v1/users/7/points", None),
+        (
+            Method::POST,
+            "/v1/users/7/points/charge",
+            Some(json!({"amount": 1000})),
+        ),
+        (Method::GET, "/v1/users/7/points/history?limit=5", None),
+    ] {
+        let r = app.request(0, method.clone(), path, None, body).await;
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let echo: Value = r.json().await.unwrap();
+        assert_eq!(echo["method"], method.as_str());
+    }
+    let r = app
+        .request(0, Method::GET, "/v1/concerts/1", None, None)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let concert: Value = r.json().await.unwrap();
+    assert_eq!(concert["concert_id"], 1);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn payment_ends_the_admission_so_the_token_stops_working() {
+    let app = spawn_apps(1, |s| s.queue.capacity = 1).await;
+    let t = app.join(0, 1, 1).await;
+    let next = app.join(0, 1, 2).await;
+    let r = app
+        .client
+        .post(format!("{}/v1/payments", app.url(0)))
+        .bearer_auth(&t.token)
+        .header("idempotency-key", "pay-1")
+        .json(&json!({"reservation_ids": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (status, body) = app.status(0, &t.token).await;
+    assert_eq!(
+        (status, problem_code(&body)),
+        (StatusCode::GONE, "TICKET_GONE")
+    );
+    let r = app
+        .request(
+            0,
+            Method::GET,
+            "/v1/schedules/1/seats",
+            Some(&t.token),
+            None,
+        )
+        .await;
+    assert_problem(r, StatusCode::GONE, "TICKET_GONE").await;
+    // The slot goes to the next in line.
+    app.wait_active(&next.token, Duration::from_secs(5)).await;
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn ending_the_admission_as_booking_does_makes_the_token_gone() {
+    let app = spawn_app().await;
+    let t = app.join(0, 1, 5).await;
+    let claims = t.claims(&app);
+    assert_eq!(claims.st, TicketStatus::Active);
+    let pool = shared::redis::RedisPool::new(&app.settings.redis, "test").unwrap();
+    let script = shared::redis::end_admission_script();
+    let ended = shared::redis::end_admission(&pool, &app.keys, &script, 1, 5, claims.seq)
+        .await
+        .unwrap();
+    assert!(ended);
+    let (status, _) = app.status(0, &t.token).await;
+    assert_eq!(status, StatusCode::GONE);
+    let r = app
+        .request(
+            0,
+            Method::GET,
+            "/v1/concerts/1/schedules",
+            Some(&t.token),
+            None,
+        )
+        .await;
+    assert_problem(r, StatusCode::GONE, "TICKET_GONE").await;
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn booking_down_is_503_with_retry_after() {
+    let mut app = spawn_app().await;
+    let t = app.join(0, 1, 1).await;
+    app.booking.take().unwrap().stop().await;
+    let started = std::time::Instant::now();
+    let r = app
+        .request(
+            0,
+            Method::GET,
+            "/v1/schedules/1/seats",
+            Some(&t.token),
+            None,
+        )
+        .await;
+    assert!(r.headers().contains_key("retry-after"));
+    assert_problem(r, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").await;
+    let r = app
+        .request(0, Method::GET, "/v1/users/1/points", None, None)
+        .await;
+    assert_problem(r, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").await;
+    // An unknown concert cannot be looked up either: 503, not 404.
+    let r = app.post_token(0, 3, 1, None).await;
+    assert_problem(r, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let (status, body) = json_of(app.request(0, Method::GET, "/readyz", None, None).await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["checks"]["booking"], "unavailable");
+    assert_eq!(body["checks"]["redis"], "ok");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn bodies_over_64_kib_are_refused_before_booking() {
+    let app = spawn_app().await;
+    let t = app.join(0, 1, 1).await;
+    let r = app
+        .client
+        .post(format!("{}/v1/reservations", app.url(0)))
+        .bearer_auth(&t.token)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 70 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE").await;
+    app.cleanup().await;
+}

@@ -1,0 +1,163 @@
+//! Redis down: every queue call answers 503 with `Retry-After` within the Redis timeout —
+//! never a 500, never a hang — and the gateway recovers by itself when Redis returns.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use shared::token::TicketStatus;
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::helpers::*;
+
+/// How a [`FlakyRedis`] treats connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Relays to the real Redis.
+    Up,
+    /// Closes every connection at once (a stopped Redis).
+    Down,
+    /// Accepts and never answers (a hung Redis or a dropped network).
+    Blackhole,
+}
+
+/// A TCP proxy in front of the real Redis whose behaviour a test switches; a switch also
+/// cuts every open connection.
+struct FlakyRedis {
+    addr: SocketAddr,
+    mode: watch::Sender<Mode>,
+}
+
+impl FlakyRedis {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (mode, _) = watch::channel(Mode::Up);
+        let modes = mode.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let mut changed = modes.subscribe();
+                let current = *changed.borrow_and_update();
+                tokio::spawn(async move {
+                    match current {
+                        Mode::Down => drop(client),
+                        Mode::Blackhole => {
+                            let mut client = client;
+                            let mut sink = [0u8; 1024];
+                            loop {
+                                tokio::select! {
+                                    _ = changed.changed() => break,
+                                    n = client.read(&mut sink) => if matches!(n, Ok(0) | Err(_)) { break },
+                                }
+                            }
+                        }
+                        Mode::Up => {
+                            let Ok(mut upstream) = TcpStream::connect("127.0.0.1:6379").await
+                            else {
+                                return;
+                            };
+                            let mut client = client;
+                            tokio::select! {
+                                _ = changed.changed() => {}
+                                _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Self { addr, mode }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://{}", self.addr)
+    }
+
+    fn set(&self, mode: Mode) {
+        self.mode.send_replace(mode);
+    }
+}
+
+/// Every queue-backed call must be a 503 problem with `Retry-After`, quickly.
+async fn assert_queue_calls_are_503(app: &TestApp, token: &str, within: Duration) {
+    let calls: [(Method, &str, Option<&str>, Option<serde_json::Value>); 5] = [
+        (
+            Method::POST,
+            "/v1/queue/tokens",
+            None,
+            Some(json!({"concert_id": 1, "user_id": 77})),
+        ),
+        (
+            Method::POST,
+            "/v1/queue/tokens",
+            Some(token),
+            Some(json!({"concert_id": 1, "user_id": 1})),
+        ),
+        (Method::GET, "/v1/queue/status", Some(token), None),
+        (Method::DELETE, "/v1/queue/tokens", Some(token), None),
+        (Method::GET, "/v1/concerts/1/schedules", Some(token), None),
+    ];
+    for (method, path, token, body) in calls {
+        let started = Instant::now();
+        let r = app.request(0, method.clone(), path, token, body).await;
+        let elapsed = started.elapsed();
+        assert!(r.headers().contains_key("retry-after"), "{method} {path}");
+        assert_problem(r, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").await;
+        assert!(elapsed < within, "{method} {path} took {elapsed:?}");
+    }
+}
+
+#[tokio::test]
+async fn unreachable_redis_gives_503_with_retry_after_within_the_timeout() {
+    let app = spawn_apps(1, |s| {
+        s.redis.url = "redis://127.0.0.1:1".into();
+        s.redis.timeout_ms = 300;
+    })
+    .await;
+    let token = app.mint(&claims(1, 1, 1, TicketStatus::Active, 60));
+    assert_queue_calls_are_503(&app, &token, Duration::from_millis(1500)).await;
+    let r = app.request(0, Method::GET, "/healthz", None, None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, body) = json_of(app.request(0, Method::GET, "/readyz", None, None).await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["checks"]["redis"], "unavailable");
+    assert_eq!(body["checks"]["booking"], "ok");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn redis_outage_gives_503_and_the_gateway_recovers_by_itself() {
+    let redis = FlakyRedis::start().await;
+    let app = spawn_apps(1, |s| {
+        s.redis.url = redis.url();
+        s.redis.timeout_ms = 300;
+    })
+    .await;
+    let t = app.join(0, 1, 1).await;
+    assert_eq!(t.state(), "active");
+
+    // Hung Redis: calls time out at the Redis deadline.
+    redis.set(Mode::Blackhole);
+    assert_queue_calls_are_503(&app, &t.token, Duration::from_millis(1500)).await;
+    // Stopped Redis: refused at once.
+    redis.set(Mode::Down);
+    assert_queue_calls_are_503(&app, &t.token, Duration::from_millis(1500)).await;
+
+    // Back: the same token works again without any restart.
+    redis.set(Mode::Up);
+    let body = poll_until(
+        Duration::from_secs(10),
+        "the gateway to recover",
+        || async {
+            let (status, body) = app.status(0, &t.token).await;
+            (status == StatusCode::OK).then_some(body)
+        },
+    )
+    .await;
+    assert_eq!(body["status"], "active");
+    assert_eq!(app.join(0, 1, 2).await.status, StatusCode::CREATED);
+    app.cleanup().await;
+}
