@@ -6,7 +6,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shared::docs::ProblemDetails;
 use shared::http::{Json, Path};
+use utoipa::ToSchema;
 
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
@@ -23,19 +25,26 @@ pub fn router() -> Router<AppState> {
         .route("/admin/concerts/{concert_id}", get(show))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewConcert {
+    /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
+    #[schema(min_items = 1, max_items = 100)]
     pub schedules: Vec<NewSchedule>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSchedule {
     pub starts_at: DateTime<Utc>,
+    /// Seats numbered 1..N.
     #[serde(default = "default_seats")]
+    #[schema(minimum = 1, maximum = 10_000, default = 50)]
     pub seats: i32,
+    /// Points per seat.
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub price: i64,
 }
 
@@ -43,7 +52,7 @@ fn default_seats() -> i32 {
     DEFAULT_SEATS
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Created {
     pub concert_id: i64,
     pub schedule_ids: Vec<i64>,
@@ -76,6 +85,26 @@ impl NewConcert {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/concerts",
+    operation_id = "create_concert",
+    tag = "admin",
+    summary = "Create a concert with its schedules and seats",
+    security(("admin_token" = [])),
+    request_body = NewConcert,
+    responses(
+        (status = 201, description = "Created; schedule ids in request order.", body = Created),
+        (status = 400, description = "`INVALID_REQUEST`: malformed body, bad title, schedule \
+         count or seat count. `INVALID_AMOUNT`: a price outside 1 to 10,000,000.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, response = shared::docs::AdminUnauthorized),
+        (status = 413, response = shared::docs::PayloadTooLarge),
+        (status = 415, response = shared::docs::UnsupportedMediaType),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 #[tracing::instrument(skip(state, _admin))]
 async fn create(
     State(state): State<AppState>,
@@ -125,7 +154,7 @@ async fn create(
     ))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ScheduleSales {
     pub schedule_id: i64,
     pub starts_at: DateTime<Utc>,
@@ -136,7 +165,7 @@ pub struct ScheduleSales {
     pub revenue: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ConcertSales {
     pub concert_id: i64,
     pub title: String,
@@ -149,6 +178,25 @@ pub struct ConcertSales {
     pub payments: i64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/concerts/{concert_id}",
+    operation_id = "get_concert_sales",
+    tag = "admin",
+    summary = "A concert with its sales figures",
+    params(("concert_id" = i64, Path, description = "Concert id")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Seats, holds, sales and revenue, per schedule and in total.",
+         body = ConcertSales),
+        (status = 400, response = shared::docs::InvalidRequest),
+        (status = 401, response = shared::docs::AdminUnauthorized),
+        (status = 404, description = "`CONCERT_NOT_FOUND`: no such concert.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 #[tracing::instrument(skip(state, _admin))]
 async fn show(
     State(state): State<AppState>,

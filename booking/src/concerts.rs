@@ -8,8 +8,10 @@ use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use shared::docs::ProblemDetails;
 use shared::http::{Json, Path};
 use sqlx::PgConnection;
+use utoipa::ToSchema;
 
 use crate::auth::Buyer;
 use crate::error::{ApiError, ApiResult};
@@ -21,13 +23,13 @@ pub fn router() -> Router<AppState> {
         .route("/v1/concerts/{concert_id}/schedules", get(schedules))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ScheduleSummary {
     pub schedule_id: i64,
     pub starts_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ConcertView {
     pub concert_id: i64,
     pub title: String,
@@ -35,6 +37,22 @@ pub struct ConcertView {
 }
 
 /// Public (no token): what the gateway asks to know a concert exists.
+#[utoipa::path(
+    get,
+    path = "/v1/concerts/{concert_id}",
+    operation_id = "get_concert",
+    tag = "concerts",
+    summary = "A concert and all its schedules (public)",
+    params(("concert_id" = i64, Path, description = "Concert id")),
+    responses(
+        (status = 200, description = "The concert.", body = ConcertView),
+        (status = 400, response = shared::docs::InvalidRequest),
+        (status = 404, description = "`CONCERT_NOT_FOUND`: no such concert.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 #[tracing::instrument(skip(state))]
 async fn concert(
     State(state): State<AppState>,
@@ -58,14 +76,38 @@ async fn concert(
     }))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A bookable schedule (date) of a concert.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ScheduleView {
     pub schedule_id: i64,
     pub starts_at: DateTime<Utc>,
     pub total_seats: i32,
+    /// Seats neither sold nor under a live hold.
     pub available_seats: i64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/concerts/{concert_id}/schedules",
+    operation_id = "list_schedules",
+    tag = "concerts",
+    summary = "Bookable schedules of a concert",
+    description = "Only schedules still open for booking and in the future, with live seat counts.",
+    params(("concert_id" = i64, Path, description = "Concert id; must be the token's concert")),
+    security(("queue_token" = [])),
+    responses(
+        (status = 200, description = "Bookable schedules, earliest first.", body = Vec<ScheduleView>),
+        (status = 400, response = shared::docs::InvalidRequest),
+        (status = 401, response = shared::docs::InvalidToken),
+        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting. \
+         `WRONG_CONCERT`: the token is for another concert.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "`CONCERT_NOT_FOUND`: no such concert.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 #[tracing::instrument(skip(state))]
 async fn schedules(
     State(state): State<AppState>,

@@ -20,9 +20,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shared::docs::ProblemDetails;
 use shared::http::{Json, Path};
 use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Buyer;
@@ -37,21 +39,29 @@ pub fn router() -> Router<AppState> {
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRequest {
     pub schedule_id: i64,
+    /// 1..N within the schedule.
     pub seat_no: i64,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A seat hold and what became of it.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ReservationView {
     pub reservation_id: Uuid,
     pub schedule_id: i64,
     pub seat_no: i32,
+    /// Points.
     pub price: i64,
+    /// A `HELD` reservation past `held_until` shows `EXPIRED`.
+    #[schema(value_type = crate::docs::ReservationStatus)]
     pub status: String,
+    /// When the hold ends unless paid.
     pub held_until: DateTime<Utc>,
+    /// Set once `CONFIRMED`, else null.
+    #[schema(required = true)]
     pub payment_id: Option<Uuid>,
 }
 
@@ -59,6 +69,34 @@ fn hold_outcome(outcome: &'static str) {
     metrics::counter!("booking_holds_total", "outcome" => outcome).increment(1);
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/reservations",
+    operation_id = "hold_seat",
+    tag = "reservations",
+    summary = "Hold a seat",
+    description = "Holds the seat for `holds.ttl_secs` (5 minutes by default); unpaid, it becomes \
+                   available again by itself.",
+    security(("queue_token" = [])),
+    request_body = HoldRequest,
+    responses(
+        (status = 201, description = "The seat is held.", body = ReservationView),
+        (status = 400, response = shared::docs::InvalidRequest),
+        (status = 401, response = shared::docs::InvalidToken),
+        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting. \
+         `WRONG_CONCERT`: the schedule belongs to another concert than the token's.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "`SEAT_NOT_FOUND`: no such schedule, or no such seat in it.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "`SEAT_UNAVAILABLE`: the seat is held or sold. \
+         `HOLD_LIMIT`: the buyer already holds `holds.max_per_user` seats (4 by default).",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, response = shared::docs::PayloadTooLarge),
+        (status = 415, response = shared::docs::UnsupportedMediaType),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 #[tracing::instrument(skip(state))]
 async fn hold(
     State(state): State<AppState>,
@@ -253,6 +291,28 @@ const VIEW_COLUMNS: &str = "id AS reservation_id, schedule_id, seat_no, price,
     CASE WHEN status = 'HELD' AND held_until <= now() THEN 'EXPIRED' ELSE status END AS status,
     held_until, payment_id";
 
+#[utoipa::path(
+    get,
+    path = "/v1/reservations/{reservation_id}",
+    operation_id = "get_reservation",
+    tag = "reservations",
+    summary = "One of the buyer's reservations",
+    params(("reservation_id" = Uuid, Path, description = "Reservation id")),
+    security(("queue_token" = [])),
+    responses(
+        (status = 200, description = "The reservation.", body = ReservationView),
+        (status = 400, response = shared::docs::InvalidRequest),
+        (status = 401, response = shared::docs::InvalidToken),
+        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting. \
+         `FORBIDDEN`: the reservation belongs to another buyer. \
+         `WRONG_CONCERT`: it is for another concert than the token's.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "`RESERVATION_NOT_FOUND`: no such reservation.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 #[tracing::instrument(skip(state))]
 async fn show(
     State(state): State<AppState>,
@@ -291,6 +351,30 @@ impl OwnedView {
 
 /// Releases a live hold at once. Releasing an expired or already released hold is a
 /// no-op (204); a confirmed reservation cannot be released (409).
+#[utoipa::path(
+    delete,
+    path = "/v1/reservations/{reservation_id}",
+    operation_id = "release_reservation",
+    tag = "reservations",
+    summary = "Release a hold now",
+    params(("reservation_id" = Uuid, Path, description = "Reservation id")),
+    security(("queue_token" = [])),
+    responses(
+        (status = 204, description = "Released, or already expired or released."),
+        (status = 400, response = shared::docs::InvalidRequest),
+        (status = 401, response = shared::docs::InvalidToken),
+        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting. \
+         `FORBIDDEN`: the reservation belongs to another buyer. \
+         `WRONG_CONCERT`: it is for another concert than the token's.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "`RESERVATION_NOT_FOUND`: no such reservation.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "`RESERVATION_NOT_HELD`: the reservation is already paid (CONFIRMED).",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 #[tracing::instrument(skip(state))]
 async fn release(
     State(state): State<AppState>,

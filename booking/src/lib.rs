@@ -8,11 +8,13 @@
 //! - [`points`]: balances, charges and history (no admission needed).
 //! - [`admin`]: operator routes; [`health`]: probes; [`audit`]: the invariant auditor.
 //! - [`startup`]: builds the router and runs the service (also from tests, on port 0).
+//! - [`docs`]: the OpenAPI 3.1 document, served at `/openapi.json` with the `/docs` page.
 
 pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod concerts;
+pub mod docs;
 pub mod error;
 pub mod health;
 pub mod holds;

@@ -22,7 +22,9 @@ use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shared::docs::ProblemDetails;
 use shared::http::Json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Buyer;
@@ -38,17 +40,22 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/payments", post(pay))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentRequest {
+    /// 1 to 20 distinct reservations of the buyer, all `HELD`.
+    #[schema(min_items = 1, max_items = 20)]
     pub reservation_ids: Vec<Uuid>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentView {
     pub payment_id: Uuid,
+    /// Sorted.
     pub reservation_ids: Vec<Uuid>,
+    /// Points charged: the sum of the seats' prices.
     pub amount: i64,
+    /// The buyer's balance after the payment.
     pub balance: i64,
     pub paid_at: DateTime<Utc>,
 }
@@ -65,6 +72,47 @@ struct Held {
     live: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/payments",
+    operation_id = "pay",
+    tag = "payments",
+    summary = "Pay for held seats from the points balance",
+    description = "All or nothing, in one transaction: debit, seats `SOLD`, reservations \
+                   `CONFIRMED`, payment and point-history rows. Then the buyer's admission ends. \
+                   The same `Idempotency-Key` with the same body returns the first result again \
+                   and charges once.",
+    security(("queue_token" = [])),
+    params(("Idempotency-Key" = String, Header,
+            description = "1-255 visible ASCII characters, unique per payment attempt")),
+    request_body = PaymentRequest,
+    responses(
+        (status = 201, description = "Paid (or the replay of an earlier identical request).",
+         body = PaymentView),
+        (status = 400, description = "`INVALID_REQUEST`: malformed body, missing or invalid \
+         `Idempotency-Key`, or `reservation_ids` empty, over 20 or repeated.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, response = shared::docs::InvalidToken),
+        (status = 402, description = "`INSUFFICIENT_BALANCE`: the balance is below the total; \
+         nothing changed.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting. \
+         `FORBIDDEN`: a reservation belongs to another buyer. \
+         `WRONG_CONCERT`: a reservation is for another concert than the token's.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "`RESERVATION_NOT_FOUND`: a reservation does not exist.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "`RESERVATION_EXPIRED`: a hold ran out before payment. \
+         `RESERVATION_NOT_HELD`: a reservation is already paid or released. \
+         `SEAT_UNAVAILABLE`: a seat was sold under another reservation meanwhile.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, response = shared::docs::PayloadTooLarge),
+        (status = 415, response = shared::docs::UnsupportedMediaType),
+        (status = 422, response = shared::docs::IdempotencyKeyReused),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 #[tracing::instrument(skip(state, headers, request))]
 async fn pay(
     State(state): State<AppState>,

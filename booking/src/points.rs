@@ -9,7 +9,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shared::docs::ProblemDetails;
 use shared::http::{Json, Path, Query};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{self, Begin, IdempotencyKey};
@@ -24,7 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/users/{user_id}/points/history", get(history))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Balance {
     pub user_id: i64,
     pub balance: i64,
@@ -40,6 +42,22 @@ pub fn valid_user_id(user_id: i64) -> ApiResult<i64> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/users/{user_id}/points",
+    operation_id = "get_balance",
+    tag = "points",
+    summary = "A user's points balance",
+    description = "A user never seen has 0.",
+    params(("user_id" = i64, Path, minimum = 1, description = "User id")),
+    responses(
+        (status = 200, description = "The balance.", body = Balance),
+        (status = 400, description = "`INVALID_REQUEST`: `user_id` is not a positive integer.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 #[tracing::instrument(skip(state))]
 async fn balance(
     State(state): State<AppState>,
@@ -56,13 +74,42 @@ async fn balance(
     }))
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChargeRequest {
     /// A JSON number; anything that is not an integer in 1..=10,000,000 is INVALID_AMOUNT.
+    #[schema(value_type = i64, minimum = 1, maximum = 10_000_000)]
     pub amount: serde_json::Number,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/users/{user_id}/points/charge",
+    operation_id = "charge_points",
+    tag = "points",
+    summary = "Add points to a balance",
+    description = "The same `Idempotency-Key` with the same amount returns the first result \
+                   again and charges once.",
+    params(
+        ("user_id" = i64, Path, minimum = 1, description = "User id"),
+        ("Idempotency-Key" = String, Header,
+         description = "1-255 visible ASCII characters, unique per charge"),
+    ),
+    request_body = ChargeRequest,
+    responses(
+        (status = 200, description = "Charged (or the replay of an earlier identical request).",
+         body = Balance),
+        (status = 400, description = "`INVALID_REQUEST`: malformed body, bad `user_id`, missing \
+         or invalid `Idempotency-Key`. `INVALID_AMOUNT`: `amount` is not an integer from 1 to \
+         10,000,000, or the balance would exceed its maximum.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, response = shared::docs::PayloadTooLarge),
+        (status = 415, response = shared::docs::UnsupportedMediaType),
+        (status = 422, response = shared::docs::IdempotencyKeyReused),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 #[tracing::instrument(skip(state, headers, request))]
 async fn charge(
     State(state): State<AppState>,
@@ -120,17 +167,22 @@ async fn charge(
     Ok((StatusCode::OK, Json(body)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// Cursor: only entries with an id below this one (the previous page's `next_before`).
+    #[param(minimum = 1)]
     pub before: Option<i64>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct HistoryEntry {
     pub id: i64,
+    #[schema(value_type = crate::docs::PointKind)]
     pub kind: String,
     pub amount: i64,
     pub balance_after: i64,
@@ -138,14 +190,31 @@ pub struct HistoryEntry {
     pub reference: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryPage {
     pub user_id: i64,
     pub items: Vec<HistoryEntry>,
     /// Pass as `before` for the next (older) page; null on the last page.
+    #[schema(required = true)]
     pub next_before: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/users/{user_id}/points/history",
+    operation_id = "list_point_history",
+    tag = "points",
+    summary = "A user's point history, newest first",
+    params(("user_id" = i64, Path, minimum = 1, description = "User id"), HistoryQuery),
+    responses(
+        (status = 200, description = "One page of history.", body = HistoryPage),
+        (status = 400, description = "`INVALID_REQUEST`: bad `user_id`, `limit` or `before`, or \
+         an unknown query parameter.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 #[tracing::instrument(skip(state))]
 async fn history(
     State(state): State<AppState>,

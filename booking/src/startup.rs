@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::state::AppState;
 
-/// The whole HTTP surface.
+/// The whole HTTP surface. Every route here is in the OpenAPI document ([`crate::docs`]).
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(crate::concerts::router())
@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::router())
         .merge(crate::health::router())
         .route("/metrics", get(shared::metrics::render))
+        .merge(shared::docs::router(crate::docs::openapi()))
         .with_state(state);
     shared::http::finish(api, "booking")
 }

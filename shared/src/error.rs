@@ -10,7 +10,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// Every machine-readable error code the services return, with its HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+///
+/// Stable and part of the contract: a client may switch on `code`; each code always comes
+/// with the same HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Code {
     InvalidRequest,
@@ -43,6 +46,45 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in declaration order (the OpenAPI schema and docs tests walk it).
+    pub const ALL: [Code; 27] = {
+        use Code::*;
+        [
+            InvalidRequest,
+            InvalidAmount,
+            InvalidToken,
+            Unauthorized,
+            InsufficientBalance,
+            NotAdmitted,
+            WrongConcert,
+            Forbidden,
+            NotFound,
+            ConcertNotFound,
+            ScheduleNotFound,
+            SeatNotFound,
+            ReservationNotFound,
+            MethodNotAllowed,
+            SeatUnavailable,
+            HoldLimit,
+            ReservationExpired,
+            ReservationNotHeld,
+            QueueClosed,
+            IdempotencyInProgress,
+            TicketGone,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            IdempotencyKeyReused,
+            RateLimited,
+            Internal,
+            ServiceUnavailable,
+        ]
+    };
+
+    /// The code with this wire form, e.g. `"SEAT_UNAVAILABLE"`.
+    pub fn from_wire(s: &str) -> Option<Code> {
+        Code::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
     pub const fn status(self) -> StatusCode {
         use Code::*;
         match self {
@@ -254,11 +296,7 @@ mod tests {
 
     #[test]
     fn serde_name_matches_wire_name() {
-        for code in [
-            Code::SeatUnavailable,
-            Code::IdempotencyKeyReused,
-            Code::Internal,
-        ] {
+        for code in Code::ALL {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),
                 serde_json::Value::from(code.as_str())

@@ -3,6 +3,8 @@
 //! - [`config`]: layered settings (defaults → TOML file → environment), one typed
 //!   struct per service, and the production guard against development secrets.
 //! - [`error`]: the stable problem codes of the SPEC and their RFC 9457 rendering.
+//! - [`docs`]: OpenAPI conventions both services share, and the `/openapi.json` + offline
+//!   `/docs` routes.
 //! - [`http`]: extractors that turn every rejection into problem+json, and the common
 //!   middleware stack (request id, tracing, body limit, 404/405 fallbacks).
 //! - [`token`]: queue-token claims, minting and verification (HS256 pinned, key rotation).
@@ -15,6 +17,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod docs;
 pub mod error;
 pub mod http;
 pub mod keys;

@@ -6,6 +6,7 @@ mod helpers;
 mod admin;
 mod bad_input;
 mod concurrency;
+mod docs;
 mod holds;
 mod payments;
 mod points;
