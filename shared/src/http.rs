@@ -24,10 +24,33 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// `axum::Json` whose rejections become problem+json (400 / 413 / 415).
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(Problem))]
+/// `axum::Json` whose rejections become problem+json (400 / 413 / 415). Every request
+/// body of the API is a JSON object: the body is read as an object first, so a positional
+/// array (which serde's derived structs would otherwise accept, `[1, 42]` for
+/// `{"concert_id": 1, "user_id": 42}`) is refused like any other wrong shape.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        let axum::Json(object) =
+            axum::Json::<serde_json::Map<String, serde_json::Value>>::from_request(request, state)
+                .await?;
+        serde_json::from_value(serde_json::Value::Object(object))
+            .map(Json)
+            .map_err(|e| {
+                Problem::invalid(format!(
+                    "Failed to deserialize the JSON body into the target type: {e}"
+                ))
+            })
+    }
+}
 
 impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
@@ -135,6 +158,9 @@ pub fn finish(router: Router, service: &'static str) -> Router {
             )
         })
         .on_request(())
+        // 5xx are logged once, by `on_response` below (with the `InternalCause` when there
+        // is one); the default `on_failure` would log every 5xx a second time.
+        .on_failure(())
         .on_response(
             |response: &Response, latency: Duration, _span: &tracing::Span| {
                 if let Some(InternalCause(cause)) = response.extensions().get::<InternalCause>() {

@@ -20,9 +20,10 @@ async fn bad_bodies_get_problems_and_change_nothing(opts: PgPoolOptions, c: PgCo
         "/v1/users/1/points/charge".to_string(),
         "/admin/concerts".to_string(),
     ];
-    let bodies: [(&str, &str, StatusCode); 7] = [
+    let bodies: [(&str, &str, StatusCode); 8] = [
         ("{not json", "application/json", StatusCode::BAD_REQUEST),
         ("[]", "application/json", StatusCode::BAD_REQUEST),
+        ("[1, 7]", "application/json", StatusCode::BAD_REQUEST),
         (
             r#"{"schedule_id": "one", "seat_no": 1, "reservation_ids": 5, "amount": "x", "title": 7}"#,
             "application/json",
