@@ -41,7 +41,7 @@ use utoipa::{OpenApi, ToSchema};
         crate::admin::show,
         crate::health::live,
         crate::health::ready,
-        shared::metrics::render,
+        crate::health::metrics,
     ),
     modifiers(&Conventions),
     tags(

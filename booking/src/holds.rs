@@ -24,6 +24,7 @@ use shared::docs::ProblemDetails;
 use shared::http::{Json, Path};
 use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -103,7 +104,17 @@ async fn hold(
     buyer: Buyer,
     Json(request): Json<HoldRequest>,
 ) -> ApiResult<(StatusCode, Json<ReservationView>)> {
-    let result = hold_seat(&state, buyer, request).await;
+    // The Redis gate and the PostgreSQL write finish together: a client that hangs up (a
+    // gateway whose connection drops) must not cancel the hold half-way and leave a seat
+    // lock with no reservation behind it for the hold's TTL. So it runs on its own task.
+    let task = tokio::spawn(
+        async move { hold_seat(&state, buyer, request).await }.instrument(tracing::Span::current()),
+    );
+    let result = task.await.unwrap_or_else(|e| {
+        Err(ApiError::Internal(anyhow::anyhow!(
+            "the hold task failed: {e}"
+        )))
+    });
     hold_outcome(match &result {
         Ok(_) => "held",
         Err(ApiError::SeatUnavailable) => "unavailable",

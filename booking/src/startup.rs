@@ -8,7 +8,6 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::routing::get;
 use axum::Router;
 use secrecy::ExposeSecret;
 use shared::config::{BookingSettings, DatabaseSettings};
@@ -30,7 +29,6 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::points::router())
         .merge(crate::admin::router())
         .merge(crate::health::router())
-        .route("/metrics", get(shared::metrics::render))
         .merge(shared::docs::router(crate::docs::openapi()))
         .with_state(state);
     shared::http::finish(api, "booking")

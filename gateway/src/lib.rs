@@ -12,10 +12,12 @@
 //! - [`admin`]: the operators' rooms API.
 //! - [`rooms`]: which concerts have a room (asked of booking once) and each room's live
 //!   figures as of its last tick.
+//! - [`docs`]: the OpenAPI document (`/openapi.json`, offline `/docs`).
 //! - [`startup`]: builds the router and state, runs the server and ticker until shutdown.
 
 pub mod admin;
 pub mod admission;
+pub mod docs;
 pub mod error;
 pub mod forward;
 pub mod health;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use crate::admission::positions::{self, LeftTickets};
 use crate::forward::client::{BookingClient, BookingError};
 use crate::queue::{Queue, QueueError, Tick};
 
@@ -52,6 +53,8 @@ pub struct Rooms {
     lookups: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     /// Wakes the ticker when this instance creates a room.
     created: Notify,
+    /// Recently left tickets per room, for [`Rooms::waiting_rank`].
+    left: LeftTickets,
 }
 
 impl std::fmt::Debug for Rooms {
@@ -69,6 +72,7 @@ impl Rooms {
             figures: RwLock::default(),
             lookups: Mutex::default(),
             created: Notify::new(),
+            left: LeftTickets::default(),
         }
     }
 
@@ -159,6 +163,20 @@ impl Rooms {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&concert_id);
+        self.left.forget(concert_id);
+    }
+
+    /// The recently left tickets of each room (the ticker and the leave handler feed it).
+    pub fn left(&self) -> &LeftTickets {
+        &self.left
+    }
+
+    /// The 0-based rank of waiting ticket `seq` when this instance can tell it from
+    /// memory; `None` when Redis must answer (see [`positions`]).
+    pub fn waiting_rank(&self, concert_id: i64, seq: i64) -> Option<u64> {
+        let figures = self.figures(concert_id)?;
+        let rank = positions::rank_from_figures(&figures.tick, figures.seen.elapsed(), seq)?;
+        self.left.known_present(concert_id, seq).then_some(rank)
     }
 
     /// The last figures seen for the room, if its ticker has run on this instance.

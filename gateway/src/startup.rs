@@ -13,7 +13,6 @@ use std::time::Duration;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
 use rand::Rng;
 use shared::config::GatewaySettings;
@@ -119,7 +118,7 @@ pub fn router(state: AppState) -> Router {
         .merge(forward::router())
         .merge(admin::router(state.clone()))
         .merge(health::router())
-        .route("/metrics", get(shared::metrics::render))
+        .merge(shared::docs::router(crate::docs::openapi()))
         .with_state(state)
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             deadline(timeout, request, next)

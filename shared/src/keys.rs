@@ -66,6 +66,12 @@ impl Keys {
         self.queue(concert_id, "jt")
     }
 
+    /// Recently left waiting tickets (zset: ticket number -> time left, ms), read by the
+    /// gateways so polls answered without Redis never show a left ticket as waiting.
+    pub fn left(&self, concert_id: i64) -> String {
+        self.queue(concert_id, "left")
+    }
+
     pub fn hold(&self, concert_id: i64, schedule_id: i64, seat_no: i32) -> String {
         format!(
             "{}hold:{{{concert_id}}}:{schedule_id}:{seat_no}",

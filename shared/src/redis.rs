@@ -7,6 +7,11 @@
 //! unreachable Redis turns into [`RedisCallError`] (a 503 for the caller) within the
 //! configured time instead of a hang; the managers reconnect by themselves when Redis
 //! returns.
+//!
+//! Usage is observable: [`RedisPool::record_usage`] publishes the configured connections
+//! and the calls in flight right now (an atomic counter kept by [`RedisPool::run`]) as
+//! `redis_pool_connections{service, state}`; each service calls it when `/metrics` is
+//! scraped.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,6 +37,8 @@ pub enum RedisCallError {
 pub struct RedisPool {
     conns: Arc<[ConnectionManager]>,
     next: Arc<AtomicUsize>,
+    /// Calls between start and finish right now, across all connections.
+    in_flight: Arc<AtomicUsize>,
     timeout: Duration,
     service: &'static str,
 }
@@ -62,6 +69,7 @@ impl RedisPool {
         Ok(Self {
             conns: conns.into(),
             next: Arc::new(AtomicUsize::new(0)),
+            in_flight: Arc::new(AtomicUsize::new(0)),
             timeout,
             service,
         })
@@ -73,6 +81,28 @@ impl RedisPool {
 
     pub fn connections(&self) -> usize {
         self.conns.len()
+    }
+
+    /// Calls in flight right now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Sets `redis_pool_connections{service, state="configured"|"in_flight"}`: the
+    /// multiplexed connections and the calls running on them now (call it at scrape time).
+    pub fn record_usage(&self) {
+        metrics::gauge!(
+            "redis_pool_connections",
+            "service" => self.service,
+            "state" => "configured"
+        )
+        .set(self.conns.len() as f64);
+        metrics::gauge!(
+            "redis_pool_connections",
+            "service" => self.service,
+            "state" => "in_flight"
+        )
+        .set(self.in_flight() as f64);
     }
 
     /// One connection (cheap clone of a shared multiplexed connection).
@@ -88,11 +118,13 @@ impl RedisPool {
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let started = Instant::now();
+        let in_flight = InFlight::enter(&self.in_flight);
         let result = match tokio::time::timeout(self.timeout, f(self.conn())).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(RedisCallError::Redis(e)),
             Err(_) => Err(RedisCallError::Timeout(self.timeout)),
         };
+        drop(in_flight);
         metrics::histogram!(
             "redis_call_duration_seconds",
             "service" => self.service,
@@ -110,6 +142,22 @@ impl RedisPool {
         })
         .await
         .map(|_| ())
+    }
+}
+
+/// Counts a call in flight until dropped (also when the caller's future is dropped).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::JwtSettings;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A ticket's place: `waiting` in line, or `active` (admitted to book).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TicketStatus {
     Waiting,

@@ -8,5 +8,6 @@ mod bad_input;
 mod concurrency;
 mod docs;
 mod holds;
+mod operations;
 mod payments;
 mod points;

@@ -34,8 +34,8 @@ async fn require_admin(State(state): State<AppState>, request: Request, next: Ne
     }
 }
 
-/// A room as operators see it.
-#[derive(Debug, Serialize)]
+/// A room as operators see it: its settings and live figures.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RoomView {
     pub concert_id: i64,
     pub capacity: u64,
@@ -52,7 +52,9 @@ pub struct RoomView {
     pub head_seq: i64,
     /// Last ticket number handed out.
     pub last_seq: i64,
+    /// The instance (`instance_id`) that ran the last admission tick.
     pub last_tick_by: Option<String>,
+    /// When the last admission tick ran, RFC 3339 UTC.
     pub last_tick_at: Option<String>,
 }
 
@@ -90,21 +92,71 @@ fn positive(concert_id: i64) -> Result<i64, ApiError> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/rooms/{concert_id}",
+    operation_id = "get_room",
+    tag = "admin",
+    summary = "A waiting room's settings and live figures",
+    description = "Creates the room with the configured defaults if the concert exists and has \
+                   none yet.",
+    params(("concert_id" = i64, Path, minimum = 1, description = "Concert id")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The room.", body = RoomView),
+        (status = 400, response = shared::docs::InvalidRequest),
+        (status = 401, response = shared::docs::AdminUnauthorized),
+        (status = 404, description = "`CONCERT_NOT_FOUND`: booking does not know the concert.",
+         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 async fn show(
     State(state): State<AppState>,
     Path(concert_id): Path<i64>,
 ) -> Result<Json<RoomView>, ApiError> {
+    tracing::Span::current().record("concert_id", concert_id);
     let concert_id = positive(concert_id)?;
     state.rooms.ensure(concert_id).await?;
     let stats = state.queue.stats(concert_id).await?;
     Ok(Json(RoomView::new(concert_id, stats)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/rooms/{concert_id}",
+    operation_id = "change_room",
+    tag = "admin",
+    summary = "Change a waiting room's settings live",
+    description = "Any of `capacity` (1-1,000,000), `batch_size` (1-100,000), `tick_ms` \
+                   (10-60,000), `active_ttl_secs` (1-86,400), `enabled`; absent fields stay as \
+                   they are. Every instance applies the change at its next admission tick, with \
+                   no restart. `enabled: false` closes the line to new joins (409 \
+                   `QUEUE_CLOSED`); buyers already in line keep their places.",
+    params(("concert_id" = i64, Path, minimum = 1, description = "Concert id")),
+    security(("admin_token" = [])),
+    request_body = RoomPatch,
+    responses(
+        (status = 200, description = "The room after the change.", body = RoomView),
+        (status = 400, description = "`INVALID_REQUEST`: malformed body, an unknown field, or a \
+         value out of range.",
+         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, response = shared::docs::AdminUnauthorized),
+        (status = 404, description = "`CONCERT_NOT_FOUND`: booking does not know the concert.",
+         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, response = shared::docs::PayloadTooLarge),
+        (status = 415, response = shared::docs::UnsupportedMediaType),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 async fn change(
     State(state): State<AppState>,
     Path(concert_id): Path<i64>,
     Json(patch): Json<RoomPatch>,
 ) -> Result<Json<RoomView>, ApiError> {
+    tracing::Span::current().record("concert_id", concert_id);
     let concert_id = positive(concert_id)?;
     patch
         .validate()

@@ -12,6 +12,7 @@
 //! All loops stop when the app's [`CancellationToken`] is cancelled.
 
 pub mod eta;
+pub mod positions;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -109,6 +110,7 @@ async fn run_room(
         let pause = match queue.promote(concert_id, &instance_id).await {
             Ok(Some(tick)) => {
                 rooms.record(concert_id, tick);
+                sync_left(&queue, &rooms, concert_id, &tick).await;
                 if tick.ran {
                     metrics::counter!(
                         "queue_promotion_ticks_total",
@@ -151,6 +153,22 @@ async fn run_room(
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(pause) => {}
         }
+    }
+}
+
+/// Reads the tickets that left the room's line since the last read (for status polls
+/// answered from memory, [`positions`]). A failed read only makes those polls go to Redis.
+async fn sync_left(queue: &Queue, rooms: &Rooms, concert_id: i64, tick: &crate::queue::Tick) {
+    let left = rooms.left();
+    if tick.waiting == 0 {
+        left.merge(concert_id, &[], tick.head_seq);
+        return;
+    }
+    if let Ok(read) = queue
+        .left_since(concert_id, left.since_ms(concert_id))
+        .await
+    {
+        left.merge(concert_id, &read, tick.head_seq);
     }
 }
 

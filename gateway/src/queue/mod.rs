@@ -97,6 +97,9 @@ impl std::fmt::Debug for Queue {
 /// (`scripts/queue-memory` reads the same file).
 pub const JOIN_LUA: &str = include_str!("lua/join.lua");
 
+/// How long a left ticket stays in the room's `left` set (gateways read it every tick).
+const LEFT_LISTED_MS: i64 = 60_000;
+
 impl Queue {
     pub fn new(redis: RedisPool, keys: Keys, defaults: QueueSettings) -> Self {
         let scripts = Scripts {
@@ -217,17 +220,44 @@ impl Queue {
             self.keys.waiting(concert_id),
             self.keys.active(concert_id),
             self.keys.active_seq(concert_id),
+            self.keys.left(concert_id),
         ];
         let script = &self.scripts.leave;
         let dropped: i64 = self
             .redis
             .run("queue_leave", |mut c| async move {
                 let mut call = script.prepare_invoke();
-                call.key(&keys[..]).arg(user_id).arg(seq);
+                call.key(&keys[..])
+                    .arg(user_id)
+                    .arg(seq)
+                    .arg(LEFT_LISTED_MS);
                 call.invoke_async(&mut c).await
             })
             .await?;
         Ok(dropped != 0)
+    }
+
+    /// Tickets that left the line of `concert_id` at or after `since_ms` (Redis clock),
+    /// as `(ticket number, time left ms)`, oldest first; read by the ticker for
+    /// [`crate::rooms::Rooms::waiting_position`].
+    pub async fn left_since(
+        &self,
+        concert_id: i64,
+        since_ms: i64,
+    ) -> Result<Vec<(i64, i64)>, QueueError> {
+        let key = self.keys.left(concert_id);
+        Ok(self
+            .redis
+            .run("queue_left", |mut c| async move {
+                redis::cmd("ZRANGEBYSCORE")
+                    .arg(&key)
+                    .arg(since_ms)
+                    .arg("+inf")
+                    .arg("WITHSCORES")
+                    .query_async::<Vec<(i64, i64)>>(&mut c)
+                    .await
+            })
+            .await?)
     }
 
     /// Ends the admission of ticket `seq` (what booking does after a payment).

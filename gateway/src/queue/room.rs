@@ -58,7 +58,7 @@ pub struct RoomStats {
 }
 
 /// A partial change of a room's settings (admin `PUT`); absent fields stay as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoomPatch {
     pub capacity: Option<u64>,

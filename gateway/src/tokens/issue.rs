@@ -18,7 +18,7 @@ use crate::queue::{Place, Ticket};
 use crate::rooms::Figures;
 
 /// The body of `POST /v1/queue/tokens` and `GET /v1/queue/status`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketView {
     pub token: String,
     pub status: TicketStatus,

@@ -13,6 +13,7 @@
 pub mod identity;
 pub mod issue;
 pub mod limit;
+pub mod poll;
 
 use std::net::SocketAddr;
 
@@ -36,7 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/queue/status", get(status))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
     pub concert_id: i64,
@@ -98,6 +99,42 @@ fn describe(
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/queue/tokens",
+    operation_id = "join_queue",
+    tag = "queue",
+    summary = "Join a concert's line, or get a fresh token for your place",
+    description = "No token, a token for another concert, or a token whose ticket is gone: the \
+                   buyer is placed (the SAME place when they are already in line: one place per \
+                   user per concert). A valid token for this concert and user returns the current \
+                   state, with a fresh token when the status changed. A buyer who joins an empty \
+                   line with free capacity is active at once. With `identity.mode = jwt` the \
+                   request must carry `X-User-Token` for `user_id`.",
+    security((), ("queue_token" = [])),
+    request_body = JoinRequest,
+    responses(
+        (status = 200, description = "The buyer's existing place.", body = issue::TicketView),
+        (status = 201, description = "A new place in line (or admitted at once).",
+         body = issue::TicketView),
+        (status = 400, description = "`INVALID_REQUEST`: malformed body, an unknown field, or \
+         ids that are not positive integers.",
+         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "`INVALID_TOKEN`: the presented token is malformed, \
+         tampered, signed with another key, `alg: none` or expired. `UNAUTHORIZED`: with \
+         `identity.mode = jwt`, `X-User-Token` is missing or names another user.",
+         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "`CONCERT_NOT_FOUND`: booking does not know the concert.",
+         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "`QUEUE_CLOSED`: the room is closed to new joins.",
+         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, response = shared::docs::PayloadTooLarge),
+        (status = 415, response = shared::docs::UnsupportedMediaType),
+        (status = 429, response = crate::docs::RateLimited),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 async fn join(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -179,17 +216,30 @@ fn count_join(concert_id: i64, result: &'static str) {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/queue/status",
+    operation_id = "queue_status",
+    tag = "queue",
+    summary = "Position, estimated wait, or admission of a token",
+    description = "Poll again after `poll_after_ms`. A fresh token comes back when the status \
+                   changed (e.g. on admission).",
+    security(("queue_token" = [])),
+    responses(
+        (status = 200, description = "The ticket's state.", body = issue::TicketView),
+        (status = 401, response = shared::docs::InvalidToken),
+        (status = 410, response = crate::docs::TicketGone),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 async fn status(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<TicketView>, ApiError> {
     let (token, claims) = verified(&state, &headers)?;
     let user_id = claims.user_id();
-    let ticket = state
-        .queue
-        .status(claims.cid, user_id, claims.seq)
-        .await?
-        .ok_or(ApiError::TicketGone)?;
+    let ticket = poll::current_ticket(&state, &claims).await?;
     let presented = Presented {
         token,
         claims: &claims,
@@ -203,11 +253,27 @@ async fn status(
     )))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/queue/tokens",
+    operation_id = "leave_queue",
+    tag = "queue",
+    summary = "Leave the line or give up an active slot",
+    description = "The slot goes to the next in line. 204 whether or not anything was left.",
+    security(("queue_token" = [])),
+    responses(
+        (status = 204, description = "Left (or there was nothing to leave)."),
+        (status = 401, response = shared::docs::InvalidToken),
+        (status = 500, response = shared::docs::Internal),
+        (status = 503, response = shared::docs::Unavailable),
+    )
+)]
 async fn leave(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
     let (_, claims) = verified(&state, &headers)?;
     state
         .queue
         .leave(claims.cid, claims.user_id(), claims.seq)
         .await?;
+    state.rooms.left().mark(claims.cid, claims.seq);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -49,6 +49,8 @@ struct StubState {
 pub struct StubBooking {
     pub addr: SocketAddr,
     pub lookups: Arc<AtomicUsize>,
+    /// Concert ids the stub knows (a test may add its own).
+    pub concerts: Arc<Mutex<HashSet<i64>>>,
     cancel: CancellationToken,
     handle: tokio::task::JoinHandle<()>,
 }
@@ -83,6 +85,7 @@ impl StubBooking {
         Self {
             addr,
             lookups,
+            concerts,
             cancel,
             handle,
         }

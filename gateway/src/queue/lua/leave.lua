@@ -4,8 +4,12 @@
 -- KEYS[1] waiting     zset   user id -> ticket number
 -- KEYS[2] active      zset   user id -> admission expiry (ms)
 -- KEYS[3] active_seq  hash   user id -> ticket number of the admission
+-- KEYS[4] left        zset   ticket number -> time it left the line (ms); entries older
+--                            than ARGV[3] ms are trimmed here. Gateways read it each tick
+--                            so status polls answered from memory skip left tickets.
 -- ARGV[1] user id
 -- ARGV[2] ticket number the token carries
+-- ARGV[3] how long a left ticket stays listed, ms
 --
 -- Returns 1 when the buyer left the line, 2 when an admission was given up (its slot goes
 -- to the next in line at the next tick), 0 when the ticket was already gone.
@@ -15,6 +19,10 @@ local want = tonumber(ARGV[2])
 local seq = tonumber(redis.call('ZSCORE', KEYS[1], user))
 if seq and seq == want then
   redis.call('ZREM', KEYS[1], user)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZADD', KEYS[4], now, seq)
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[3]))
   return 1
 end
 

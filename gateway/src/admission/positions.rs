@@ -1,0 +1,196 @@
+//! Status polls answered from this instance's memory, without a Redis round trip.
+//!
+//! Most polls come from buyers far back in line, and their answer is a function of two
+//! numbers: the ticket number their token carries (`seq`) and the room's head ticket
+//! number, which every instance already refreshes several times per tick from the promote
+//! script's reply ([`crate::rooms::Figures`]). For such a ticket the position is
+//! `seq - head_seq + 1`: exact when nobody between the head and the ticket left the line,
+//! otherwise an upper bound (the buyer is at most that far back).
+//!
+//! A poll is answered from memory only when the answer cannot be "active" or "gone":
+//! - the token says `waiting`, and the figures and the left-ticket list were refreshed
+//!   less than [`MAX_AGE`] ago;
+//! - the ticket is at least one margin behind the head, the margin being the most buyers
+//!   the ticks could have admitted since the figures were read (`batch_size` per tick,
+//!   plus one tick), never less than [`MIN_MARGIN`] — closer to the head, Redis answers;
+//! - the ticket is inside the line as last seen (`seq < head_seq + waiting`): newer
+//!   tickets, and any ticket when the line looks empty (e.g. after Redis lost its data),
+//!   go to Redis;
+//! - the ticket is not in the room's list of recently left tickets (the leave script
+//!   records them; each instance reads the list every tick and records its own leaves at
+//!   once). A buyer who left through another instance can see `waiting` for at most one
+//!   refresh (≤ 250 ms) before the 410.
+//!
+//! Booking routes never use this: admission is always checked against Redis.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use crate::queue::Tick;
+
+/// Oldest figures (and left-ticket list) a poll may be answered from.
+pub const MAX_AGE: Duration = Duration::from_secs(1);
+/// Tickets this close to the head always go to Redis.
+pub const MIN_MARGIN: u64 = 64;
+
+/// The 0-based rank of waiting ticket `seq`, if it can be told from `tick` (read `age`
+/// ago) without asking Redis; `None` when Redis must answer.
+pub fn rank_from_figures(tick: &Tick, age: Duration, seq: i64) -> Option<u64> {
+    if age > MAX_AGE || tick.tick_ms == 0 {
+        return None;
+    }
+    let ticks_since = age.as_millis() as u64 / tick.tick_ms + 2;
+    let margin = tick.batch_size.saturating_mul(ticks_since).max(MIN_MARGIN);
+    let rank = u64::try_from(seq.checked_sub(tick.head_seq)?).ok()?;
+    (rank >= margin && rank < tick.waiting).then_some(rank)
+}
+
+#[derive(Debug)]
+struct Left {
+    /// Left ticket numbers not yet passed by the head.
+    seqs: BTreeSet<i64>,
+    /// Latest leave time read from Redis (ms); the next read starts there.
+    since_ms: i64,
+    /// When the list was last read from Redis.
+    synced: Option<Instant>,
+}
+
+/// Per room, the tickets that recently left the line.
+#[derive(Debug, Default)]
+pub struct LeftTickets {
+    rooms: RwLock<HashMap<i64, Left>>,
+}
+
+impl LeftTickets {
+    fn with_room<T>(&self, concert_id: i64, f: impl FnOnce(&mut Left) -> T) -> T {
+        let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
+        let left = rooms.entry(concert_id).or_insert_with(|| Left {
+            seqs: BTreeSet::new(),
+            since_ms: 0,
+            synced: None,
+        });
+        f(left)
+    }
+
+    /// A leave through this instance: known at once.
+    pub fn mark(&self, concert_id: i64, seq: i64) {
+        self.with_room(concert_id, |l| {
+            l.seqs.insert(seq);
+        });
+    }
+
+    /// Where the next read of the room's left list starts (Redis clock, ms).
+    pub fn since_ms(&self, concert_id: i64) -> i64 {
+        self.with_room(concert_id, |l| l.since_ms)
+    }
+
+    /// Merges a read of the room's left list; drops what the head has passed.
+    pub fn merge(&self, concert_id: i64, read: &[(i64, i64)], head_seq: i64) {
+        self.with_room(concert_id, |l| {
+            for &(seq, at_ms) in read {
+                l.seqs.insert(seq);
+                l.since_ms = l.since_ms.max(at_ms);
+            }
+            l.seqs = l.seqs.split_off(&head_seq);
+            l.synced = Some(Instant::now());
+        });
+    }
+
+    /// Whether ticket `seq` is known not to have left, with a list read recently.
+    pub fn known_present(&self, concert_id: i64, seq: i64) -> bool {
+        let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
+        rooms.get(&concert_id).is_some_and(|l| {
+            l.synced.is_some_and(|at| at.elapsed() <= MAX_AGE) && !l.seqs.contains(&seq)
+        })
+    }
+
+    pub fn forget(&self, concert_id: i64) {
+        self.rooms
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&concert_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tick(head_seq: i64, waiting: u64, batch_size: u64, tick_ms: u64) -> Tick {
+        Tick {
+            ran: false,
+            admitted: 0,
+            dropped: 0,
+            waiting,
+            active: 0,
+            head_seq,
+            admitted_last_minute: 0,
+            tick_ms,
+            capacity: 10,
+            batch_size,
+            active_ttl_secs: 60,
+            enabled: true,
+            now_ms: 0,
+            log_span_ms: 0,
+        }
+    }
+
+    #[test]
+    fn far_back_tickets_get_their_rank_from_the_head() {
+        let t = tick(1_000, 10_000, 100, 1_000);
+        let fresh = Duration::from_millis(100);
+        assert_eq!(rank_from_figures(&t, fresh, 1_500), Some(500));
+        assert_eq!(rank_from_figures(&t, fresh, 10_999), Some(9_999));
+    }
+
+    #[test]
+    fn near_the_head_new_stale_or_ahead_goes_to_redis() {
+        let t = tick(1_000, 10_000, 100, 1_000);
+        let fresh = Duration::from_millis(100);
+        // Two ticks of 100 could admit it before the figures refresh.
+        assert_eq!(rank_from_figures(&t, fresh, 1_199), None);
+        assert_eq!(rank_from_figures(&t, fresh, 1_200), Some(200));
+        assert_eq!(rank_from_figures(&t, fresh, 999), None, "behind the head");
+        assert_eq!(
+            rank_from_figures(&t, fresh, 11_000),
+            None,
+            "newer than the figures"
+        );
+        assert_eq!(
+            rank_from_figures(&t, Duration::from_secs(2), 5_000),
+            None,
+            "stale"
+        );
+        // Short ticks widen the margin by the ticks that fit in the figures' age.
+        let fast = tick(1_000, 10_000, 100, 10);
+        assert_eq!(
+            rank_from_figures(&fast, Duration::from_millis(100), 2_100),
+            None
+        );
+        assert_eq!(
+            rank_from_figures(&fast, Duration::from_millis(100), 2_200),
+            Some(1_200)
+        );
+        assert_eq!(
+            rank_from_figures(&tick(1_000, 0, 1, 1_000), fresh, 5_000),
+            None,
+            "empty line"
+        );
+    }
+
+    #[test]
+    fn left_tickets_are_never_answered_from_memory() {
+        let left = LeftTickets::default();
+        assert!(!left.known_present(1, 50), "never read from Redis");
+        left.merge(1, &[(40, 5), (60, 7)], 50);
+        assert!(left.known_present(1, 50));
+        assert!(!left.known_present(1, 60));
+        assert_eq!(left.since_ms(1), 7);
+        left.mark(1, 70);
+        assert!(!left.known_present(1, 70));
+        left.merge(1, &[], 65);
+        assert!(left.known_present(1, 60), "passed by the head: pruned");
+        assert!(!left.known_present(1, 70));
+    }
+}

@@ -1,0 +1,186 @@
+//! Property tests of request parsing: the join, hold, payment and charge bodies, parsed with
+//! the very types the handlers use (`deny_unknown_fields`), never panic on any input and
+//! accept exactly the valid shapes — an object with the right keys, each of the right JSON
+//! type and range, and nothing else.
+
+use booking::holds::HoldRequest;
+use booking::payments::PaymentRequest;
+use booking::points::ChargeRequest;
+use gateway::tokens::JoinRequest;
+use proptest::prelude::*;
+use serde_json::{Map, Number, Value};
+
+/// Any JSON value, numbers included at the edges of i64 / u64 / f64.
+fn json_value() -> impl Strategy<Value = Value> {
+    let number = prop_oneof![
+        any::<i64>().prop_map(Number::from),
+        any::<u64>().prop_map(Number::from),
+        any::<f64>().prop_filter_map("finite", Number::from_f64),
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        number.prop_map(Value::Number),
+        "[a-z0-9-]{0,12}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(key(), inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Keys: mostly the real field names, sometimes others.
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("concert_id".to_string()),
+        Just("user_id".to_string()),
+        Just("schedule_id".to_string()),
+        Just("seat_no".to_string()),
+        Just("amount".to_string()),
+        Just("reservation_ids".to_string()),
+        "[a-z_]{1,10}",
+    ]
+}
+
+/// An object whose keys are the given fields (each present or not) plus maybe extras.
+fn object_over(fields: &'static [&'static str]) -> impl Strategy<Value = Value> {
+    (
+        prop::collection::vec(prop::option::of(json_value_or_int()), fields.len()),
+        prop::collection::btree_map("[a-z_]{1,10}", json_value(), 0..2),
+    )
+        .prop_map(move |(values, extra)| {
+            let mut map = Map::new();
+            for (field, value) in fields.iter().zip(values) {
+                if let Some(value) = value {
+                    map.insert((*field).to_string(), value);
+                }
+            }
+            for (k, v) in extra {
+                map.entry(k).or_insert(v);
+            }
+            Value::Object(map)
+        })
+}
+
+fn json_value_or_int() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        3 => any::<i64>().prop_map(Value::from),
+        1 => json_value(),
+        1 => prop::collection::vec(uuid_value(), 0..3).prop_map(Value::Array),
+    ]
+}
+
+fn uuid_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        any::<u128>().prop_map(|n| Value::String(uuid::Uuid::from_u128(n).to_string())),
+        "[a-f0-9-]{0,36}".prop_map(Value::String),
+    ]
+}
+
+fn is_i64(v: Option<&Value>) -> bool {
+    v.is_some_and(|v| v.as_i64().is_some())
+}
+
+/// Exactly these keys, no others.
+fn has_exactly(value: &Value, fields: &[&str]) -> bool {
+    value
+        .as_object()
+        .is_some_and(|m| m.len() == fields.len() && fields.iter().all(|f| m.contains_key(*f)))
+}
+
+fn valid_join(v: &Value) -> bool {
+    has_exactly(v, &["concert_id", "user_id"])
+        && is_i64(v.get("concert_id"))
+        && is_i64(v.get("user_id"))
+}
+
+fn valid_hold(v: &Value) -> bool {
+    has_exactly(v, &["schedule_id", "seat_no"])
+        && is_i64(v.get("schedule_id"))
+        && is_i64(v.get("seat_no"))
+}
+
+fn valid_payment(v: &Value) -> bool {
+    has_exactly(v, &["reservation_ids"])
+        && v["reservation_ids"].as_array().is_some_and(|ids| {
+            ids.iter().all(|id| {
+                id.as_str()
+                    .is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())
+            })
+        })
+}
+
+fn valid_charge(v: &Value) -> bool {
+    has_exactly(v, &["amount"]) && v["amount"].is_number()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn join_body_parses_exactly_the_valid_shapes(v in object_over(&["concert_id", "user_id"])) {
+        let parsed = serde_json::from_value::<JoinRequest>(v.clone());
+        prop_assert_eq!(parsed.is_ok(), valid_join(&v), "{}", v);
+        if let Ok(join) = parsed {
+            prop_assert_eq!((Some(join.concert_id), Some(join.user_id)), (v["concert_id"].as_i64(), v["user_id"].as_i64()));
+        }
+    }
+
+    #[test]
+    fn hold_body_parses_exactly_the_valid_shapes(v in object_over(&["schedule_id", "seat_no"])) {
+        let parsed = serde_json::from_value::<HoldRequest>(v.clone());
+        prop_assert_eq!(parsed.is_ok(), valid_hold(&v), "{}", v);
+    }
+
+    #[test]
+    fn payment_body_parses_exactly_the_valid_shapes(v in object_over(&["reservation_ids"])) {
+        let parsed = serde_json::from_value::<PaymentRequest>(v.clone());
+        prop_assert_eq!(parsed.is_ok(), valid_payment(&v), "{}", v);
+    }
+
+    #[test]
+    fn charge_body_parses_exactly_the_valid_shapes(v in object_over(&["amount"])) {
+        let parsed = serde_json::from_value::<ChargeRequest>(v.clone());
+        prop_assert_eq!(parsed.is_ok(), valid_charge(&v), "{}", v);
+    }
+
+    #[test]
+    fn any_json_value_never_panics_any_parser(v in json_value()) {
+        // serde's derived structs also accept a positional array (`[1, 42]` for
+        // `{"concert_id": 1, "user_id": 42}`); such an array is accepted exactly when the
+        // equivalent object is, so it is the same request in another spelling.
+        let named = |fields: &[&str]| match &v {
+            Value::Array(items) if items.len() == fields.len() => Value::Object(
+                fields.iter().map(|f| f.to_string()).zip(items.iter().cloned()).collect(),
+            ),
+            other => other.clone(),
+        };
+        let join = named(&["concert_id", "user_id"]);
+        prop_assert_eq!(serde_json::from_value::<JoinRequest>(v.clone()).is_ok(), valid_join(&join));
+        let hold = named(&["schedule_id", "seat_no"]);
+        prop_assert_eq!(serde_json::from_value::<HoldRequest>(v.clone()).is_ok(), valid_hold(&hold));
+        let pay = named(&["reservation_ids"]);
+        prop_assert_eq!(serde_json::from_value::<PaymentRequest>(v.clone()).is_ok(), valid_payment(&pay));
+        let charge = named(&["amount"]);
+        prop_assert_eq!(serde_json::from_value::<ChargeRequest>(v.clone()).is_ok(), valid_charge(&charge));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_any_parser(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let _ = serde_json::from_slice::<JoinRequest>(&bytes);
+        let _ = serde_json::from_slice::<HoldRequest>(&bytes);
+        let _ = serde_json::from_slice::<PaymentRequest>(&bytes);
+        let _ = serde_json::from_slice::<ChargeRequest>(&bytes);
+    }
+
+    #[test]
+    fn numbers_past_i64_are_refused(big in (i64::MAX as u64 + 1)..=u64::MAX) {
+        let body = format!(r#"{{"concert_id": {big}, "user_id": 1}}"#);
+        prop_assert!(serde_json::from_str::<JoinRequest>(&body).is_err());
+        let body = format!(r#"{{"schedule_id": 1, "seat_no": {big}0}}"#);
+        prop_assert!(serde_json::from_str::<HoldRequest>(&body).is_err());
+    }
+}
