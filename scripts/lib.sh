@@ -86,6 +86,17 @@ ensure_redis() {
   fi
 }
 
+# nginx for the load-balancer tests (`nginx -t` on deploy/nginx.conf, a sale through nginx
+# in front of two gateways). nginx-light where the release still has it, else nginx.
+ensure_nginx() {
+  { command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null && return 0
+  # Subshells: apt_install dies on failure, and a missing nginx only skips those tests.
+  (apt_install nginx-light) || (apt_install nginx) \
+    || { log "nginx could not be installed: the load-balancer tests will be skipped"; return 0; }
+  # Only the binary is wanted: the tests start their own nginx on a free port.
+  if command -v service >/dev/null; then service nginx stop >/dev/null 2>&1 || true; fi
+}
+
 ensure_rust() {
   command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first"
 }

@@ -16,12 +16,16 @@
 // cycle over N users, so some hit HOLD_LIMIT; then min(SEATS, N*MAX_PER_USER)
 // holds must succeed), MAX_PER_USER (4), MAX_WAIT_S (30),
 // ROOM_APPLY_WAIT_S (2), USER_OFFSET, SUMMARY_JSON.
+// CONCERT_ID + SCHEDULE_ID: use that concert (its room already opened wide) instead of
+// creating one, so a caller can measure PostgreSQL writes around the storm alone.
+// PREJOIN (0; 1 = setup() joins every buyer first, so the storm is holds only and
+// `hold_window_ms` is the time to resolve all ATTEMPTS holds).
 import http from 'k6/http';
 import { check, sleep } from 'k6';
 import exec from 'k6/execution';
-import { Counter } from 'k6/metrics';
+import { Counter, Trend } from 'k6/metrics';
 import {
-  TREND_STATS, envInt, codeThresholds, userBase, futureIso, randInt, unexpectedErrors,
+  BASE_URL, TREND_STATS, batched, envInt, codeThresholds, userBase, futureIso, randInt, unexpectedErrors,
   createConcert, putRoom, getConcertAdmin, waitUntilActive, holdSeat, summarize, metricValue,
 } from './lib.js';
 
@@ -40,6 +44,12 @@ const holdConflicts = new Counter('hold_conflicts');
 const holdLimit = new Counter('hold_limit');
 const holdOther = new Counter('hold_other');
 const notAdmitted = new Counter('buyers_not_admitted');
+const PREJOIN = envInt('PREJOIN', 0) === 1;
+const GIVEN_CONCERT = envInt('CONCERT_ID', 0);
+const GIVEN_SCHEDULE = envInt('SCHEDULE_ID', 0);
+// Start and end of each hold call, ms after setup() ended: window = max(end) - min(start).
+const holdStart = new Trend('hold_start_offset_ms', true);
+const holdEnd = new Trend('hold_end_offset_ms', true);
 
 http.setResponseCallback(http.expectedStatuses({ min: 200, max: 299 }, 409));
 
@@ -60,25 +70,47 @@ export const options = {
 };
 
 export function setup() {
-  const title = `hold-storm ${new Date().toISOString()}`;
-  const { concertId, scheduleIds } = createConcert(title, [{ starts_at: futureIso(30), seats: SEATS, price: 1000 }]);
-  putRoom(concertId, { capacity: 100000, batch_size: 100000 });
-  sleep(envInt('ROOM_APPLY_WAIT_S', 2)); // every gateway applies room changes within one tick
+  let concertId = GIVEN_CONCERT;
+  let scheduleIds = [GIVEN_SCHEDULE];
+  if (!(GIVEN_CONCERT > 0 && GIVEN_SCHEDULE > 0)) {
+    const title = `hold-storm ${new Date().toISOString()}`;
+    ({ concertId, scheduleIds } = createConcert(title, [{ starts_at: futureIso(30), seats: SEATS, price: 1000 }]));
+    putRoom(concertId, { capacity: 100000, batch_size: 100000 });
+    sleep(envInt('ROOM_APPLY_WAIT_S', 2)); // every gateway applies room changes within one tick
+  }
+  const base = userBase();
+  let tokens = null;
+  if (PREJOIN) {
+    const users = USERS > 0 ? USERS : ATTEMPTS;
+    tokens = batched(users, 200, (i) => ({
+      method: 'POST',
+      url: `${BASE_URL}/v1/queue/tokens`,
+      body: JSON.stringify({ concert_id: concertId, user_id: base + i }),
+      params: { headers: { 'Content-Type': 'application/json' }, tags: { name: 'POST /v1/queue/tokens (setup)' } },
+    })).map((r) => {
+      const b = r.status === 200 || r.status === 201 ? JSON.parse(r.body) : null;
+      if (!b || b.status !== 'active') throw new Error(`prejoin: ${r.status} ${r.body}`);
+      return b.token;
+    });
+  }
   console.log(`hold-storm: concert ${concertId}, schedule ${scheduleIds[0]}, ${SEATS} seats, ${ATTEMPTS} attempts`);
-  return { concertId, scheduleId: scheduleIds[0], userBase: userBase() };
+  return { concertId, scheduleId: scheduleIds[0], userBase: base, tokens, t0: Date.now() };
 }
 
 export default function (data) {
   const i = exec.scenario.iterationInTest;
-  const userId = data.userBase + (USERS > 0 ? i % USERS : i);
-  const w = waitUntilActive(data.concertId, userId, MAX_WAIT_S);
+  const u = USERS > 0 ? i % USERS : i;
+  const userId = data.userBase + u;
+  const w = data.tokens ? { state: 'active', token: data.tokens[u] } : waitUntilActive(data.concertId, userId, MAX_WAIT_S);
   if (w.state !== 'active') {
     notAdmitted.add(1);
     if (w.state === 'timeout') unexpectedErrors.add(true, { step: 'admission' });
     return;
   }
   holdAttempts.add(1);
+  holdStart.add(Date.now() - data.t0);
   const h = holdSeat(w.token, data.scheduleId, randInt(1, SEATS), ['SEAT_UNAVAILABLE', 'HOLD_LIMIT']);
+  holdEnd.add(Date.now() - data.t0);
   if (h.status === 201) holdsCreated.add(1);
   else if (h.code === 'SEAT_UNAVAILABLE') holdConflicts.add(1);
   else if (h.code === 'HOLD_LIMIT') holdLimit.add(1);
@@ -96,9 +128,13 @@ export function handleSummary(data) {
   const created = n('holds_created');
   const verdict = created === EXPECTED && n('hold_other') === 0 && n('hold_attempts') === ATTEMPTS ? 'PASS' : 'FAIL';
   const sd = data.setup_data || {};
+  const first = metricValue(data, 'hold_start_offset_ms', 'min');
+  const last = metricValue(data, 'hold_end_offset_ms', 'max');
+  const windowMs = first !== undefined && last !== undefined ? last - first : 0;
   return summarize(data, 'hold-storm', [
     `concert=${sd.concertId} schedule=${sd.scheduleId} seats=${SEATS} expected_holds=${EXPECTED}`,
     `holds: attempts=${n('hold_attempts')}/${ATTEMPTS} created(201)=${created} seat_unavailable=${n('hold_conflicts')} ` +
       `hold_limit=${n('hold_limit')} other=${n('hold_other')} not_admitted=${n('buyers_not_admitted')} -> ${verdict}`,
+    `hold_window_ms=${windowMs.toFixed(0)} (first hold sent -> last hold answered)`,
   ]);
 }

@@ -11,13 +11,15 @@
 // VUS (50), SEATS_PER_SCHEDULE (50), PRICE (1000), P99_MS (1000), MAX_WAIT_S (30),
 // REPLAY (0; 1 = pay again with the same Idempotency-Key and expect the same
 // payment), ROOM_APPLY_WAIT_S (2), USER_OFFSET, SUMMARY_JSON.
+// PREPARE (0; 1 = setup() also joins every buyer and holds its seat, so the measured
+// iterations are payments only and `tps` is the payment path's own throughput).
 import http from 'k6/http';
 import { check, fail, sleep } from 'k6';
 import exec from 'k6/execution';
 import { Counter, Trend } from 'k6/metrics';
 import {
   BASE_URL, TREND_STATS, envInt, codeThresholds, userBase, futureIso, uuidv4, unexpectedErrors,
-  createConcert, putRoom, waitUntilActive, holdSeat, pay, summarize, metricValue,
+  batched, createConcert, putRoom, waitUntilActive, holdSeat, pay, summarize, metricValue,
 } from './lib.js';
 
 const ITERATIONS = envInt('ITERATIONS', 1000);
@@ -84,8 +86,31 @@ export function setup() {
     }
   }
   sleep(envInt('ROOM_APPLY_WAIT_S', 2));
+  let prepared = null;
+  if (envInt('PREPARE', 0) === 1) {
+    const tokens = batched(ITERATIONS, 100, (i) => ({
+      method: 'POST',
+      url: `${BASE_URL}/v1/queue/tokens`,
+      body: JSON.stringify({ concert_id: concertId, user_id: base + i }),
+      params: { headers: { 'Content-Type': 'application/json' }, tags: { name: 'POST /v1/queue/tokens (setup)' } },
+    })).map((r) => {
+      const b = r.status === 200 || r.status === 201 ? JSON.parse(r.body) : null;
+      if (!b || b.status !== 'active') fail(`prepare join: ${r.status} ${r.body}`);
+      return b.token;
+    });
+    const holds = batched(ITERATIONS, 100, (i) => ({
+      method: 'POST',
+      url: `${BASE_URL}/v1/reservations`,
+      body: JSON.stringify({ schedule_id: scheduleIds[Math.floor(i / SEATS_PER_SCHEDULE)], seat_no: (i % SEATS_PER_SCHEDULE) + 1 }),
+      params: { headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tokens[i]}` }, tags: { name: 'POST /v1/reservations (setup)' } },
+    })).map((r) => {
+      if (r.status !== 201) fail(`prepare hold: ${r.status} ${r.body}`);
+      return JSON.parse(r.body).reservation_id;
+    });
+    prepared = { tokens, holds };
+  }
   console.log(`pay: concert ${concertId}, ${nSchedules} schedules x ${SEATS_PER_SCHEDULE} seats, ${ITERATIONS} buyers`);
-  return { concertId, scheduleIds, userBase: base, t0: Date.now() };
+  return { concertId, scheduleIds, userBase: base, prepared, t0: Date.now() };
 }
 
 export default function (data) {
@@ -94,13 +119,20 @@ export default function (data) {
   const scheduleId = data.scheduleIds[Math.floor(i / SEATS_PER_SCHEDULE)];
   const seatNo = (i % SEATS_PER_SCHEDULE) + 1;
 
-  const w = waitUntilActive(data.concertId, userId, MAX_WAIT_S);
-  if (!check(w, { admitted: (x) => x.state === 'active' })) {
-    if (w.state === 'timeout') unexpectedErrors.add(true, { step: 'admission' });
-    return;
+  let w;
+  let h;
+  if (data.prepared) {
+    w = { state: 'active', token: data.prepared.tokens[i] };
+    h = { status: 201, body: { reservation_id: data.prepared.holds[i] } };
+  } else {
+    w = waitUntilActive(data.concertId, userId, MAX_WAIT_S);
+    if (!check(w, { admitted: (x) => x.state === 'active' })) {
+      if (w.state === 'timeout') unexpectedErrors.add(true, { step: 'admission' });
+      return;
+    }
+    h = holdSeat(w.token, scheduleId, seatNo, []);
+    if (!check(h, { 'hold 201': (x) => x.status === 201 && !!x.body && !!x.body.reservation_id })) return;
   }
-  const h = holdSeat(w.token, scheduleId, seatNo, []);
-  if (!check(h, { 'hold 201': (x) => x.status === 201 && !!x.body && !!x.body.reservation_id })) return;
 
   const key = uuidv4();
   const p = pay(w.token, [h.body.reservation_id], key);

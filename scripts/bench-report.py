@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Turns the raw outputs of one scripts/bench run ($OUT) into the Markdown report: one
+table of our figures next to the machine's ceilings, with ratios and targets, plus the
+command, machine facts and date. Called by scripts/bench; reads its environment."""
+import json
+import os
+
+E = os.environ
+OUT = E["OUT"]
+DUR = float(E["DUR_S"])
+
+
+def k6(name):
+    try:
+        with open(os.path.join(OUT, f"{name}.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def val(data, metric, key):
+    if not data:
+        return None
+    m = data.get("metrics", {}).get(metric)
+    return None if not m else m.get("values", {}).get(key)
+
+
+def num(x):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def count(data, metric):
+    return val(data, metric, "count") or 0
+
+
+def rc(name):
+    try:
+        return open(os.path.join(OUT, f"{name}.rc")).read().strip()
+    except OSError:
+        return "-"
+
+
+def f0(x):
+    return "-" if x is None else f"{x:,.0f}"
+
+
+def f1(x):
+    return "-" if x is None else f"{x:,.1f}"
+
+
+def pct(a, b):
+    return None if a is None or not b else 100.0 * a / b
+
+
+def ok(cond):
+    return "-" if cond is None else ("**yes**" if cond else "**NO**")
+
+
+healthz, join, poll, storm, pay, sale = (k6(n) for n in ("healthz", "join", "poll", "hold-storm", "pay", "sale"))
+
+http_rps = count(healthz, "http_reqs") / DUR if healthz else None
+http_p99 = val(healthz, "http_req_duration", "p(99)")
+
+join_rps = count(join, "http_reqs") / DUR if join else None
+jd = "http_req_duration{name:POST /v1/queue/tokens}"
+join_p50, join_p99 = val(join, jd, "med"), val(join, jd, "p(99)")
+
+polls = count(poll, "polled_waiting") + count(poll, "polled_active") + count(poll, "tickets_gone")
+poll_rps = polls / DUR if poll else None
+pd = "http_req_duration{name:GET /v1/queue/status}"
+poll_p50, poll_p99 = val(poll, pd, "med"), val(poll, pd, "p(99)")
+
+redis_rps = num(E.get("REDIS_RPS"))
+pg_tps = num(E.get("PG_TPS"))
+
+holds = count(storm, "holds_created")
+attempts = count(storm, "hold_attempts")
+other = count(storm, "hold_other")
+first = val(storm, "hold_start_offset_ms", "min")
+last = val(storm, "hold_end_offset_ms", "max")
+window_ms = (last - first) if first is not None and last is not None else None
+try:
+    pg0 = [int(x) for x in E["PG0"].split()]
+    pg1 = [int(x) for x in E["PG1"].split()]
+    d_commit, d_rollback, d_tuples, d_seat_upd, d_res_ins = (b - a for a, b in zip(pg0, pg1))
+except (KeyError, ValueError):
+    d_commit = d_rollback = d_tuples = d_seat_upd = d_res_ins = None
+storm_n = int(E.get("STORM_N", "10000"))
+
+pay_ok = count(pay, "payments_ok")
+p_first = val(pay, "payment_done_offset_ms", "min")
+p_last = val(pay, "payment_done_offset_ms", "max")
+pay_tps = (pay_ok - 1) / ((p_last - p_first) / 1000) if pay and p_last and p_first is not None and p_last > p_first else None
+pay_p99 = val(pay, "http_req_duration{name:POST /v1/payments}", "p(99)")
+
+sale_paid = count(sale, "payments_ok")
+sale_dur = (sale or {}).get("state", {}).get("testRunDurationMs")
+sale_rate = sale_paid / (sale_dur / 1000) if sale and sale_dur else None
+sale_admitted = count(sale, "buyers_admitted")
+sale_line_p50 = val(sale, "time_in_line_ms", "med")
+
+mem_keys, mem_info = num(E.get("MEM_KEYS")), num(E.get("MEM_INFO"))
+mem_buyers = int(E["MEM_BUYERS"])
+
+rows = []
+join_ratio = pct(join_rps, http_rps)
+poll_ratio = pct(poll_rps, http_rps)
+pay_ratio = pct(pay_tps, pg_tps)
+rows.append(("HTTP ceiling: `GET /healthz` via nginx, 256 VUs", f"{f0(http_rps)} rps, p99 {f1(http_p99)} ms", "", "", "", ""))
+rows.append(("Redis ceiling: `join.lua` EVALSHA (redis-benchmark -c 64)", f"{f0(redis_rps)} calls/s", "", "", "", ""))
+rows.append(("PostgreSQL ceiling: pgbench TPC-B -s 10 -c 16 -j 2", f"{f0(pg_tps)} tps", "", "", "", ""))
+rows.append((
+    "join `POST /v1/queue/tokens`, 256 VUs",
+    f"{f0(join_rps)} rps, p50 {f1(join_p50)} ms, p99 {f1(join_p99)} ms",
+    "HTTP", f"{f1(join_ratio)}% (Redis {f1(pct(join_rps, redis_rps))}%)",
+    "≥ 30%, p99 < 10 ms",
+    ok(None if join_ratio is None or join_p99 is None else join_ratio >= 30 and join_p99 < 10),
+))
+rows.append((
+    "status poll `GET /v1/queue/status`, 256 VUs",
+    f"{f0(poll_rps)} rps, p50 {f1(poll_p50)} ms, p99 {f1(poll_p99)} ms",
+    "HTTP", f"{f1(poll_ratio)}%", "≥ 60%", ok(None if poll_ratio is None else poll_ratio >= 60),
+))
+storm_ok = None
+if storm:
+    storm_ok = (holds == 50 and other == 0 and attempts == storm_n and window_ms is not None and window_ms < 2000
+                and d_seat_upd is not None and d_seat_upd <= 50 + (d_rollback or 0))
+rows.append((
+    f"hold storm: {storm_n:,} holds on 50 seats",
+    f"{int(holds)} held, {int(attempts - holds - other)} × 409, {int(other)} other; all answered in {f0(window_ms)} ms; "
+    f"PG: {d_seat_upd} seat updates, {d_res_ins} reservation inserts, {d_rollback} rollbacks "
+    f"({d_tuples} tuples written, {d_commit} commits incl. background)",
+    "", "", "50 holds, writes ≤ 50 + failed, < 2 s", ok(storm_ok),
+))
+rows.append((
+    f"payments (`POST /v1/payments`, {int(E.get('PAY_N', '0')):,} buyers, 64 VUs)",
+    f"{f0(pay_tps)} tps ({int(pay_ok)} ok), p99 {f1(pay_p99)} ms",
+    "pgbench", f"{f1(pay_ratio)}%", "≥ 50%", ok(None if pay_ratio is None else pay_ratio >= 50),
+))
+rows.append((
+    "full sale (sale.js: join → poll → list → hold → pay)",
+    f"{f1(sale_rate)} purchases/s ({int(sale_paid)} paid of {int(sale_admitted)} admitted; "
+    f"time in line p50 {f0(sale_line_p50)} ms)",
+    "", "", "", "",
+))
+mem_note = "" if mem_buyers == 1_000_000 else f" (measured at {mem_buyers:,} waiting, not 1,000,000)"
+rows.append((
+    f"Redis bytes per waiting buyer{mem_note}",
+    f"{f1(mem_keys)} (MEMORY USAGE), {f1(mem_info)} (INFO used_memory)",
+    "", "", "≤ 128", ok(None if mem_keys is None else max(mem_keys, mem_info or 0) <= 128),
+))
+
+lines = []
+lines.append(f"## Run of {E['STARTED']} ({E['MODE']})")
+lines.append("")
+lines.append(f"Command: `{E['COMMAND']}` — {int(DUR)} s per phase, load from k6 on the same machine, "
+             "everything on 127.0.0.1, services at `RUST_LOG=warn`.")
+lines.append("")
+lines.append("| figure | measured | vs | ratio | target | met |")
+lines.append("|---|---|---|---|---|---|")
+for r in rows:
+    lines.append("| " + " | ".join(r) + " |")
+lines.append("")
+lines.append(f"Machine: {E['NPROC']} CPUs ({E['CPU_MODEL']}), {E['MEM_TOTAL']} memory; {E['VERSIONS']}.")
+lines.append(f"Load average before / after: {E['LOAD_BEFORE']} / {E['LOAD_AFTER']} "
+             "(the machine is shared: other work running at the same time shows up here; "
+             "ratios are taken within one run for that reason).")
+lines.append("")
+lines.append("k6 exit codes (0 = thresholds ok, 99 = a threshold crossed): " + ", ".join(
+    f"{n} {rc(n)}" for n in ("healthz", "join", "poll", "hold-storm", "pay", "sale")) + ".")
+print("\n".join(lines))
