@@ -104,17 +104,7 @@ async fn hold(
     buyer: Buyer,
     Json(request): Json<HoldRequest>,
 ) -> ApiResult<(StatusCode, Json<ReservationView>)> {
-    // The Redis gate and the PostgreSQL write finish together: a client that hangs up (a
-    // gateway whose connection drops) must not cancel the hold half-way and leave a seat
-    // lock with no reservation behind it for the hold's TTL. So it runs on its own task.
-    let task = tokio::spawn(
-        async move { hold_seat(&state, buyer, request).await }.instrument(tracing::Span::current()),
-    );
-    let result = task.await.unwrap_or_else(|e| {
-        Err(ApiError::Internal(anyhow::anyhow!(
-            "the hold task failed: {e}"
-        )))
-    });
+    let result = to_completion(async move { hold_seat(&state, buyer, request).await }).await;
     hold_outcome(match &result {
         Ok(_) => "held",
         Err(ApiError::SeatUnavailable) => "unavailable",
@@ -123,6 +113,18 @@ async fn hold(
         Err(_) => "error",
     });
     result.map(|view| (StatusCode::CREATED, Json(view)))
+}
+
+/// Runs `work` on its own task, so it finishes even if the client hangs up. The Redis gate
+/// and the PostgreSQL write of a hold (and the commit and key release of a release) must
+/// finish together: a gateway whose connection drops must not cancel them half-way and
+/// leave a seat lock with no live reservation behind it for the hold's TTL.
+async fn to_completion<T: Send + 'static>(
+    work: impl std::future::Future<Output = ApiResult<T>> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::spawn(work.instrument(tracing::Span::current()))
+        .await
+        .unwrap_or_else(|e| Err(ApiError::Internal(anyhow::anyhow!("hold task failed: {e}"))))
 }
 
 async fn hold_seat(
@@ -392,6 +394,14 @@ async fn release(
     buyer: Buyer,
     Path(reservation_id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
+    to_completion(async move { release_hold(&state, buyer, reservation_id).await }).await
+}
+
+async fn release_hold(
+    state: &AppState,
+    buyer: Buyer,
+    reservation_id: Uuid,
+) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
     lock_user(&mut tx, buyer.user_id).await?;
     let found: Option<OwnedView> = sqlx::query_as(&format!(
@@ -422,7 +432,7 @@ async fn release(
     let key = state
         .keys
         .hold(found.concert_id, found.view.schedule_id, found.view.seat_no);
-    release_key(&state, &key, reservation_id).await;
+    release_key(state, &key, reservation_id).await;
     hold_outcome("released");
     Ok(StatusCode::NO_CONTENT)
 }
