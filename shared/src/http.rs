@@ -25,9 +25,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// `axum::Json` whose rejections become problem+json (400 / 413 / 415). Every request
-/// body of the API is a JSON object: the body is read as an object first, so a positional
-/// array (which serde's derived structs would otherwise accept, `[1, 42]` for
-/// `{"concert_id": 1, "user_id": 42}`) is refused like any other wrong shape.
+/// body of the API is a JSON object: a positional array (which serde's derived structs
+/// would otherwise accept, `[1, 42]` for `{"concert_id": 1, "user_id": 42}`) is refused
+/// like any other wrong shape, in the same single parse.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
@@ -39,16 +39,34 @@ where
     type Rejection = Problem;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
-        let axum::Json(object) =
-            axum::Json::<serde_json::Map<String, serde_json::Value>>::from_request(request, state)
-                .await?;
-        serde_json::from_value(serde_json::Value::Object(object))
-            .map(Json)
-            .map_err(|e| {
-                Problem::invalid(format!(
-                    "Failed to deserialize the JSON body into the target type: {e}"
-                ))
-            })
+        let axum::Json(ObjectOnly(value)) =
+            axum::Json::<ObjectOnly<T>>::from_request(request, state).await?;
+        Ok(Json(value))
+    }
+}
+
+/// Deserializes `T` from a JSON object only (never from an array).
+struct ObjectOnly<T>(T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Object<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(Object(std::marker::PhantomData))
+            .map(ObjectOnly)
     }
 }
 
