@@ -1,15 +1,22 @@
 //! Payments: all-or-nothing in one transaction, idempotent by `Idempotency-Key`.
 //!
+//! One statement: the transaction below is the `pay_reservations` function
+//! (`migrations/0002_pay_function.sql`), so a payment is one database round trip and one
+//! commit. Refusals come back as `TB...` SQLSTATEs ([`refusal`]) and roll everything back.
+//!
 //! Transaction, in lock order users -> seats -> reservations:
-//! 1. claim the idempotency key (a replay returns the saved response, charges nothing);
-//! 2. lock the buyer's row (one payment per buyer at a time);
+//! 1. lock the buyer's row (one payment per buyer at a time, so calls with the same key
+//!    run one after the other);
+//! 2. a key already used returns the saved response (same request, charges nothing) or
+//!    422 (another request);
 //! 3. read and check the reservations: they exist, are the buyer's, for the token's
 //!    concert, HELD and not past their deadline;
 //! 4. check the balance (402, nothing changed);
 //! 5. seats HELD by these reservations -> SOLD (every one, or the hold was lost: 409);
 //! 6. reservations -> CONFIRMED with the payment id (the partial unique index makes a
 //!    second confirmed reservation of a seat impossible);
-//! 7. debit (the CHECK keeps the balance >= 0), payment row, USE history row, save response.
+//! 7. debit (the CHECK keeps the balance >= 0), payment row, USE history row, and the
+//!    response saved under the key.
 //!
 //! After commit: release the seat keys in Redis and end the buyer's admission so the slot
 //! goes to the next in line. Those two are best effort (keys and admissions expire anyway).
@@ -17,20 +24,21 @@
 use std::collections::HashSet;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::docs::ProblemDetails;
-use shared::http::Json;
+use shared::http::{Json, ADMISSION_ENDED};
+use shared::redis::RedisCallError;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Buyer;
 use crate::error::{ApiError, ApiResult};
-use crate::holds::{lock_user, release_key};
-use crate::idempotency::{self, Begin, IdempotencyKey};
+use crate::holds::release_key;
+use crate::idempotency::{self, IdempotencyKey};
 use crate::state::AppState;
 
 /// Most reservations one payment may cover.
@@ -58,18 +66,6 @@ pub struct PaymentView {
     /// The buyer's balance after the payment.
     pub balance: i64,
     pub paid_at: DateTime<Utc>,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct Held {
-    id: Uuid,
-    user_id: i64,
-    concert_id: i64,
-    schedule_id: i64,
-    seat_no: i32,
-    price: i64,
-    status: String,
-    live: bool,
 }
 
 #[utoipa::path(
@@ -119,19 +115,34 @@ async fn pay(
     buyer: Buyer,
     headers: HeaderMap,
     Json(request): Json<PaymentRequest>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, HeaderMap, Json<serde_json::Value>)> {
     let result = pay_inner(&state, buyer, &headers, request).await;
     let outcome = match &result {
-        Ok((StatusCode::CREATED, _, true)) => "paid",
-        Ok(_) => "replayed",
+        Ok((_, _, Paid::New { .. })) => "paid",
+        Ok((_, _, Paid::Replayed)) => "replayed",
         Err(ApiError::InsufficientBalance { .. }) => "insufficient_balance",
         Err(ApiError::ReservationExpired) => "expired",
         Err(ApiError::ReservationNotHeld(_)) => "not_held",
         Err(_) => "rejected",
     };
     metrics::counter!("booking_payments_total", "outcome" => outcome).increment(1);
-    let (status, body, _) = result?;
-    Ok((status, Json(body)))
+    let (status, body, paid) = result?;
+    let mut headers = HeaderMap::new();
+    if let Paid::New {
+        admission_ended: true,
+    } = paid
+    {
+        headers.insert(ADMISSION_ENDED.clone(), HeaderValue::from_static("1"));
+    }
+    Ok((status, headers, Json(body)))
+}
+
+/// What a successful call did.
+enum Paid {
+    /// The saved response of an earlier call with the same key.
+    Replayed,
+    /// A new payment; `admission_ended` once Redis confirmed the post-payment cleanup.
+    New { admission_ended: bool },
 }
 
 async fn pay_inner(
@@ -139,7 +150,7 @@ async fn pay_inner(
     buyer: Buyer,
     headers: &HeaderMap,
     request: PaymentRequest,
-) -> ApiResult<(StatusCode, serde_json::Value, bool)> {
+) -> ApiResult<(StatusCode, serde_json::Value, Paid)> {
     let key = IdempotencyKey::from_headers(headers)?;
     let mut ids = request.reservation_ids;
     if ids.is_empty() || ids.len() > MAX_RESERVATIONS_PER_PAYMENT {
@@ -153,135 +164,148 @@ async fn pay_inner(
     ids.sort();
     let fingerprint = idempotency::fingerprint(&ids);
 
-    let mut tx = state.db.begin().await?;
-    if let Begin::Replay(status, body) =
-        idempotency::begin(&mut tx, buyer.user_id, "payment", &key, &fingerprint).await?
-    {
-        return Ok((status, body, false));
-    }
-    let balance = lock_user(&mut tx, buyer.user_id).await?;
-
-    let held: Vec<Held> = sqlx::query_as(
-        "SELECT id, user_id, concert_id, schedule_id, seat_no, price, status,
-                held_until > now() AS live
-         FROM reservations WHERE id = ANY($1) ORDER BY id",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *tx)
-    .await?;
-    if held.len() != ids.len() {
-        return Err(ApiError::ReservationNotFound);
-    }
-    for r in &held {
-        if r.user_id != buyer.user_id {
-            return Err(ApiError::Forbidden(format!(
-                "reservation {} belongs to another buyer",
-                r.id
-            )));
-        }
-        buyer.require_concert(r.concert_id)?;
-        match (r.status.as_str(), r.live) {
-            ("HELD", true) => {}
-            ("HELD", false) | ("EXPIRED", _) => return Err(ApiError::ReservationExpired),
-            (other, _) => return Err(ApiError::ReservationNotHeld(other.to_string())),
-        }
-    }
-    let amount: i64 = held.iter().map(|r| r.price).sum();
-    if balance < amount {
-        return Err(ApiError::InsufficientBalance { balance, amount });
-    }
-
     let payment_id = Uuid::now_v7();
-    let sold = sqlx::query(
-        "UPDATE seats SET status = 'SOLD', held_until = NULL
-         WHERE reservation_id = ANY($1) AND status = 'HELD' AND held_until > now()",
+    let paid: PayRow = sqlx::query_as(
+        "SELECT o_replayed, o_status, o_body, o_schedule_ids, o_seat_nos, o_amount
+         FROM pay_reservations($1, $2, $3, $4, $5, $6)",
     )
-    .bind(&ids)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if sold != ids.len() as u64 {
-        return Err(ApiError::ReservationExpired);
-    }
-    let paid_at: DateTime<Utc> = sqlx::query_scalar(
-        "INSERT INTO payments (id, user_id, concert_id, amount) VALUES ($1, $2, $3, $4)
-         RETURNING paid_at",
-    )
-    .bind(payment_id)
     .bind(buyer.user_id)
     .bind(buyer.concert_id)
-    .bind(amount)
-    .fetch_one(&mut *tx)
-    .await?;
-    let confirmed = sqlx::query(
-        "UPDATE reservations SET status = 'CONFIRMED', payment_id = $2
-         WHERE id = ANY($1) AND status = 'HELD'",
-    )
     .bind(&ids)
+    .bind(key.as_str())
+    .bind(&fingerprint)
     .bind(payment_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if confirmed != ids.len() as u64 {
-        return Err(ApiError::ReservationExpired);
+    .fetch_one(&state.db)
+    .await
+    .map_err(|e| refusal(e, buyer))?;
+    let status = StatusCode::from_u16(paid.o_status as u16).map_err(|_| {
+        ApiError::Internal(anyhow::anyhow!("stored payment status {}", paid.o_status))
+    })?;
+    if paid.o_replayed {
+        return Ok((status, paid.o_body, Paid::Replayed));
     }
-    let balance: i64 = sqlx::query_scalar(
-        "UPDATE users SET balance = balance - $2, updated_at = now() WHERE id = $1 RETURNING balance",
-    )
-    .bind(buyer.user_id)
-    .bind(amount)
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO point_history (user_id, kind, amount, balance_after, reference)
-         VALUES ($1, 'USE', $2, $3, $4)",
-    )
-    .bind(buyer.user_id)
-    .bind(amount)
-    .bind(balance)
-    .bind(format!("payment:{payment_id}"))
-    .execute(&mut *tx)
-    .await?;
-    let view = PaymentView {
-        payment_id,
-        reservation_ids: ids,
-        amount,
-        balance,
-        paid_at,
-    };
-    let body = serde_json::to_value(&view).map_err(anyhow::Error::from)?;
-    idempotency::save(
-        &mut tx,
-        buyer.user_id,
-        "payment",
-        &key,
-        StatusCode::CREATED,
-        &body,
-    )
-    .await?;
-    tx.commit().await?;
 
+    let amount = paid.o_amount.unwrap_or_default();
     metrics::counter!("booking_payment_points_total").increment(amount as u64);
-    after_payment(state, buyer, &held).await;
-    Ok((StatusCode::CREATED, body, true))
+    let seats: Vec<(i64, i32, Uuid)> = paid
+        .o_schedule_ids
+        .unwrap_or_default()
+        .into_iter()
+        .zip(paid.o_seat_nos.unwrap_or_default())
+        .zip(&ids)
+        .map(|((schedule_id, seat_no), id)| (schedule_id, seat_no, *id))
+        .collect();
+    let admission_ended = after_payment(state, buyer, &seats).await;
+    Ok((status, paid.o_body, Paid::New { admission_ended }))
 }
 
-/// Frees the seat keys and ends the buyer's admission (best effort, see module docs).
-async fn after_payment(state: &AppState, buyer: Buyer, held: &[Held]) {
-    for r in held {
-        let key = state.keys.hold(r.concert_id, r.schedule_id, r.seat_no);
-        release_key(state, &key, r.id).await;
+/// What `pay_reservations` (migration 0002) returns: the response to send and, for a new
+/// payment, the seats it sold (in reservation id order) and the amount.
+#[derive(Debug, sqlx::FromRow)]
+struct PayRow {
+    o_replayed: bool,
+    o_status: i16,
+    o_body: serde_json::Value,
+    o_schedule_ids: Option<Vec<i64>>,
+    o_seat_nos: Option<Vec<i32>>,
+    o_amount: Option<i64>,
+}
+
+/// Maps the `TB...` SQLSTATEs `pay_reservations` raises to problem codes; anything else
+/// goes through the usual database error mapping.
+fn refusal(e: sqlx::Error, buyer: Buyer) -> ApiError {
+    let sqlx::Error::Database(db) = &e else {
+        return e.into();
+    };
+    let detail = db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .and_then(|pg| pg.detail())
+        .unwrap_or_default()
+        .to_string();
+    match db.code().as_deref() {
+        Some("TB422") => ApiError::IdempotencyKeyReused,
+        Some("TB404") => ApiError::ReservationNotFound,
+        Some("TB403") => {
+            ApiError::Forbidden(format!("reservation {detail} belongs to another buyer"))
+        }
+        Some("TB4WC") => ApiError::WrongConcert {
+            token: buyer.concert_id,
+            resource: detail.parse().unwrap_or_default(),
+        },
+        Some("TB409") => ApiError::ReservationExpired,
+        Some("TB4NH") => ApiError::ReservationNotHeld(detail),
+        Some("TB402") => {
+            let mut parts = detail.split(' ').map(|n| n.parse().unwrap_or_default());
+            ApiError::InsufficientBalance {
+                balance: parts.next().unwrap_or_default(),
+                amount: parts.next().unwrap_or_default(),
+            }
+        }
+        _ => e.into(),
     }
-    if let Err(e) = shared::redis::end_admission(
+}
+
+/// Frees the seat keys and ends the buyer's admission (best effort, see module docs), in
+/// one pipelined Redis round trip. If Redis lost its scripts (restart, flush) the pipeline
+/// fails with NOSCRIPT and the calls go one by one, loading the scripts. True once the
+/// admission-ending call went through.
+async fn after_payment(state: &AppState, buyer: Buyer, seats: &[(i64, i32, Uuid)]) -> bool {
+    let keys: Vec<(String, String)> = seats
+        .iter()
+        .map(|&(schedule_id, seat_no, reservation_id)| {
+            let key = state.keys.hold(buyer.concert_id, schedule_id, seat_no);
+            (key, reservation_id.to_string())
+        })
+        .collect();
+    let scripts = &state.scripts;
+    let (active, active_seq) = (
+        state.keys.active(buyer.concert_id),
+        state.keys.active_seq(buyer.concert_id),
+    );
+    let pipelined = state
+        .redis
+        .run("after_payment", |mut c| {
+            let mut pipe = redis::pipe();
+            for (key, reservation_id) in &keys {
+                let mut release = scripts.release_hold.prepare_invoke();
+                release.key(key).arg(reservation_id);
+                pipe.invoke_script(&release).ignore();
+            }
+            let mut end = scripts.end_admission.prepare_invoke();
+            end.key(&active)
+                .key(&active_seq)
+                .arg(buyer.user_id)
+                .arg(buyer.seq);
+            pipe.invoke_script(&end).ignore();
+            async move { pipe.query_async::<()>(&mut c).await }
+        })
+        .await;
+    match pipelined {
+        Ok(()) => return true,
+        Err(RedisCallError::Redis(e)) if e.code() == Some("NOSCRIPT") => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "could not free the seat keys and end the admission after \
+                payment; they will expire");
+            return false;
+        }
+    }
+    for (&(_, _, reservation_id), (key, _)) in seats.iter().zip(&keys) {
+        release_key(state, key, reservation_id).await;
+    }
+    match shared::redis::end_admission(
         &state.redis,
         &state.keys,
-        &state.scripts.end_admission,
+        &scripts.end_admission,
         buyer.concert_id,
         buyer.user_id,
         buyer.seq,
     )
     .await
     {
-        tracing::warn!(error = %e, "could not end the admission after payment; it will expire");
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not end the admission after payment; it will expire");
+            false
+        }
     }
 }

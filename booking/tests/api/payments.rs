@@ -140,6 +140,10 @@ async fn insufficient_balance_is_402_and_changes_nothing(opts: PgPoolOptions, c:
         (status, body["code"].as_str()),
         (StatusCode::PAYMENT_REQUIRED, Some("INSUFFICIENT_BALANCE"))
     );
+    assert_eq!(
+        body["detail"], "balance 999 is less than the amount 1000",
+        "{body}"
+    );
     assert_eq!(app.snapshot().await, before);
     assert_eq!(app.seat_status(&token, schedules[0], 1).await, "HELD");
     // After topping up, the same key now goes through (a failed request saved nothing).
@@ -192,5 +196,41 @@ async fn paying_for_others_or_unknown_reservations_is_refused(
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "missing Idempotency-Key");
     assert_eq!(app.snapshot().await, before);
+    app.finish().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn paying_with_a_token_for_another_concert_is_403_wrong_concert_and_changes_nothing(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let app = spawn_app(pool(opts, c).await).await;
+    let (concert_a, schedules) = app.create_concert(&[50]).await;
+    let (concert_b, _) = app.create_concert(&[50]).await;
+    let token_a = app.active_token(1, concert_a);
+    let token_b = app.active_token(1, concert_b);
+    app.charge(1, 5_000).await;
+    let (_, held) = app.hold(&token_a, schedules[0], 1).await;
+    let id = held["reservation_id"].as_str().unwrap();
+    let before = app.snapshot().await;
+    let (status, body) = app.pay(&token_b, &[id], "k").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("WRONG_CONCERT")),
+        "{body}"
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&concert_a.to_string()),
+        "{body}"
+    );
+    assert_eq!(app.snapshot().await, before);
+    // The right token with the same key then pays: the refusal saved nothing.
+    let (status, paid) = app.pay(&token_a, &[id], "k").await;
+    assert_eq!(status, StatusCode::CREATED, "{paid}");
+    assert_eq!(paid["balance"], 4_000);
+    app.audit().await;
     app.finish().await;
 }
