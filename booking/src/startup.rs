@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use axum::Router;
 use secrecy::ExposeSecret;
 use shared::config::{BookingSettings, DatabaseSettings};
@@ -108,6 +109,10 @@ pub async fn spawn(settings: BookingSettings, db: Option<PgPool>) -> anyhow::Res
     let app = router(state.clone());
     let shutdown = shared::http::shutdown_signal(cancel.clone());
     let handle = tokio::spawn(async move {
+        // Small request/response exchanges: send each write at once (no Nagle delay).
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         if let Err(e) = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await

@@ -13,6 +13,7 @@ use std::time::Duration;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use axum::Router;
 use rand::Rng;
 use shared::config::GatewaySettings;
@@ -159,8 +160,12 @@ impl App {
         );
         tracing::info!(addr = %self.addr, instance_id = %self.state.instance_id, "gateway listening");
         let shutdown = cancel.clone();
+        // Small request/response exchanges: send each write at once (no Nagle delay).
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let served = axum::serve(
-            self.listener,
+            listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
