@@ -32,6 +32,9 @@ pub enum ApiError {
     TicketGone,
     #[error("the token is for concert {token}, not {resource}")]
     WrongConcert { token: i64, resource: i64 },
+    /// Someone holds the seat right now (the hold key exists): what booking would answer.
+    #[error("the seat is held or sold")]
+    SeatUnavailable,
     #[error("too many joins from this address")]
     RateLimited { retry_after_secs: u64 },
     #[error("payload too large")]
@@ -79,6 +82,7 @@ impl ApiError {
                 "the ticket was dropped (expired, left or paid); join the queue again",
             ),
             ApiError::WrongConcert { .. } => Problem::new(Code::WrongConcert, self.to_string()),
+            ApiError::SeatUnavailable => Problem::new(Code::SeatUnavailable, self.to_string()),
             ApiError::RateLimited { retry_after_secs } => {
                 Problem::new(Code::RateLimited, self.to_string())
                     .with_retry_after(*retry_after_secs)

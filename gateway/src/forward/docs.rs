@@ -211,7 +211,8 @@ pub fn seat_map() {}
     tag = "reservations",
     summary = "Hold a seat (admitted buyers)",
     description = "Holds the seat for `holds.ttl_secs` (5 minutes by default); unpaid, it becomes \
-                   available again by itself.",
+                   available again by itself. While someone holds the seat the gateway answers \
+                   409 `SEAT_UNAVAILABLE` itself, without calling booking.",
     security(("queue_token" = [])),
     request_body = HoldRequest,
     responses(

@@ -181,13 +181,30 @@ impl Queue {
         user_id: i64,
         seq: i64,
     ) -> Result<Option<Ticket>, QueueError> {
-        let keys = [
+        Ok(self.status_at_seat(concert_id, user_id, seq, None).await?.0)
+    }
+
+    /// [`Queue::status`], and in the same script call, for an active ticket, whether the
+    /// hold key of `seat` (schedule id, seat number) in this concert exists: someone holds
+    /// that seat right now.
+    #[tracing::instrument(skip(self))]
+    pub async fn status_at_seat(
+        &self,
+        concert_id: i64,
+        user_id: i64,
+        seq: i64,
+        seat: Option<(i64, i32)>,
+    ) -> Result<(Option<Ticket>, bool), QueueError> {
+        let mut keys = vec![
             self.keys.waiting(concert_id),
             self.keys.active(concert_id),
             self.keys.active_seq(concert_id),
         ];
+        keys.extend(
+            seat.map(|(schedule_id, seat_no)| self.keys.hold(concert_id, schedule_id, seat_no)),
+        );
         let script = &self.scripts.status;
-        let (status, rank, expiry, now): (String, i64, i64, i64) = self
+        let (status, rank, expiry, now, held): (String, i64, i64, i64, i64) = self
             .redis
             .run("queue_status", |mut c| async move {
                 let mut call = script.prepare_invoke();
@@ -202,14 +219,15 @@ impl Queue {
             "waiting" => Place::Waiting {
                 rank: rank.max(0) as u64,
             },
-            "gone" => return Ok(None),
+            "gone" => return Ok((None, false)),
             other => return Err(QueueError::UnexpectedReply(format!("status: {other}"))),
         };
-        Ok(Some(Ticket {
+        let ticket = Ticket {
             seq,
             place,
             now_ms: now,
-        }))
+        };
+        Ok((Some(ticket), held == 1))
     }
 
     /// Drops ticket `seq` of `user_id`, waiting or admitted. Returns whether anything was

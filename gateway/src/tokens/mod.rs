@@ -67,14 +67,24 @@ pub fn verified<'h>(
 /// The claims of a token whose ticket is admitted right now (403 `NOT_ADMITTED` with the
 /// position while it waits, 410 `TICKET_GONE` when it was dropped).
 pub async fn admitted(state: &AppState, headers: &HeaderMap) -> Result<QueueClaims, ApiError> {
+    Ok(admitted_at_seat(state, headers, None).await?.0)
+}
+
+/// [`admitted`] for a hold of seat `seat_no` of schedule `schedule_id` (when the body named
+/// one): also says, from the same Redis call, whether that seat's hold key exists in the
+/// token's concert, i.e. whether booking would refuse the hold at its first gate.
+pub async fn admitted_at_seat(
+    state: &AppState,
+    headers: &HeaderMap,
+    seat: Option<(i64, i32)>,
+) -> Result<(QueueClaims, bool), ApiError> {
     let (_, claims) = verified(state, headers)?;
-    let ticket = state
+    let (ticket, seat_held) = state
         .queue
-        .status(claims.cid, claims.user_id(), claims.seq)
-        .await?
-        .ok_or(ApiError::TicketGone)?;
-    match ticket.place {
-        Place::Active { .. } => Ok(claims),
+        .status_at_seat(claims.cid, claims.user_id(), claims.seq, seat)
+        .await?;
+    match ticket.ok_or(ApiError::TicketGone)?.place {
+        Place::Active { .. } => Ok((claims, seat_held)),
         Place::Waiting { rank } => Err(ApiError::NotAdmitted { position: rank + 1 }),
     }
 }

@@ -273,3 +273,91 @@ async fn bodies_over_64_kib_are_refused_before_booking() {
     assert_problem(r, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE").await;
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_hold_on_a_seat_someone_holds_is_refused_at_the_gateway_without_calling_booking() {
+    let app = spawn_app().await;
+    let t = app.join(0, 1, 42).await;
+    assert_eq!(t.state(), "active");
+    let hold = |body: Value| {
+        let (client, url, token) = (app.client.clone(), app.url(0), t.token.clone());
+        async move {
+            client
+                .post(format!("{url}/v1/reservations"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let mut redis = app.redis.clone();
+    let held = app.keys.hold(1, 5, 7);
+    let _: () = redis::cmd("SET")
+        .arg(&held)
+        .arg("someone-else")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+
+    // Held: 409 from the gateway (the stub would have echoed 200).
+    let r = hold(json!({"schedule_id": 5, "seat_no": 7})).await;
+    assert_problem(r, StatusCode::CONFLICT, "SEAT_UNAVAILABLE").await;
+
+    // Another seat, the same seat number in another concert's key space, a body booking
+    // must judge (unknown field, wrong type): forwarded to booking.
+    let _: () = redis::cmd("SET")
+        .arg(app.keys.hold(2, 5, 8))
+        .arg("x")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    for body in [
+        json!({"schedule_id": 5, "seat_no": 8}),
+        json!({"schedule_id": 5, "seat_no": 7, "extra": 1}),
+        json!({"schedule_id": "5", "seat_no": 7}),
+    ] {
+        let r = hold(body.clone()).await;
+        assert_eq!(r.status(), StatusCode::OK, "{body} goes to booking");
+        let echo: Value = r.json().await.unwrap();
+        assert_eq!(echo["path"], "/v1/reservations");
+        assert_eq!(echo["body"], body.to_string());
+    }
+
+    // Released: forwarded again.
+    let _: () = redis::cmd("DEL")
+        .arg(&held)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let r = hold(json!({"schedule_id": 5, "seat_no": 7})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    app.cleanup().await; // removes every key under the test's prefix
+}
+
+#[tokio::test]
+async fn a_waiting_token_on_a_held_seat_is_still_not_admitted() {
+    let app = spawn_apps(1, |s| s.queue.capacity = 1).await;
+    app.join(0, 1, 1).await;
+    let t = app.join(0, 1, 2).await;
+    assert_eq!(t.state(), "waiting");
+    let mut redis = app.redis.clone();
+    let held = app.keys.hold(1, 5, 7);
+    let _: () = redis::cmd("SET")
+        .arg(&held)
+        .arg("x")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let r = app
+        .request(
+            0,
+            Method::POST,
+            "/v1/reservations",
+            Some(&t.token),
+            Some(json!({"schedule_id": 5, "seat_no": 7})),
+        )
+        .await;
+    assert_problem(r, StatusCode::FORBIDDEN, "NOT_ADMITTED").await;
+    app.cleanup().await;
+}

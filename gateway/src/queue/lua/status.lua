@@ -3,10 +3,12 @@
 -- KEYS[1] waiting     zset   user id -> ticket number
 -- KEYS[2] active      zset   user id -> admission expiry (ms, Redis server clock)
 -- KEYS[3] active_seq  hash   user id -> ticket number of the admission
+-- KEYS[4] optional: a seat's hold key (`hold:{concert}:<schedule>:<seat>`, same slot)
 -- ARGV[1] user id
 -- ARGV[2] ticket number the token carries
 --
--- Returns {status, rank, expiry_ms, now_ms}:
+-- Returns {status, rank, expiry_ms, now_ms, seat_held}; seat_held is 1 when the ticket is
+-- active and KEYS[4] exists (someone holds that seat), else 0:
 --   "active"  the admission of this very ticket has not expired (rank 0)
 --   "waiting" the ticket is in line, rank is 0-based (expiry 0)
 --   "gone"    the ticket was dropped: left, expired, paid, or replaced by a newer one
@@ -17,12 +19,14 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local exp = tonumber(redis.call('ZSCORE', KEYS[2], user))
 if exp and exp > now and tonumber(redis.call('HGET', KEYS[3], user)) == want then
-  return {'active', 0, exp, now}
+  local held = 0
+  if KEYS[4] then held = redis.call('EXISTS', KEYS[4]) end
+  return {'active', 0, exp, now, held}
 end
 
 local seq = tonumber(redis.call('ZSCORE', KEYS[1], user))
 if seq and seq == want then
-  return {'waiting', redis.call('ZRANK', KEYS[1], user), 0, now}
+  return {'waiting', redis.call('ZRANK', KEYS[1], user), 0, now, 0}
 end
 
-return {'gone', 0, 0, now}
+return {'gone', 0, 0, now, 0}
