@@ -18,15 +18,17 @@
 // ROOM_APPLY_WAIT_S (2), USER_OFFSET, SUMMARY_JSON.
 // CONCERT_ID + SCHEDULE_ID: use that concert (its room already opened wide) instead of
 // creating one, so a caller can measure PostgreSQL writes around the storm alone.
-// PREJOIN (0; 1 = setup() joins every buyer first, so the storm is holds only and
-// `hold_window_ms` is the time to resolve all ATTEMPTS holds).
+// PREJOIN (0; 1 = every VU first joins its own share of the buyers, then all VUs start
+// holding at one start line PREP_S seconds after setup, so the storm is holds only and
+// `hold_window_ms` is the time to resolve all ATTEMPTS holds). PREP_S (ATTEMPTS/1000 + 8).
 import http from 'k6/http';
 import { check, sleep } from 'k6';
 import exec from 'k6/execution';
 import { Counter, Trend } from 'k6/metrics';
 import {
-  BASE_URL, TREND_STATS, batched, envInt, codeThresholds, userBase, futureIso, randInt, unexpectedErrors,
+  BASE_URL, TREND_STATS, envInt, codeThresholds, userBase, futureIso, randInt, unexpectedErrors,
   createConcert, putRoom, getConcertAdmin, waitUntilActive, holdSeat, summarize, metricValue,
+  vuShare, waitForStart, joinAll,
 } from './lib.js';
 
 const ATTEMPTS = envInt('ATTEMPTS', 10000);
@@ -45,6 +47,7 @@ const holdLimit = new Counter('hold_limit');
 const holdOther = new Counter('hold_other');
 const notAdmitted = new Counter('buyers_not_admitted');
 const PREJOIN = envInt('PREJOIN', 0) === 1;
+const PREP_S = envInt('PREP_S', Math.ceil(ATTEMPTS / 1000) + 8);
 const GIVEN_CONCERT = envInt('CONCERT_ID', 0);
 const GIVEN_SCHEDULE = envInt('SCHEDULE_ID', 0);
 // Start and end of each hold call, ms after setup() ended: window = max(end) - min(start).
@@ -56,7 +59,9 @@ http.setResponseCallback(http.expectedStatuses({ min: 200, max: 299 }, 409));
 export const options = {
   setupTimeout: '2m',
   scenarios: {
-    storm: { executor: 'shared-iterations', vus: VUS, iterations: ATTEMPTS, maxDuration: '10m' },
+    storm: PREJOIN
+      ? { executor: 'per-vu-iterations', vus: VUS, iterations: 1, maxDuration: '10m' }
+      : { executor: 'shared-iterations', vus: VUS, iterations: ATTEMPTS, maxDuration: '10m' },
   },
   summaryTrendStats: TREND_STATS,
   thresholds: Object.assign(codeThresholds(), {
@@ -64,6 +69,7 @@ export const options = {
     hold_attempts: [`count==${ATTEMPTS}`],
     hold_other: ['count==0'],
     buyers_not_admitted: ['count==0'],
+    vus_late_for_start: ['count==0'],
     unexpected_errors: ['rate==0'],
     http_req_failed: ['rate==0'],
   }),
@@ -79,37 +85,43 @@ export function setup() {
     sleep(envInt('ROOM_APPLY_WAIT_S', 2)); // every gateway applies room changes within one tick
   }
   const base = userBase();
-  let tokens = null;
-  if (PREJOIN) {
-    const users = USERS > 0 ? USERS : ATTEMPTS;
-    tokens = batched(users, 200, (i) => ({
-      method: 'POST',
-      url: `${BASE_URL}/v1/queue/tokens`,
-      body: JSON.stringify({ concert_id: concertId, user_id: base + i }),
-      params: { headers: { 'Content-Type': 'application/json' }, tags: { name: 'POST /v1/queue/tokens (setup)' } },
-    })).map((r) => {
-      const b = r.status === 200 || r.status === 201 ? JSON.parse(r.body) : null;
-      if (!b || b.status !== 'active') throw new Error(`prejoin: ${r.status} ${r.body}`);
-      return b.token;
-    });
-  }
+  const startAt = PREJOIN ? Date.now() + PREP_S * 1000 : 0;
   console.log(`hold-storm: concert ${concertId}, schedule ${scheduleIds[0]}, ${SEATS} seats, ${ATTEMPTS} attempts`);
-  return { concertId, scheduleId: scheduleIds[0], userBase: base, tokens, t0: Date.now() };
+  return { concertId, scheduleId: scheduleIds[0], userBase: base, startAt, t0: Date.now() };
 }
 
 export default function (data) {
+  if (PREJOIN) {
+    prejoinedShare(data);
+    return;
+  }
   const i = exec.scenario.iterationInTest;
-  const u = USERS > 0 ? i % USERS : i;
-  const userId = data.userBase + u;
-  const w = data.tokens ? { state: 'active', token: data.tokens[u] } : waitUntilActive(data.concertId, userId, MAX_WAIT_S);
+  const userId = data.userBase + (USERS > 0 ? i % USERS : i);
+  const w = waitUntilActive(data.concertId, userId, MAX_WAIT_S);
   if (w.state !== 'active') {
     notAdmitted.add(1);
     if (w.state === 'timeout') unexpectedErrors.add(true, { step: 'admission' });
     return;
   }
+  attempt(data, w.token);
+}
+
+// PREJOIN: this VU's attempts; its buyers join first, the holds start at the start line.
+function prejoinedShare(data) {
+  const [from, to] = vuShare(ATTEMPTS, VUS, exec.vu.idInTest);
+  const users = [];
+  for (let i = from; i < to; i++) users.push(data.userBase + (USERS > 0 ? i % USERS : i));
+  const distinct = [...new Set(users)];
+  const tokens = joinAll(data.concertId, distinct);
+  const tokenOf = new Map(distinct.map((u, k) => [u, tokens[k]]));
+  waitForStart(data.startAt);
+  for (const u of users) attempt(data, tokenOf.get(u));
+}
+
+function attempt(data, token) {
   holdAttempts.add(1);
   holdStart.add(Date.now() - data.t0);
-  const h = holdSeat(w.token, data.scheduleId, randInt(1, SEATS), ['SEAT_UNAVAILABLE', 'HOLD_LIMIT']);
+  const h = holdSeat(token, data.scheduleId, randInt(1, SEATS), ['SEAT_UNAVAILABLE', 'HOLD_LIMIT']);
   holdEnd.add(Date.now() - data.t0);
   if (h.status === 201) holdsCreated.add(1);
   else if (h.code === 'SEAT_UNAVAILABLE') holdConflicts.add(1);

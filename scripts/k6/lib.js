@@ -310,6 +310,47 @@ export function getRoom(concertId) {
 }
 
 // Runs `requests` (k6 http.batch entries built by fn(i)) in chunks; returns responses.
+// ---------------------------------------------------------------- start line
+//
+// For scenarios that measure one step alone (hold storm, payments): setup() picks a
+// start line (ms since the epoch) far enough ahead; every VU prepares ITS OWN share of
+// buyers (join, charge, hold) in its single iteration, then waits for the start line, so
+// the measured step starts on every VU at once and setup() never has to hand a large
+// array (tokens, reservation ids) to every VU, which k6 copies and parses per VU.
+
+// Half-open range [from, to) of `total` items for VU number `vu` (1-based) of `vus`.
+export function vuShare(total, vus, vu) {
+  const per = Math.floor(total / vus);
+  const extra = total % vus;
+  const k = vu - 1;
+  const from = k * per + Math.min(k, extra);
+  return [from, from + per + (k < extra ? 1 : 0)];
+}
+
+export const lateForStart = new Counter('vus_late_for_start');
+
+// Sleeps until `startAt`; a VU whose preparation ran past it counts in
+// `vus_late_for_start` (the measured window then starts late for it: raise PREP_S).
+export function waitForStart(startAt) {
+  const left = startAt - Date.now();
+  if (left > 0) sleep(left / 1000);
+  else lateForStart.add(1);
+}
+
+// Joins buyers `userIds` (the room must admit them at once) and returns their tokens.
+export function joinAll(concertId, userIds) {
+  return batched(userIds.length, 50, (i) => ({
+    method: 'POST',
+    url: `${BASE_URL}/v1/queue/tokens`,
+    body: JSON.stringify({ concert_id: concertId, user_id: userIds[i] }),
+    params: { headers: { 'Content-Type': 'application/json' }, tags: { name: 'POST /v1/queue/tokens (prepare)' } },
+  })).map((r) => {
+    const b = r.status === 200 || r.status === 201 ? JSON.parse(r.body) : null;
+    if (!b || b.status !== 'active') throw new Error(`prepare join: ${r.status} ${r.body}`);
+    return b.token;
+  });
+}
+
 export function batched(count, chunk, fn) {
   const out = [];
   for (let start = 0; start < count; start += chunk) {

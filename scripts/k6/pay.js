@@ -11,8 +11,10 @@
 // VUS (50), SEATS_PER_SCHEDULE (50), PRICE (1000), P99_MS (1000), MAX_WAIT_S (30),
 // REPLAY (0; 1 = pay again with the same Idempotency-Key and expect the same
 // payment), ROOM_APPLY_WAIT_S (2), USER_OFFSET, SUMMARY_JSON.
-// PREPARE (0; 1 = setup() also joins every buyer and holds its seat, so the measured
-// iterations are payments only and `tps` is the payment path's own throughput).
+// PREPARE (0; 1 = every VU first charges, joins and holds for its own share of the buyers,
+// then all VUs start paying at one start line PREP_S seconds after setup, so the measured
+// part is payments only and `tps` is the payment path's own throughput: payments / time
+// from the start line to the last payment). PREP_S (ITERATIONS/400 + 8).
 import http from 'k6/http';
 import { check, fail, sleep } from 'k6';
 import exec from 'k6/execution';
@@ -20,6 +22,7 @@ import { Counter, Trend } from 'k6/metrics';
 import {
   BASE_URL, TREND_STATS, envInt, codeThresholds, userBase, futureIso, uuidv4, unexpectedErrors,
   batched, createConcert, putRoom, waitUntilActive, holdSeat, pay, summarize, metricValue,
+  vuShare, waitForStart, joinAll,
 } from './lib.js';
 
 const ITERATIONS = envInt('ITERATIONS', 1000);
@@ -30,6 +33,8 @@ const PRICE = envInt('PRICE', 1000);
 const P99_MS = envInt('P99_MS', 1000);
 const MAX_WAIT_S = envInt('MAX_WAIT_S', 30);
 const REPLAY = envInt('REPLAY', 0) === 1;
+const PREPARE = envInt('PREPARE', 0) === 1;
+const PREP_S = envInt('PREP_S', Math.ceil(ITERATIONS / 400) + 8);
 
 const paymentsOk = new Counter('payments_ok');
 const paymentMs = new Trend('payment_ms', true);
@@ -45,13 +50,16 @@ http.setResponseCallback(REPLAY
 export const options = {
   setupTimeout: '10m',
   scenarios: {
-    pay: { executor: 'shared-iterations', vus: VUS, iterations: ITERATIONS, maxDuration: '15m' },
+    pay: PREPARE
+      ? { executor: 'per-vu-iterations', vus: VUS, iterations: 1, maxDuration: '15m' }
+      : { executor: 'shared-iterations', vus: VUS, iterations: ITERATIONS, maxDuration: '15m' },
   },
   summaryTrendStats: TREND_STATS,
   thresholds: Object.assign(codeThresholds(), {
     payments_ok: [`count==${ITERATIONS}`],
     'http_req_duration{name:POST /v1/payments}': [`p(99)<${P99_MS}`],
     idempotency_replay_mismatch: ['count==0'],
+    vus_late_for_start: ['count==0'],
     unexpected_errors: ['rate==0'],
     http_req_failed: ['rate==0'],
   }),
@@ -67,75 +75,71 @@ export function setup() {
   putRoom(concertId, { capacity: 100000, batch_size: 100000 });
 
   const base = userBase();
-  const chunk = 100;
-  for (let start = 0; start < ITERATIONS; start += chunk) {
-    const reqs = [];
-    for (let i = start; i < Math.min(ITERATIONS, start + chunk); i++) {
-      reqs.push({
-        method: 'POST',
-        url: `${BASE_URL}/v1/users/${base + i}/points/charge`,
-        body: JSON.stringify({ amount: PRICE * 2 }),
-        params: {
-          headers: { 'Content-Type': 'application/json', 'Idempotency-Key': `pay-setup-${base + i}` },
-          tags: { name: 'POST /v1/users/{id}/points/charge (setup)' },
-        },
-      });
-    }
-    for (const r of http.batch(reqs)) {
-      if (r.status < 200 || r.status >= 300) fail(`setup charge failed: ${r.status} ${r.body}`);
-    }
-  }
+  if (!PREPARE) chargeBuyers(base, 0, ITERATIONS);
   sleep(envInt('ROOM_APPLY_WAIT_S', 2));
-  let prepared = null;
-  if (envInt('PREPARE', 0) === 1) {
-    const tokens = batched(ITERATIONS, 100, (i) => ({
-      method: 'POST',
-      url: `${BASE_URL}/v1/queue/tokens`,
-      body: JSON.stringify({ concert_id: concertId, user_id: base + i }),
-      params: { headers: { 'Content-Type': 'application/json' }, tags: { name: 'POST /v1/queue/tokens (setup)' } },
-    })).map((r) => {
-      const b = r.status === 200 || r.status === 201 ? JSON.parse(r.body) : null;
-      if (!b || b.status !== 'active') fail(`prepare join: ${r.status} ${r.body}`);
-      return b.token;
-    });
-    const holds = batched(ITERATIONS, 100, (i) => ({
-      method: 'POST',
-      url: `${BASE_URL}/v1/reservations`,
-      body: JSON.stringify({ schedule_id: scheduleIds[Math.floor(i / SEATS_PER_SCHEDULE)], seat_no: (i % SEATS_PER_SCHEDULE) + 1 }),
-      params: { headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tokens[i]}` }, tags: { name: 'POST /v1/reservations (setup)' } },
-    })).map((r) => {
-      if (r.status !== 201) fail(`prepare hold: ${r.status} ${r.body}`);
-      return JSON.parse(r.body).reservation_id;
-    });
-    prepared = { tokens, holds };
-  }
+  const startAt = PREPARE ? Date.now() + PREP_S * 1000 : 0;
   console.log(`pay: concert ${concertId}, ${nSchedules} schedules x ${SEATS_PER_SCHEDULE} seats, ${ITERATIONS} buyers`);
-  return { concertId, scheduleIds, userBase: base, prepared, t0: Date.now() };
+  return { concertId, scheduleIds, userBase: base, startAt, t0: Date.now() };
+}
+
+// Charges buyers [from, to) PRICE*2 points each.
+function chargeBuyers(base, from, to) {
+  batched(to - from, 50, (k) => ({
+    method: 'POST',
+    url: `${BASE_URL}/v1/users/${base + from + k}/points/charge`,
+    body: JSON.stringify({ amount: PRICE * 2 }),
+    params: {
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': `pay-setup-${base + from + k}` },
+      tags: { name: 'POST /v1/users/{id}/points/charge (prepare)' },
+    },
+  })).forEach((r) => {
+    if (r.status < 200 || r.status >= 300) fail(`charge failed: ${r.status} ${r.body}`);
+  });
+}
+
+const scheduleOf = (data, i) => data.scheduleIds[Math.floor(i / SEATS_PER_SCHEDULE)];
+const seatOf = (i) => (i % SEATS_PER_SCHEDULE) + 1;
+
+// PREPARE: this VU's buyers are charged, admitted and hold their seats, then pay from the
+// start line on.
+function preparedShare(data) {
+  const [from, to] = vuShare(ITERATIONS, VUS, exec.vu.idInTest);
+  chargeBuyers(data.userBase, from, to);
+  const users = [];
+  for (let i = from; i < to; i++) users.push(data.userBase + i);
+  const tokens = joinAll(data.concertId, users);
+  const holds = batched(to - from, 50, (k) => ({
+    method: 'POST',
+    url: `${BASE_URL}/v1/reservations`,
+    body: JSON.stringify({ schedule_id: scheduleOf(data, from + k), seat_no: seatOf(from + k) }),
+    params: { headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tokens[k]}` }, tags: { name: 'POST /v1/reservations (prepare)' } },
+  })).map((r) => {
+    if (r.status !== 201) fail(`prepare hold: ${r.status} ${r.body}`);
+    return JSON.parse(r.body).reservation_id;
+  });
+  waitForStart(data.startAt);
+  for (let k = 0; k < to - from; k++) payOnce(data, tokens[k], holds[k]);
 }
 
 export default function (data) {
-  const i = exec.scenario.iterationInTest;
-  const userId = data.userBase + i;
-  const scheduleId = data.scheduleIds[Math.floor(i / SEATS_PER_SCHEDULE)];
-  const seatNo = (i % SEATS_PER_SCHEDULE) + 1;
-
-  let w;
-  let h;
-  if (data.prepared) {
-    w = { state: 'active', token: data.prepared.tokens[i] };
-    h = { status: 201, body: { reservation_id: data.prepared.holds[i] } };
-  } else {
-    w = waitUntilActive(data.concertId, userId, MAX_WAIT_S);
-    if (!check(w, { admitted: (x) => x.state === 'active' })) {
-      if (w.state === 'timeout') unexpectedErrors.add(true, { step: 'admission' });
-      return;
-    }
-    h = holdSeat(w.token, scheduleId, seatNo, []);
-    if (!check(h, { 'hold 201': (x) => x.status === 201 && !!x.body && !!x.body.reservation_id })) return;
+  if (PREPARE) {
+    preparedShare(data);
+    return;
   }
+  const i = exec.scenario.iterationInTest;
+  const w = waitUntilActive(data.concertId, data.userBase + i, MAX_WAIT_S);
+  if (!check(w, { admitted: (x) => x.state === 'active' })) {
+    if (w.state === 'timeout') unexpectedErrors.add(true, { step: 'admission' });
+    return;
+  }
+  const h = holdSeat(w.token, scheduleOf(data, i), seatOf(i), []);
+  if (!check(h, { 'hold 201': (x) => x.status === 201 && !!x.body && !!x.body.reservation_id })) return;
+  payOnce(data, w.token, h.body.reservation_id);
+}
 
+function payOnce(data, token, reservationId) {
   const key = uuidv4();
-  const p = pay(w.token, [h.body.reservation_id], key);
+  const p = pay(token, [reservationId], key);
   paymentMs.add(p.res.timings.duration);
   const ok = check(p, {
     'payment 201': (x) => x.status === 201 && !!x.body && !!x.body.payment_id,
@@ -150,7 +154,7 @@ export default function (data) {
     // The admission ended with the payment, so the gateway may refuse the token
     // (NOT_ADMITTED / TICKET_GONE / INVALID_TOKEN); if it lets the call through,
     // booking must answer with the same payment.
-    const again = pay(w.token, [h.body.reservation_id], key, ['NOT_ADMITTED', 'TICKET_GONE', 'INVALID_TOKEN']);
+    const again = pay(token, [reservationId], key, ['NOT_ADMITTED', 'TICKET_GONE', 'INVALID_TOKEN']);
     if (again.ok && (!again.body || again.body.payment_id !== p.body.payment_id)) replayMismatch.add(1);
   }
 }
@@ -158,10 +162,14 @@ export default function (data) {
 export function handleSummary(data) {
   const n = (name) => metricValue(data, name, 'count') || 0;
   const ok = n('payments_ok');
-  const first = metricValue(data, 'payment_done_offset_ms', 'min');
+  const sd = data.setup_data || {};
   const last = metricValue(data, 'payment_done_offset_ms', 'max');
+  // PREPARE: from the start line (all VUs begin paying) to the last payment; else from
+  // the first payment to the last.
+  const first = PREPARE && sd.startAt ? sd.startAt - sd.t0 : metricValue(data, 'payment_done_offset_ms', 'min');
+  const counted = PREPARE ? ok : ok - 1;
   const windowS = first !== undefined && last > first ? (last - first) / 1000 : 0;
-  const tps = windowS > 0 ? ((ok - 1) / windowS).toFixed(1) : '-';
+  const tps = windowS > 0 ? (counted / windowS).toFixed(1) : '-';
   const p99 = metricValue(data, 'http_req_duration{name:POST /v1/payments}', 'p(99)');
   return summarize(data, 'pay', [
     `payments: ok=${ok}/${ITERATIONS} window=${windowS.toFixed(1)}s tps=${tps} ` +
