@@ -36,7 +36,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// A lazily connecting pool: the service starts even while PostgreSQL is down and answers
-/// 503 until it is back. Every connection gets a server-side statement timeout.
+/// 503 until it is back. Every connection gets a server-side statement timeout. Idle
+/// connections are not pinged on every checkout (an extra round trip per request): a
+/// connection that died meanwhile fails its query with an I/O error, which is a 503 for
+/// that one request, and the pool drops it.
 pub fn pg_pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(settings.url.expose_secret())
         .context("database.url is not a valid PostgreSQL URL")?
@@ -47,6 +50,7 @@ pub fn pg_pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+        .test_before_acquire(false)
         .connect_lazy_with(options))
 }
 
