@@ -97,8 +97,9 @@ async fn admitted(State(state): State<AppState>, request: Request) -> Result<Res
     proxy(&state, request).await
 }
 
-/// The seat a hold request names, read the way booking reads it; `None` when the body is
-/// not a well-formed hold request (booking then answers it, 400 included).
+/// The seat a hold request names, read the way booking reads it (`application/json`, no
+/// unknown fields); a request that is not a well-formed hold goes to booking, which
+/// answers it (400, 415, ...).
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HoldTarget {
@@ -116,8 +117,14 @@ async fn hold(State(state): State<AppState>, request: Request) -> Result<Respons
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
-    let seat = serde_json::from_slice::<HoldTarget>(&body)
-        .ok()
+    let json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or("").trim() == "application/json");
+    let seat = json
+        .then(|| serde_json::from_slice::<HoldTarget>(&body).ok())
+        .flatten()
         .filter(|t| t.schedule_id > 0 && t.seat_no > 0 && t.seat_no <= i64::from(i32::MAX))
         .map(|t| (t.schedule_id, t.seat_no as i32));
     let (_, seat_held) = tokens::admitted_at_seat(&state, &parts.headers, seat).await?;

@@ -301,3 +301,113 @@ async fn expired_admission_frees_the_slot() {
     assert!(again.claims(&app).seq > b.claims(&app).seq);
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_backlog_of_expired_admissions_is_dropped_in_chunks_and_never_holds_the_line() {
+    let app = spawn_apps(1, |s| s.queue.capacity = 1).await;
+    let a = app.join(0, 1, 1).await;
+    assert_eq!(a.state(), "active");
+    let b = app.join(0, 1, 2).await;
+    assert_eq!(b.state(), "waiting");
+
+    // 25,000 admissions that expired long ago (more than two ticks' worth of cleanup).
+    let mut redis = app.redis.clone();
+    let fakes: Vec<i64> = (1_000_000..1_025_000).collect();
+    for chunk in fakes.chunks(5_000) {
+        let mut zadd = redis::cmd("ZADD");
+        zadd.arg(app.keys.active(1));
+        let mut hset = redis::cmd("HSET");
+        hset.arg(app.keys.active_seq(1));
+        for user in chunk {
+            zadd.arg(1).arg(user);
+            hset.arg(user).arg(1);
+        }
+        let _: () = zadd.query_async(&mut redis).await.unwrap();
+        let _: () = hset.query_async(&mut redis).await.unwrap();
+    }
+
+    // A leaves: its slot goes to B at the next tick, expired backlog or not.
+    assert_eq!(app.leave(0, &a.token).await, StatusCode::NO_CONTENT);
+    app.wait_active(&b.token, Duration::from_secs(5)).await;
+
+    // The backlog is gone after a few ticks, from the set and from the ticket hash.
+    poll_until(
+        Duration::from_secs(5),
+        "the expired backlog to be dropped",
+        || {
+            let mut redis = redis.clone();
+            let (active, seqs) = (app.keys.active(1), app.keys.active_seq(1));
+            async move {
+                let n: u64 = redis::cmd("ZCARD")
+                    .arg(&active)
+                    .query_async(&mut redis)
+                    .await
+                    .unwrap();
+                let h: u64 = redis::cmd("HLEN")
+                    .arg(&seqs)
+                    .query_async(&mut redis)
+                    .await
+                    .unwrap();
+                (n == 1 && h == 1).then_some(())
+            }
+        },
+    )
+    .await;
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn one_tick_drops_at_most_ten_thousand_expired_admissions() {
+    let app = spawn_apps(0, |_| {}).await;
+    let keys = app.keys.queue_keys(7);
+    let mut redis = app.redis.clone();
+    let _: () = redis::cmd("HSET")
+        .arg(app.keys.room(7))
+        .arg("capacity")
+        .arg(100)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let mut zadd = redis::cmd("ZADD");
+    zadd.arg(app.keys.active(7));
+    for user in 1..=12_000 {
+        zadd.arg(1).arg(user);
+    }
+    let _: () = zadd.query_async(&mut redis).await.unwrap();
+
+    let script = redis::Script::new(include_str!("../../src/queue/lua/promote.lua"));
+    let tick = |redis: redis::aio::MultiplexedConnection| {
+        let (script, keys) = (script.clone(), keys.clone());
+        async move {
+            let mut redis = redis;
+            let reply: Vec<i64> = script
+                .key(&keys[..])
+                .arg("test")
+                .arg(100)
+                .arg(10)
+                .arg(10)
+                .arg(600)
+                .arg("1")
+                .invoke_async(&mut redis)
+                .await
+                .unwrap();
+            reply
+        }
+    };
+    let first = tick(redis.clone()).await;
+    assert_eq!((first[0], first[2]), (1, 10_000), "ran, dropped: {first:?}");
+    tokio::time::sleep(Duration::from_millis(30)).await; // next 10 ms slot
+    let second = tick(redis.clone()).await;
+    assert_eq!(
+        (second[0], second[2]),
+        (1, 2_000),
+        "ran, dropped: {second:?}"
+    );
+    let left: u64 = redis::cmd("ZCARD")
+        .arg(app.keys.active(7))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    app.cleanup().await;
+}

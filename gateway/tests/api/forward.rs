@@ -324,6 +324,18 @@ async fn a_hold_on_a_seat_someone_holds_is_refused_at_the_gateway_without_callin
         assert_eq!(echo["body"], body.to_string());
     }
 
+    // Not sent as JSON: booking answers it (415), as it would for a free seat.
+    let r = app
+        .client
+        .post(format!("{}/v1/reservations", app.url(0)))
+        .bearer_auth(&t.token)
+        .header("content-type", "text/plain")
+        .body(json!({"schedule_id": 5, "seat_no": 7}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "forwarded to booking");
+
     // Released: forwarded again.
     let _: () = redis::cmd("DEL")
         .arg(&held)

@@ -3,7 +3,7 @@
 -- call in a new slot does the work, so the admitted rate is batch_size per tick_ms however
 -- many instances run (and a tick_ms change applies from the next call on).
 --
--- Work of a tick, in order: drop expired admissions; admit
+-- Work of a tick, in order: drop expired admissions (at most 10,000); admit
 -- min(batch_size, capacity - active) buyers from the head of the line, lowest ticket first;
 -- log the admissions; trim the one-minute log and the join-time checkpoints.
 --
@@ -54,18 +54,20 @@ if last == nil or slot > math.floor(last / tick) then
   ran = 1
   redis.call('HSET', KEYS[5], 'last_tick_ms', now, 'last_tick_by', ARGV[1])
 
-  -- 1. Expired admissions free their slots.
-  local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+  -- 1. Expired admissions are dropped, at most 10,000 per tick so one call never holds
+  --    Redis for long (a room that admitted a million at once expires them over several
+  --    ticks). Slots are counted from the unexpired ones, so a backlog of expired entries
+  --    never holds admissions back.
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 10000)
   dropped = #expired
-  if dropped > 0 then
-    for i = 1, dropped, 500 do
-      redis.call('HDEL', KEYS[3], unpack(expired, i, math.min(i + 499, dropped)))
-    end
-    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  for i = 1, dropped, 500 do
+    local j = math.min(i + 499, dropped)
+    redis.call('HDEL', KEYS[3], unpack(expired, i, j))
+    redis.call('ZREM', KEYS[2], unpack(expired, i, j))
   end
 
   -- 2. Admit from the head of the line, strictly by ticket number.
-  local n = math.min(batch, capacity - redis.call('ZCARD', KEYS[2]))
+  local n = math.min(batch, capacity - redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf'))
   if n > 0 then
     local popped = redis.call('ZPOPMIN', KEYS[1], n)
     admitted = #popped / 2
