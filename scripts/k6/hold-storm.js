@@ -28,7 +28,7 @@ import { Counter, Trend } from 'k6/metrics';
 import {
   BASE_URL, TREND_STATS, envInt, codeThresholds, userBase, futureIso, randInt, unexpectedErrors,
   createConcert, putRoom, getConcertAdmin, waitUntilActive, holdSeat, summarize, metricValue,
-  vuShare, waitForStart, joinAll, codeOf, errorsByCode,
+  vuShare, waitForStart, joinAll, codeOf, errorsByCode, parseBody,
 } from './lib.js';
 
 const ATTEMPTS = envInt('ATTEMPTS', 10000);
@@ -135,9 +135,7 @@ function prejoinedShare(data) {
       holdsCreated.add(1);
       continue;
     }
-    let problem = null;
-    try { problem = JSON.parse(r.body); } catch (e) { problem = null; }
-    const code = codeOf(r, problem);
+    const code = codeOf(r, parseBody(r));
     if (r.status === 409 && code === 'SEAT_UNAVAILABLE') holdConflicts.add(1);
     else if (r.status === 409 && code === 'HOLD_LIMIT') holdLimit.add(1);
     else {

@@ -100,7 +100,7 @@ export function jwtClaims(token) {
   }
 }
 
-function parseBody(res) {
+export function parseBody(res) {
   if (!res || !res.body) return null;
   try {
     return JSON.parse(res.body);
@@ -337,8 +337,9 @@ export function waitForStart(startAt) {
   else lateForStart.add(1);
 }
 
-// Joins buyers `userIds` (the room must admit them at once) and returns their tokens.
-export function joinAll(concertId, userIds) {
+// Joins buyers `userIds` and returns their tokens. By default the room must admit them
+// at once; `{ activeOnly: false }` also accepts buyers left waiting.
+export function joinAll(concertId, userIds, { activeOnly = true } = {}) {
   return batched(userIds.length, 50, (i) => ({
     method: 'POST',
     url: `${BASE_URL}/v1/queue/tokens`,
@@ -346,7 +347,7 @@ export function joinAll(concertId, userIds) {
     params: { headers: { 'Content-Type': 'application/json' }, tags: { name: 'POST /v1/queue/tokens (prepare)' } },
   })).map((r) => {
     const b = r.status === 200 || r.status === 201 ? JSON.parse(r.body) : null;
-    if (!b || b.status !== 'active') throw new Error(`prepare join: ${r.status} ${r.body}`);
+    if (!b || !b.token || (activeOnly && b.status !== 'active')) throw new Error(`prepare join: ${r.status} ${r.body}`);
     return b.token;
   });
 }

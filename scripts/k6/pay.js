@@ -22,7 +22,7 @@ import { Counter, Trend } from 'k6/metrics';
 import {
   BASE_URL, TREND_STATS, envInt, codeThresholds, userBase, futureIso, uuidv4, unexpectedErrors,
   batched, createConcert, putRoom, waitUntilActive, holdSeat, pay, summarize, metricValue,
-  vuShare, waitForStart, joinAll, codeOf,
+  vuShare, waitForStart, joinAll, codeOf, parseBody,
 } from './lib.js';
 
 const ITERATIONS = envInt('ITERATIONS', 1000);
@@ -146,8 +146,7 @@ function preparedShare(data) {
   const url = `${BASE_URL}/v1/payments`;
   for (const [body, params] of requests) {
     const r = http.post(url, body, params);
-    let b = null;
-    try { b = JSON.parse(r.body); } catch (e) { b = null; }
+    const b = parseBody(r);
     if (r.status === 201 && b && b.payment_id && Number(b.amount) === PRICE && Number(b.balance) === PRICE) {
       paymentsOk.add(1);
       lastDone = Date.now();

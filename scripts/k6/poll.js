@@ -13,12 +13,12 @@
 // 0 or 10 so that most users stay waiting), PREP_S (POLL_USERS/1000 + 5),
 // USER_OFFSET, SUMMARY_JSON.
 import http from 'k6/http';
-import { check, fail, sleep } from 'k6';
+import { check, sleep } from 'k6';
 import exec from 'k6/execution';
 import { Counter } from 'k6/metrics';
 import {
   BASE_URL, CONCERT_ID, TREND_STATS, envInt, envStr, codeThresholds, userBase, queueStatus,
-  putRoom, summarize, metricValue, batched, vuShare, waitForStart,
+  putRoom, summarize, metricValue, joinAll, vuShare, waitForStart,
 } from './lib.js';
 
 const POLL_USERS = envInt('POLL_USERS', 1000);
@@ -71,15 +71,9 @@ export function setup() {
 
 export default function (data) {
   const [from, to] = vuShare(POLL_USERS, VUS, exec.vu.idInTest);
-  const mine = batched(to - from, 100, (k) => ({
-    method: 'POST',
-    url: `${BASE_URL}/v1/queue/tokens`,
-    body: JSON.stringify({ concert_id: CONCERT_ID, user_id: data.userBase + from + k }),
-    params: { headers: { 'Content-Type': 'application/json' }, tags: { name: 'POST /v1/queue/tokens (prepare)' } },
-  })).map((r) => {
-    if (r.status !== 200 && r.status !== 201) fail(`join failed: ${r.status} ${r.body}`);
-    return JSON.parse(r.body).token;
-  });
+  const users = [];
+  for (let i = from; i < to; i++) users.push(data.userBase + i);
+  const mine = joinAll(CONCERT_ID, users, { activeOnly: false });
   if (mine.length === 0) return; // more VUs than users
   waitForStart(data.startAt);
   const end = data.startAt + DURATION_MS;

@@ -17,8 +17,9 @@
 pub mod client;
 pub mod docs;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -114,9 +115,7 @@ struct HoldTarget {
 /// else (a free or sold seat, an odd body) goes on to booking, which decides.
 async fn hold(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge)?;
+    let body = read_body(body).await?;
     let json = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -132,7 +131,7 @@ async fn hold(State(state): State<AppState>, request: Request) -> Result<Respons
         metrics::counter!("gateway_holds_refused_total", "reason" => "seat_held").increment(1);
         return Err(ApiError::SeatUnavailable);
     }
-    proxy(&state, Request::from_parts(parts, Body::from(body))).await
+    Ok(forward(&state, &parts, body).await?.0)
 }
 
 #[utoipa::path(
@@ -242,9 +241,24 @@ async fn proxy(state: &AppState, request: Request) -> Result<Response, ApiError>
 /// [`proxy`], also telling whether booking's reply carried `x-admission-ended`.
 async fn proxy_reply(state: &AppState, request: Request) -> Result<(Response, bool), ApiError> {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+    let body = read_body(body).await?;
+    forward(state, &parts, body).await
+}
+
+/// The whole request body (booking's bodies are small; the limit is the service's).
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge)?;
+        .map_err(|_| ApiError::PayloadTooLarge)
+}
+
+/// Sends a request already read to booking and turns its reply into ours, also telling
+/// whether the reply carried `x-admission-ended`.
+async fn forward(
+    state: &AppState,
+    parts: &Parts,
+    body: Bytes,
+) -> Result<(Response, bool), ApiError> {
     let path_and_query = parts
         .uri
         .path_and_query()
