@@ -19,9 +19,11 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
+use redis::Script;
 use serde::{Deserialize, Serialize};
 use shared::docs::ProblemDetails;
 use shared::http::{Json, Path};
+use shared::redis::RedisPool;
 use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -283,10 +285,19 @@ pub async fn lock_user(conn: &mut PgConnection, user_id: i64) -> ApiResult<i64> 
 
 /// Compare-and-delete of a hold key; failures are only logged (the key expires anyway).
 pub async fn release_key(state: &AppState, key: &str, reservation_id: Uuid) {
+    release_key_with(
+        &state.redis,
+        &state.scripts.release_hold,
+        key,
+        reservation_id,
+    )
+    .await;
+}
+
+/// [`release_key`] with the pool and script given.
+pub async fn release_key_with(redis: &RedisPool, script: &Script, key: &str, reservation_id: Uuid) {
     let key = key.to_string();
-    let script = &state.scripts.release_hold;
-    let result = state
-        .redis
+    let result = redis
         .run("hold_release", |mut c| async move {
             script
                 .key(key)

@@ -4,7 +4,8 @@
 //! - [`concerts`], [`seats`]: what buyers browse (active queue token required).
 //! - [`holds`]: reservations — Redis `SET NX PX` gate, then a conditional write in
 //!   PostgreSQL as the final guard; the sweeper that expires old holds.
-//! - [`payments`]: one transaction per payment, idempotent ([`idempotency`]).
+//! - [`payments`]: one transaction per payment, idempotent ([`idempotency`]); payments
+//!   that arrive together commit together (group commit).
 //! - [`points`]: balances, charges and history (no admission needed).
 //! - [`admin`]: operator routes; [`health`]: probes; [`audit`]: the invariant auditor.
 //! - [`startup`]: builds the router and runs the service (also from tests, on port 0).

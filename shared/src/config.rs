@@ -178,6 +178,19 @@ pub struct HoldSettings {
     pub sweep_interval_ms: u64,
 }
 
+/// Group commit of payments (booking/src/payments/batch.rs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentSettings {
+    /// Most payments committed in one transaction (1 = one transaction per payment).
+    /// At most 32: each payment is a subtransaction, and PostgreSQL keeps 64 per backend
+    /// in shared memory before it spills to disk.
+    pub batch_max: usize,
+    /// Payment transactions running at once, each on its own pooled connection. Fewer
+    /// workers make bigger groups under load; a single payment never waits for a group.
+    pub batch_workers: usize,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BookingSettings {
@@ -188,6 +201,7 @@ pub struct BookingSettings {
     pub jwt: JwtSettings,
     pub admin: AdminSettings,
     pub holds: HoldSettings,
+    pub payments: PaymentSettings,
 }
 
 const BOOKING_DEFAULTS: &str = r#"
@@ -215,6 +229,9 @@ token = "dev-admin-token"
 ttl_secs = 300
 max_per_user = 4
 sweep_interval_ms = 1000
+[payments]
+batch_max = 16
+batch_workers = 1
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -311,6 +328,17 @@ impl BookingSettings {
         if self.holds.ttl_secs == 0 || self.holds.max_per_user == 0 {
             return Err(SettingsError::Invalid(
                 "holds: ttl_secs and max_per_user must be > 0".into(),
+            ));
+        }
+        let p = &self.payments;
+        if !(1..=32).contains(&p.batch_max) || p.batch_workers == 0 {
+            return Err(SettingsError::Invalid(
+                "payments: batch_max must be 1 to 32 and batch_workers > 0".into(),
+            ));
+        }
+        if p.batch_workers > self.database.max_connections as usize {
+            return Err(SettingsError::Invalid(
+                "payments: batch_workers must not exceed database.max_connections".into(),
             ));
         }
         if self.profile == Profile::Prod {
@@ -437,5 +465,32 @@ mod tests {
         assert!(
             GatewaySettings::load_with(None, env(&[("GATEWAY__QUEUE__CAPACTIY", "5")])).is_err()
         );
+    }
+
+    #[test]
+    fn payment_groups_are_bounded() {
+        let b = BookingSettings::defaults();
+        assert_eq!((b.payments.batch_max, b.payments.batch_workers), (16, 1));
+        for (key, value) in [
+            ("BOOKING__PAYMENTS__BATCH_MAX", "0"),
+            ("BOOKING__PAYMENTS__BATCH_MAX", "33"),
+            ("BOOKING__PAYMENTS__BATCH_WORKERS", "0"),
+            ("BOOKING__PAYMENTS__BATCH_WORKERS", "17"), // > database.max_connections (16)
+        ] {
+            let err = BookingSettings::load_with(None, env(&[(key, value)])).unwrap_err();
+            assert!(
+                matches!(err, SettingsError::Invalid(_)),
+                "{key}={value}: {err}"
+            );
+        }
+        let b = BookingSettings::load_with(
+            None,
+            env(&[
+                ("BOOKING__PAYMENTS__BATCH_MAX", "1"),
+                ("BOOKING__PAYMENTS__BATCH_WORKERS", "4"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!((b.payments.batch_max, b.payments.batch_workers), (1, 4));
     }
 }

@@ -7,6 +7,7 @@ mod admin;
 mod bad_input;
 mod concurrency;
 mod docs;
+mod groups;
 mod holds;
 mod operations;
 mod payments;

@@ -3,6 +3,8 @@
 //! One statement: the transaction below is the `pay_reservations` function
 //! (`migrations/0002_pay_function.sql`), so a payment is one database round trip and one
 //! commit. Refusals come back as `TB...` SQLSTATEs ([`refusal`]) and roll everything back.
+//! Under load, payments that arrive together commit together ([`batch`]: group commit,
+//! each payment still all-or-nothing on its own).
 //!
 //! Transaction, in lock order users -> seats -> reservations:
 //! 1. lock the buyer's row (one payment per buyer at a time, so calls with the same key
@@ -19,7 +21,8 @@
 //!    response saved under the key.
 //!
 //! After commit: release the seat keys in Redis and end the buyer's admission so the slot
-//! goes to the next in line. Those two are best effort (keys and admissions expire anyway).
+//! goes to the next in line ([`batch`] does it for the whole group in one pipelined
+//! call). Those two are best effort (keys and admissions expire anyway).
 
 use std::collections::HashSet;
 
@@ -31,15 +34,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::docs::ProblemDetails;
 use shared::http::{Json, ADMISSION_ENDED};
-use shared::redis::RedisCallError;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Buyer;
 use crate::error::{ApiError, ApiResult};
-use crate::holds::release_key;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::state::AppState;
+
+pub mod batch;
+
+use batch::{PayCall, PayFailure};
 
 /// Most reservations one payment may cover.
 pub const MAX_RESERVATIONS_PER_PAYMENT: usize = 20;
@@ -164,148 +169,61 @@ async fn pay_inner(
     ids.sort();
     let fingerprint = idempotency::fingerprint(&ids);
 
-    let payment_id = Uuid::now_v7();
-    let paid: PayRow = sqlx::query_as(
-        "SELECT o_replayed, o_status, o_body, o_schedule_ids, o_seat_nos, o_amount
-         FROM pay_reservations($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(buyer.user_id)
-    .bind(buyer.concert_id)
-    .bind(&ids)
-    .bind(key.as_str())
-    .bind(&fingerprint)
-    .bind(payment_id)
-    .fetch_one(&state.db)
-    .await
-    .map_err(|e| refusal(e, buyer))?;
-    let status = StatusCode::from_u16(paid.o_status as u16).map_err(|_| {
-        ApiError::Internal(anyhow::anyhow!("stored payment status {}", paid.o_status))
-    })?;
-    if paid.o_replayed {
-        return Ok((status, paid.o_body, Paid::Replayed));
-    }
-
-    let amount = paid.o_amount.unwrap_or_default();
-    metrics::counter!("booking_payment_points_total").increment(amount as u64);
-    let seats: Vec<(i64, i32, Uuid)> = paid
-        .o_schedule_ids
-        .unwrap_or_default()
-        .into_iter()
-        .zip(paid.o_seat_nos.unwrap_or_default())
-        .zip(&ids)
-        .map(|((schedule_id, seat_no), id)| (schedule_id, seat_no, *id))
-        .collect();
-    let admission_ended = after_payment(state, buyer, &seats).await;
-    Ok((status, paid.o_body, Paid::New { admission_ended }))
-}
-
-/// What `pay_reservations` (migration 0002) returns: the response to send and, for a new
-/// payment, the seats it sold (in reservation id order) and the amount.
-#[derive(Debug, sqlx::FromRow)]
-struct PayRow {
-    o_replayed: bool,
-    o_status: i16,
-    o_body: serde_json::Value,
-    o_schedule_ids: Option<Vec<i64>>,
-    o_seat_nos: Option<Vec<i32>>,
-    o_amount: Option<i64>,
-}
-
-/// Maps the `TB...` SQLSTATEs `pay_reservations` raises to problem codes; anything else
-/// goes through the usual database error mapping.
-fn refusal(e: sqlx::Error, buyer: Buyer) -> ApiError {
-    let sqlx::Error::Database(db) = &e else {
-        return e.into();
+    let call = PayCall {
+        user_id: buyer.user_id,
+        concert_id: buyer.concert_id,
+        seq: buyer.seq,
+        reservation_ids: ids,
+        key: key.as_str().to_owned(),
+        request_hash: fingerprint,
+        payment_id: Uuid::now_v7(),
     };
-    let detail = db
-        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-        .and_then(|pg| pg.detail())
-        .unwrap_or_default()
-        .to_string();
-    match db.code().as_deref() {
-        Some("TB422") => ApiError::IdempotencyKeyReused,
-        Some("TB404") => ApiError::ReservationNotFound,
-        Some("TB403") => {
-            ApiError::Forbidden(format!("reservation {detail} belongs to another buyer"))
+    let batch::Paid {
+        row,
+        admission_ended,
+    } = state
+        .payments
+        .pay(call)
+        .await
+        .map_err(|e| refusal(e, buyer))?;
+    let status = StatusCode::from_u16(row.o_status as u16).map_err(|_| {
+        ApiError::Internal(anyhow::anyhow!("stored payment status {}", row.o_status))
+    })?;
+    if row.o_replayed {
+        return Ok((status, row.o_body, Paid::Replayed));
+    }
+    let amount = row.o_amount.unwrap_or_default();
+    metrics::counter!("booking_payment_points_total").increment(amount as u64);
+    Ok((status, row.o_body, Paid::New { admission_ended }))
+}
+
+/// Maps the `TB...` SQLSTATEs `pay_reservations` raises to problem codes; database errors
+/// go through the usual mapping.
+fn refusal(e: PayFailure, buyer: Buyer) -> ApiError {
+    let (code, detail) = match e {
+        PayFailure::Refused { code, detail } => (code, detail),
+        PayFailure::Db(e) => return e.into(),
+        PayFailure::Unavailable => {
+            return ApiError::Unavailable("the payment queue", "full or shutting down".into())
         }
-        Some("TB4WC") => ApiError::WrongConcert {
+    };
+    match code.as_str() {
+        "TB422" => ApiError::IdempotencyKeyReused,
+        "TB404" => ApiError::ReservationNotFound,
+        "TB403" => ApiError::Forbidden(format!("reservation {detail} belongs to another buyer")),
+        "TB4WC" => ApiError::WrongConcert {
             token: buyer.concert_id,
             resource: detail.parse().unwrap_or_default(),
         },
-        Some("TB409") => ApiError::ReservationExpired,
-        Some("TB4NH") => ApiError::ReservationNotHeld(detail),
-        Some("TB402") => {
+        "TB409" => ApiError::ReservationExpired,
+        "TB4NH" => ApiError::ReservationNotHeld(detail),
+        "TB402" => {
             let mut parts = detail.split(' ').map(|n| n.parse().unwrap_or_default());
             ApiError::InsufficientBalance {
                 balance: parts.next().unwrap_or_default(),
                 amount: parts.next().unwrap_or_default(),
             }
         }
-        _ => e.into(),
-    }
-}
-
-/// Frees the seat keys and ends the buyer's admission (best effort, see module docs), in
-/// one pipelined Redis round trip. If Redis lost its scripts (restart, flush) the pipeline
-/// fails with NOSCRIPT and the calls go one by one, loading the scripts. True once the
-/// admission-ending call went through.
-async fn after_payment(state: &AppState, buyer: Buyer, seats: &[(i64, i32, Uuid)]) -> bool {
-    let keys: Vec<(String, String)> = seats
-        .iter()
-        .map(|&(schedule_id, seat_no, reservation_id)| {
-            let key = state.keys.hold(buyer.concert_id, schedule_id, seat_no);
-            (key, reservation_id.to_string())
-        })
-        .collect();
-    let scripts = &state.scripts;
-    let (active, active_seq) = (
-        state.keys.active(buyer.concert_id),
-        state.keys.active_seq(buyer.concert_id),
-    );
-    let pipelined = state
-        .redis
-        .run("after_payment", |mut c| {
-            let mut pipe = redis::pipe();
-            for (key, reservation_id) in &keys {
-                let mut release = scripts.release_hold.prepare_invoke();
-                release.key(key).arg(reservation_id);
-                pipe.invoke_script(&release).ignore();
-            }
-            let mut end = scripts.end_admission.prepare_invoke();
-            end.key(&active)
-                .key(&active_seq)
-                .arg(buyer.user_id)
-                .arg(buyer.seq);
-            pipe.invoke_script(&end).ignore();
-            async move { pipe.query_async::<()>(&mut c).await }
-        })
-        .await;
-    match pipelined {
-        Ok(()) => return true,
-        Err(RedisCallError::Redis(e)) if e.code() == Some("NOSCRIPT") => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "could not free the seat keys and end the admission after \
-                payment; they will expire");
-            return false;
-        }
-    }
-    for (&(_, _, reservation_id), (key, _)) in seats.iter().zip(&keys) {
-        release_key(state, key, reservation_id).await;
-    }
-    match shared::redis::end_admission(
-        &state.redis,
-        &state.keys,
-        &scripts.end_admission,
-        buyer.concert_id,
-        buyer.user_id,
-        buyer.seq,
-    )
-    .await
-    {
-        Ok(_) => true,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not end the admission after payment; it will expire");
-            false
-        }
+        _ => ApiError::Internal(anyhow::anyhow!("unknown payment refusal {code}: {detail}")),
     }
 }

@@ -1,0 +1,176 @@
+//! Group commit of payments (booking/src/payments/batch.rs): payments that arrive
+//! together commit in one transaction, each still all-or-nothing on its own.
+
+use booking::payments::batch::{pay_together, Cleanup, PayCall, PayFailure, PayResult};
+use futures::future::join_all;
+use reqwest::StatusCode;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use uuid::Uuid;
+
+use crate::helpers::*;
+
+fn call(user_id: i64, concert_id: i64, ids: &[Uuid], key: &str) -> PayCall {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    PayCall {
+        user_id,
+        concert_id,
+        seq: 1,
+        request_hash: booking::idempotency::fingerprint(&ids),
+        reservation_ids: ids,
+        key: key.into(),
+        payment_id: Uuid::now_v7(),
+    }
+}
+
+fn refusal(outcome: &PayResult) -> Option<(&str, &str)> {
+    match outcome {
+        Err(PayFailure::Refused { code, detail }) => Some((code, detail)),
+        _ => None,
+    }
+}
+
+async fn hold_id(app: &TestApp, user_id: i64, concert: i64, schedule: i64, seat: i64) -> Uuid {
+    let (status, body) = app
+        .hold(&app.active_token(user_id, concert), schedule, seat)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["reservation_id"].as_str().unwrap().parse().unwrap()
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn a_group_commits_each_payment_on_its_own_merits(opts: PgPoolOptions, c: PgConnectOptions) {
+    let app = spawn_app(pool(opts, c).await).await;
+    let (concert, schedules) = app.create_concert(&[10]).await;
+    let s = schedules[0];
+    for (user, points) in [(1, 5_000), (2, 500), (3, 5_000), (4, 5_000)] {
+        app.charge(user, points).await;
+    }
+    let r1 = hold_id(&app, 1, concert, s, 1).await;
+    let r2 = hold_id(&app, 2, concert, s, 2).await;
+    let r3 = hold_id(&app, 3, concert, s, 3).await;
+    let state = &app.app.state;
+    let cleanup = Cleanup {
+        redis: state.redis.clone(),
+        keys: state.keys.clone(),
+        scripts: state.scripts.clone(),
+    };
+    // Out of user order on purpose: the group runs sorted by user id, answers in call order.
+    let calls = [
+        call(4, concert, &[r3], "d"),             // another buyer's reservation
+        call(3, concert, &[r3], "c"),             // pays
+        call(1, concert, &[r1], "a"),             // pays
+        call(2, concert, &[r2], "b"),             // balance 500 < 1,000
+        call(3, concert, &[r3], "c"),             // same key, same request: the saved answer
+        call(1, concert, &[r1], "a2"),            // already paid in this very group
+        call(5, concert, &[Uuid::now_v7()], "e"), // no such reservation
+    ];
+    let out = pay_together(&state.db, &cleanup, &calls).await;
+    assert_eq!(out.len(), calls.len());
+
+    assert_eq!(refusal(&out[0]), Some(("TB403", r3.to_string().as_str())));
+    let paid3 = out[1].as_ref().expect("user 3 pays");
+    assert!(!paid3.row.o_replayed && paid3.admission_ended);
+    let paid1 = out[2].as_ref().expect("user 1 pays");
+    assert!(!paid1.row.o_replayed && paid1.admission_ended);
+    assert_eq!(paid1.row.o_body["balance"], 4_000);
+    assert_eq!(refusal(&out[3]), Some(("TB402", "500 1000")));
+    let replay = out[4].as_ref().expect("the replay answers");
+    assert!(replay.row.o_replayed && !replay.admission_ended);
+    assert_eq!(replay.row.o_body, paid3.row.o_body);
+    assert_eq!(refusal(&out[5]), Some(("TB4NH", "CONFIRMED")));
+    assert_eq!(refusal(&out[6]).map(|r| r.0), Some("TB404"));
+
+    // Two payments, committed together (paid_at = now() = the transaction's start); the
+    // refused ones changed nothing.
+    let (payments, transactions): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(DISTINCT paid_at) FROM payments")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!((payments, transactions), (2, 1));
+    for (user, balance) in [(1, 4_000), (2, 500), (3, 4_000), (4, 5_000)] {
+        assert_eq!(app.balance(user).await, balance, "user {user}");
+    }
+    let token = app.active_token(1, concert);
+    for (seat, status) in [(1, "SOLD"), (2, "HELD"), (3, "SOLD")] {
+        assert_eq!(
+            app.seat_status(&token, s, seat).await,
+            status,
+            "seat {seat}"
+        );
+    }
+    // The sold seats' hold keys are gone; the unpaid hold keeps its key.
+    let mut conn = app.redis().await;
+    for (seat, exists) in [(1, false), (2, true), (3, false)] {
+        let found: bool = redis::cmd("EXISTS")
+            .arg(state.keys.hold(concert, s, seat))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(found, exists, "hold key of seat {seat}");
+    }
+    // The refused buyer pays on its own afterwards with the same key.
+    app.charge(2, 500).await;
+    let out = pay_together(&state.db, &cleanup, &[call(2, concert, &[r2], "b")]).await;
+    assert!(out[0].is_ok(), "{:?}", out[0]);
+    app.audit().await;
+    app.finish().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn concurrent_payments_commit_in_groups_and_keep_every_invariant(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let app = spawn_app(pool(opts, c).await).await;
+    let (concert, schedules) = app.create_concert(&[60]).await;
+    let buyers: Vec<i64> = (1..=60).collect();
+    let mut holds = Vec::new();
+    for &user in &buyers {
+        app.charge(user, 1_500).await;
+        holds.push(hold_id(&app, user, concert, schedules[0], user).await);
+    }
+    let before: i64 = sqlx::query_scalar("SELECT sum(balance)::BIGINT FROM users")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    // Every buyer pays at once, half of them twice with the same key.
+    let mut calls = Vec::new();
+    for (&user, id) in buyers.iter().zip(&holds) {
+        let times = if user % 2 == 0 { 2 } else { 1 };
+        for _ in 0..times {
+            calls.push((user, app.active_token(user, concert), id.to_string()));
+        }
+    }
+    let shared_app = &app;
+    let requests = calls.iter().map(|(user, token, id)| async move {
+        let key = format!("key-{user}");
+        (*user, shared_app.pay(token, &[id.as_str()], &key).await)
+    });
+    let answers = join_all(requests).await;
+    for (user, (status, body)) in &answers {
+        assert_eq!(*status, StatusCode::CREATED, "user {user}: {body}");
+        assert_eq!(body["balance"], 500, "user {user}: {body}");
+    }
+    let (payments, transactions): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(DISTINCT paid_at) FROM payments")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        payments, 60,
+        "one payment per buyer, replays charge nothing"
+    );
+    assert!(
+        transactions < payments,
+        "{payments} payments in {transactions} transactions: no group formed"
+    );
+    let after: i64 = sqlx::query_scalar("SELECT sum(balance)::BIGINT FROM users")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(before - after, 60 * 1_000, "points conserved");
+    app.audit().await;
+    app.finish().await;
+}
