@@ -57,6 +57,7 @@ export const options = {
       : { executor: 'shared-iterations', vus: VUS, iterations: ITERATIONS, maxDuration: '15m' },
   },
   summaryTrendStats: TREND_STATS,
+  systemTags: ['status', 'method', 'name', 'scenario', 'expected_response'],
   thresholds: Object.assign(codeThresholds(), {
     payments_ok: [`count==${ITERATIONS}`],
     'http_req_duration{name:POST /v1/payments}': [`p(99)<${P99_MS}`],
