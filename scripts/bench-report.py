@@ -82,6 +82,10 @@ poll_p50, poll_p99 = val(poll, pd, "med"), val(poll, pd, "p(99)")
 
 redis_rps = num(E.get("REDIS_RPS"))
 pg_tps = num(E.get("PG_TPS"))
+pg_tps_after = num(E.get("PG_TPS_AFTER"))
+# Payments are compared with the mean of the pgbench runs before the storm and right after
+# the payments (the machine's speed drifts over minutes).
+pg_tps_pay = pg_tps if pg_tps_after is None else (pg_tps if pg_tps is None else (pg_tps + pg_tps_after) / 2)
 
 holds = count(storm, "holds_created")
 attempts = count(storm, "hold_attempts")
@@ -117,10 +121,12 @@ mem_buyers = int(E["MEM_BUYERS"])
 rows = []
 join_ratio = pct(join_rps, http_rps)
 poll_ratio = pct(poll_rps, http_rps)
-pay_ratio = pct(pay_tps, pg_tps)
+pay_ratio = pct(pay_tps, pg_tps_pay)
 rows.append(("HTTP ceiling: `GET /healthz` via nginx, 256 VUs", f"{f0(http_rps)} rps, p99 {f1(http_p99)} ms", "", "", "", ""))
 rows.append(("Redis ceiling: `join.lua` EVALSHA (redis-benchmark -c 64)", f"{f0(redis_rps)} calls/s", "", "", "", ""))
-rows.append(("PostgreSQL ceiling: pgbench TPC-B -s 10 -c 16 -j 2", f"{f0(pg_tps)} tps", "", "", "", ""))
+pg_runs = f"{f0(pg_tps)} tps" if pg_tps_after is None else (
+    f"{f0(pg_tps)} tps before the storm, {f0(pg_tps_after)} tps right after the payments (mean {f0(pg_tps_pay)})")
+rows.append(("PostgreSQL ceiling: pgbench TPC-B -s 10 -c 16 -j 2", pg_runs, "", "", "", ""))
 rows.append((
     "join `POST /v1/queue/tokens`, 256 VUs flat out",
     f"{f0(join_rps)} rps, p50 {f1(join_p50)} ms, p99 {f1(join_p99)} ms",
@@ -156,7 +162,7 @@ rows.append((
 rows.append((
     f"payments (`POST /v1/payments`, {int(E.get('PAY_N', '0')):,} buyers, {E.get('PAY_VUS', '?')} VUs = pgbench clients)",
     f"{f0(pay_tps)} tps ({int(pay_ok)} ok), p99 {f1(pay_p99)} ms",
-    "pgbench", f"{f1(pay_ratio)}%", "≥ 50%", ok(None if pay_ratio is None else pay_ratio >= 50),
+    "pgbench (mean)" if pg_tps_after is not None else "pgbench", f"{f1(pay_ratio)}%", "≥ 50%", ok(None if pay_ratio is None else pay_ratio >= 50),
 ))
 rows.append((
     "full sale (sale.js: join → poll → list → hold → pay)",
