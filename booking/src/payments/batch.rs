@@ -15,9 +15,10 @@
 //! Deadlocks: a group is sorted by user id, so groups lock buyers' rows in one order.
 //! Failures: a payment that failed inside a group for another reason than a refusal
 //! (`TB...` SQLSTATE) is run again on its own, as is every payment of a group whose call
-//! failed with a database error; connection and pool errors go to every payment of the
-//! group as they are (503). Running a payment again is safe whatever happened to the
-//! first attempt: the idempotency key makes a committed one a replay.
+//! failed with an unexpected database error; connection and pool errors, a statement
+//! timeout or a database shutting down go to every payment of the group (503). Running a
+//! payment again is safe whatever happened to the first attempt: the idempotency key makes
+//! a committed one a replay.
 //!
 //! After the commit, the group's Redis cleanup — free the seat keys, end each buyer's
 //! admission so the slot goes to the next in line — is one pipelined call for the whole
@@ -77,6 +78,9 @@ pub enum PayFailure {
     Refused { code: String, detail: String },
     /// Any other database error.
     Db(sqlx::Error),
+    /// The group's transaction failed for a reason that is not the payment's (statement
+    /// timeout, database shutting down): 503, nothing changed, retry with the same key.
+    DatabaseUnavailable(String),
     /// The workers are gone (shutting down) or the queue is full.
     Unavailable,
 }
@@ -237,10 +241,11 @@ async fn commit_together(db: &PgPool, calls: &[PayCall]) -> Vec<Result<PayRow, P
             rows = rows.len(),
             "payment group returned a row count that does not match; paying one by one"
         ),
-        Err(e) => match Connectivity::of(&e) {
+        Err(e) => match Systemic::of(&e) {
             Some(kind) => {
+                tracing::warn!(error = %e, payments = calls.len(), "payment group failed");
                 for outcome in &mut outcomes {
-                    *outcome = Some(Err(PayFailure::Db(kind.error())));
+                    *outcome = Some(Err(kind.failure()));
                 }
             }
             None => tracing::warn!(error = %e, payments = calls.len(),
@@ -346,37 +351,53 @@ impl GroupRow {
 }
 
 /// Errors that say nothing about the payments themselves — no connection, pool
-/// exhausted — and would only repeat if each payment were tried again.
+/// exhausted, statement timeout, server shutting down — and would only repeat (or, for a
+/// timeout, hold the worker for another timeout per payment) if each payment were tried
+/// again. Every payment of the group gets the error; buyers retry with the same key.
 #[derive(Debug, Clone)]
-enum Connectivity {
+enum Systemic {
     PoolTimedOut,
     PoolClosed,
     Io(std::io::ErrorKind, String),
+    /// query_canceled (statement timeout), operator intervention (57P..), connection
+    /// exceptions (08...), insufficient resources (53...).
+    Database(String),
 }
 
-impl Connectivity {
+impl Systemic {
     fn of(e: &sqlx::Error) -> Option<Self> {
         match e {
             sqlx::Error::PoolTimedOut => Some(Self::PoolTimedOut),
             sqlx::Error::PoolClosed => Some(Self::PoolClosed),
             sqlx::Error::Io(io) => Some(Self::Io(io.kind(), io.to_string())),
+            sqlx::Error::Database(db) => {
+                let code = db.code().unwrap_or_default();
+                let systemic = code == "57014"
+                    || code.starts_with("57P")
+                    || code.starts_with("08")
+                    || code.starts_with("53");
+                systemic.then(|| Self::Database(db.to_string()))
+            }
             _ => None,
         }
     }
 
-    /// The same error again, for each payment of the group.
-    fn error(&self) -> sqlx::Error {
+    /// The same failure again, for each payment of the group (all map to 503).
+    fn failure(&self) -> PayFailure {
         match self {
-            Self::PoolTimedOut => sqlx::Error::PoolTimedOut,
-            Self::PoolClosed => sqlx::Error::PoolClosed,
-            Self::Io(kind, message) => sqlx::Error::Io(std::io::Error::new(*kind, message.clone())),
+            Self::PoolTimedOut => PayFailure::Db(sqlx::Error::PoolTimedOut),
+            Self::PoolClosed => PayFailure::Db(sqlx::Error::PoolClosed),
+            Self::Io(kind, message) => {
+                PayFailure::Db(sqlx::Error::Io(std::io::Error::new(*kind, message.clone())))
+            }
+            Self::Database(message) => PayFailure::DatabaseUnavailable(message.clone()),
         }
     }
 }
 
-/// Frees the seat keys of the `new` payments and ends their admissions in one pipelined Redis call. If Redis lost its
-/// scripts the pipeline fails with NOSCRIPT and the calls go one by one, loading the
-/// scripts. True once the admission-ending calls went through.
+/// Frees the seat keys of the `new` payments and ends their admissions in one pipelined
+/// Redis call. If Redis lost its scripts the pipeline fails with NOSCRIPT and the calls go
+/// one by one, loading the scripts. True once the admission-ending calls went through.
 async fn clean_up(cleanup: &Cleanup, new: &[(&PayCall, &PayRow)]) -> bool {
     // (hold key, reservation id) of every seat sold; a row lists its seats in the order of
     // the call's (sorted) reservation ids.

@@ -203,6 +203,9 @@ fn refusal(e: PayFailure, buyer: Buyer) -> ApiError {
     let (code, detail) = match e {
         PayFailure::Refused { code, detail } => (code, detail),
         PayFailure::Db(e) => return e.into(),
+        PayFailure::DatabaseUnavailable(cause) => {
+            return ApiError::Unavailable("the database", cause)
+        }
         PayFailure::Unavailable => {
             return ApiError::Unavailable("the payment queue", "full or shutting down".into())
         }

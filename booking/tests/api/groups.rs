@@ -174,3 +174,53 @@ async fn concurrent_payments_commit_in_groups_and_keep_every_invariant(
     app.audit().await;
     app.finish().await;
 }
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn a_group_that_times_out_answers_every_payment_unavailable_and_changes_nothing(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let app = spawn_app(pool(opts, c.clone()).await).await;
+    let (concert, schedules) = app.create_concert(&[10]).await;
+    for user in [1, 2] {
+        app.charge(user, 5_000).await;
+    }
+    let r1 = hold_id(&app, 1, concert, schedules[0], 1).await;
+    let r2 = hold_id(&app, 2, concert, schedules[0], 2).await;
+    let state = &app.app.state;
+    let cleanup = Cleanup {
+        redis: state.redis.clone(),
+        keys: state.keys.clone(),
+        scripts: state.scripts.clone(),
+    };
+    // A pool whose statements time out after 300 ms, and buyer 2's row locked elsewhere.
+    let impatient = sqlx::PgPool::connect_with(c.options([("statement_timeout", "300")]))
+        .await
+        .unwrap();
+    let mut blocker = app.db.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM users WHERE id = 2 FOR UPDATE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let before = app.snapshot().await;
+    let calls = [call(1, concert, &[r1], "a"), call(2, concert, &[r2], "b")];
+    let out = pay_together(&impatient, &cleanup, &calls).await;
+    // The whole group timed out: both buyers get 503 (buyer 1, whose row is free, would
+    // have paid had the group been retried payment by payment).
+    for outcome in &out {
+        assert!(
+            matches!(outcome, Err(PayFailure::DatabaseUnavailable(_))),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(app.snapshot().await, before);
+    blocker.rollback().await.unwrap();
+    // Once the lock is gone the same keys go through.
+    let out = pay_together(&impatient, &cleanup, &calls).await;
+    assert!(out.iter().all(|o| o.is_ok()), "{out:?}");
+    assert_eq!(app.balance(1).await, 4_000);
+    assert_eq!(app.balance(2).await, 4_000);
+    impatient.close().await;
+    app.audit().await;
+    app.finish().await;
+}
