@@ -30,6 +30,16 @@ fn refusal(outcome: &PayResult) -> Option<(&str, &str)> {
     }
 }
 
+/// The app's own Redis cleanup target, for calling the group path directly.
+fn cleanup(app: &TestApp) -> Cleanup {
+    let state = &app.app.state;
+    Cleanup {
+        redis: state.redis.clone(),
+        keys: state.keys.clone(),
+        scripts: state.scripts.clone(),
+    }
+}
+
 async fn hold_id(app: &TestApp, user_id: i64, concert: i64, schedule: i64, seat: i64) -> Uuid {
     let (status, body) = app
         .hold(&app.active_token(user_id, concert), schedule, seat)
@@ -50,11 +60,7 @@ async fn a_group_commits_each_payment_on_its_own_merits(opts: PgPoolOptions, c: 
     let r2 = hold_id(&app, 2, concert, s, 2).await;
     let r3 = hold_id(&app, 3, concert, s, 3).await;
     let state = &app.app.state;
-    let cleanup = Cleanup {
-        redis: state.redis.clone(),
-        keys: state.keys.clone(),
-        scripts: state.scripts.clone(),
-    };
+    let cleanup = cleanup(&app);
     // Out of user order on purpose: the group runs sorted by user id, answers in call order.
     let calls = [
         call(4, concert, &[r3], "d"),             // another buyer's reservation
@@ -188,11 +194,7 @@ async fn a_group_that_times_out_answers_every_payment_unavailable_and_changes_no
     let r1 = hold_id(&app, 1, concert, schedules[0], 1).await;
     let r2 = hold_id(&app, 2, concert, schedules[0], 2).await;
     let state = &app.app.state;
-    let cleanup = Cleanup {
-        redis: state.redis.clone(),
-        keys: state.keys.clone(),
-        scripts: state.scripts.clone(),
-    };
+    let cleanup = cleanup(&app);
     // A pool whose statements time out after 300 ms, and buyer 2's row locked elsewhere.
     let impatient = sqlx::PgPool::connect_with(c.options([("statement_timeout", "300")]))
         .await
