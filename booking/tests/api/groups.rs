@@ -193,7 +193,6 @@ async fn a_group_that_times_out_answers_every_payment_unavailable_and_changes_no
     }
     let r1 = hold_id(&app, 1, concert, schedules[0], 1).await;
     let r2 = hold_id(&app, 2, concert, schedules[0], 2).await;
-    let state = &app.app.state;
     let cleanup = cleanup(&app);
     // A pool whose statements time out after 300 ms, and buyer 2's row locked elsewhere.
     let impatient = sqlx::PgPool::connect_with(c.options([("statement_timeout", "300")]))
