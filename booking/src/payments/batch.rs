@@ -296,7 +296,7 @@ async fn pay_group(db: &PgPool, group: &[&PayCall]) -> Result<Vec<GroupRow>, sql
     let hashes: Vec<&str> = calls.clone().map(|c| c.request_hash.as_str()).collect();
     let payments: Vec<Uuid> = calls.map(|c| c.payment_id).collect();
     sqlx::query_as(
-        "SELECT o_idx, o_replayed, o_status, o_body, o_schedule_ids, o_seat_nos, o_amount,
+        "SELECT o_replayed, o_status, o_body, o_schedule_ids, o_seat_nos, o_amount,
                 o_sqlstate, o_detail
          FROM pay_reservations_batch($1, $2, $3, $4, $5, $6, $7)
          ORDER BY o_idx",
@@ -315,8 +315,6 @@ async fn pay_group(db: &PgPool, group: &[&PayCall]) -> Result<Vec<GroupRow>, sql
 /// One payment's row of `pay_reservations_batch`.
 #[derive(Debug, sqlx::FromRow)]
 struct GroupRow {
-    #[allow(dead_code)] // ordering only (ORDER BY o_idx)
-    o_idx: i32,
     o_replayed: Option<bool>,
     o_status: Option<i16>,
     o_body: Option<serde_json::Value>,

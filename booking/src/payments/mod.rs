@@ -44,7 +44,7 @@ use crate::state::AppState;
 
 pub mod batch;
 
-use batch::{PayCall, PayFailure};
+use batch::{Paid, PayCall, PayFailure};
 
 /// Most reservations one payment may cover.
 pub const MAX_RESERVATIONS_PER_PAYMENT: usize = 20;
@@ -123,31 +123,20 @@ async fn pay(
 ) -> ApiResult<(StatusCode, HeaderMap, Json<serde_json::Value>)> {
     let result = pay_inner(&state, buyer, &headers, request).await;
     let outcome = match &result {
-        Ok((_, _, Paid::New { .. })) => "paid",
-        Ok((_, _, Paid::Replayed)) => "replayed",
+        Ok((_, paid)) if paid.row.o_replayed => "replayed",
+        Ok(_) => "paid",
         Err(ApiError::InsufficientBalance { .. }) => "insufficient_balance",
         Err(ApiError::ReservationExpired) => "expired",
         Err(ApiError::ReservationNotHeld(_)) => "not_held",
         Err(_) => "rejected",
     };
     metrics::counter!("booking_payments_total", "outcome" => outcome).increment(1);
-    let (status, body, paid) = result?;
+    let (status, paid) = result?;
     let mut headers = HeaderMap::new();
-    if let Paid::New {
-        admission_ended: true,
-    } = paid
-    {
+    if paid.admission_ended {
         headers.insert(ADMISSION_ENDED.clone(), HeaderValue::from_static("1"));
     }
-    Ok((status, headers, Json(body)))
-}
-
-/// What a successful call did.
-enum Paid {
-    /// The saved response of an earlier call with the same key.
-    Replayed,
-    /// A new payment; `admission_ended` once Redis confirmed the post-payment cleanup.
-    New { admission_ended: bool },
+    Ok((status, headers, Json(paid.row.o_body)))
 }
 
 async fn pay_inner(
@@ -155,7 +144,7 @@ async fn pay_inner(
     buyer: Buyer,
     headers: &HeaderMap,
     request: PaymentRequest,
-) -> ApiResult<(StatusCode, serde_json::Value, Paid)> {
+) -> ApiResult<(StatusCode, Paid)> {
     let key = IdempotencyKey::from_headers(headers)?;
     let mut ids = request.reservation_ids;
     if ids.is_empty() || ids.len() > MAX_RESERVATIONS_PER_PAYMENT {
@@ -178,23 +167,21 @@ async fn pay_inner(
         request_hash: fingerprint,
         payment_id: Uuid::now_v7(),
     };
-    let batch::Paid {
-        row,
-        admission_ended,
-    } = state
+    // `admission_ended` is only ever true for a new payment (never for a replay).
+    let paid = state
         .payments
         .pay(call)
         .await
         .map_err(|e| refusal(e, buyer))?;
+    let row = &paid.row;
     let status = StatusCode::from_u16(row.o_status as u16).map_err(|_| {
         ApiError::Internal(anyhow::anyhow!("stored payment status {}", row.o_status))
     })?;
-    if row.o_replayed {
-        return Ok((status, row.o_body, Paid::Replayed));
+    if !row.o_replayed {
+        let amount = row.o_amount.unwrap_or_default();
+        metrics::counter!("booking_payment_points_total").increment(amount as u64);
     }
-    let amount = row.o_amount.unwrap_or_default();
-    metrics::counter!("booking_payment_points_total").increment(amount as u64);
-    Ok((status, row.o_body, Paid::New { admission_ended }))
+    Ok((status, paid))
 }
 
 /// Maps the `TB...` SQLSTATEs `pay_reservations` raises to problem codes; database errors
