@@ -1,16 +1,17 @@
-//! The booking service's OpenAPI 3.1 document, generated from the `#[utoipa::path]`
-//! annotations on the handlers and served at `/openapi.json` with the offline `/docs` page
-//! (see [`shared::docs`]).
+//! The booking service's OpenAPI 3.1 document, served at `/openapi.json` with the offline
+//! `/docs` page ([`shared::docs`]). The public routes are described once, in the shared
+//! contract ([`shared::contract::paths::BookingApi`], which the gateway's document merges
+//! too); the operator routes here, from the `#[utoipa::path]` annotations on their
+//! handlers; the probes from [`shared::docs::OpsApi`].
 //!
-//! When a route is added to a module's `router()`, its handler needs a `#[utoipa::path]`
-//! and an entry in `paths(...)` below; the docs test in `tests/api/docs.rs` lists every
-//! route the router serves and fails until both are there.
+//! When a route is added to a module's `router()`, it needs a description in one of those
+//! places; the docs test lists every route the router serves and fails until it has one.
 
-use serde::Serialize;
-use shared::docs::Conventions;
-use utoipa::{OpenApi, ToSchema};
+use shared::contract::paths::BookingApi;
+use shared::docs::{Conventions, OpsApi};
+use utoipa::OpenApi;
 
-/// The booking API document. Use [`openapi`] to get it.
+/// Booking's own (operator) routes. Use [`openapi`] for the whole document.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -26,72 +27,19 @@ use utoipa::{OpenApi, ToSchema};
                        get 413. Unknown routes answer 404 `NOT_FOUND` and known routes with \
                        another method 405 `METHOD_NOT_ALLOWED`."
     ),
-    paths(
-        crate::concerts::concert,
-        crate::concerts::schedules,
-        crate::seats::seats,
-        crate::holds::hold,
-        crate::holds::show,
-        crate::holds::release,
-        crate::payments::pay,
-        crate::points::balance,
-        crate::points::charge,
-        crate::points::history,
-        crate::admin::create,
-        crate::admin::show,
-        crate::health::live,
-        crate::health::ready,
-        crate::health::metrics,
-    ),
-    modifiers(&Conventions),
+    paths(crate::admin::create, crate::admin::show),
     tags(
-        (name = "concerts", description = "Concerts and their bookable schedules."),
-        (name = "seats", description = "Seat maps."),
-        (name = "reservations", description = "Seat holds: 5 minutes unless paid."),
-        (name = "payments", description = "Paying held seats from the points balance."),
-        (name = "points", description = "Balances, charges and history (no queue token needed)."),
         (name = "admin", description = "Operator routes (admin token)."),
-        (name = "operations", description = "Probes and metrics."),
         (name = "docs", description = "This document and the interactive docs page."),
     )
 )]
-pub struct ApiDoc;
+pub struct AdminApi;
 
-/// The document as served (what [`crate::startup::router`] mounts).
+/// The document as served: booking's public routes, the operator routes and the probes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
-}
-
-// Documentation-only enums: the handlers carry these as strings from PostgreSQL.
-
-/// A seat as buyers see it.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SeatStatus {
-    Available,
-    Held,
-    Sold,
-}
-
-/// A reservation's state.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ReservationStatus {
-    /// Holding the seat until `held_until`.
-    Held,
-    /// Paid; `payment_id` is set.
-    Confirmed,
-    /// The hold ran out unpaid.
-    Expired,
-    /// The buyer let the seat go.
-    Released,
-}
-
-/// A point-history entry's kind.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PointKind {
-    Charge,
-    Use,
-    Refund,
+    let mut doc = AdminApi::openapi();
+    doc.merge(BookingApi::openapi());
+    doc.merge(OpsApi::openapi());
+    utoipa::Modify::modify(&Conventions, &mut doc);
+    doc
 }

@@ -1,10 +1,13 @@
-//! The booking service's error type: one variant per SPEC code it can return, rendered as
+//! Booking's one error type: one variant per contract code it can return, rendered as
 //! problem+json by [`shared::Problem`]. Database errors are classified here — constraint
-//! violations by name, unreachable database as 503 — so domain code can use `?` freely.
+//! violations by name, SQLSTATEs that mean "not now" as 503 ([`sqlstate`]) — so domain code
+//! can use `?` freely.
 
 use axum::response::{IntoResponse, Response};
-use shared::redis::RedisCallError;
+use shared::store::{RedisCallError, StoreError};
 use shared::{Code, Problem};
+
+use crate::payments::refusal::Refusal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -41,12 +44,31 @@ pub enum ApiError {
     #[error("this Idempotency-Key was used with another request")]
     IdempotencyKeyReused,
     /// A problem produced elsewhere (extractor rejection, admin check), passed through.
-    #[error("{0}")]
-    Rejected(Problem),
+    #[error(transparent)]
+    Problem(#[from] Problem),
     #[error("{0} is unavailable")]
     Unavailable(&'static str, String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// What SQLSTATEs mean here.
+pub mod sqlstate {
+    /// The database cannot do the work now and nothing was written: query canceled (the
+    /// statement timeout), operator intervention (shutting down, starting up), connection
+    /// exceptions, insufficient resources. The client retries later (503).
+    pub fn unavailable(code: &str) -> bool {
+        code == "57014"
+            || code.starts_with("57P")
+            || code.starts_with("08")
+            || code.starts_with("53")
+    }
+
+    /// Deadlock detected or serialization failure: this transaction lost a race and was
+    /// rolled back; the same work may succeed at once.
+    pub fn lost_race(code: &str) -> bool {
+        code == "40P01" || code == "40001"
+    }
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -56,26 +78,33 @@ impl From<sqlx::Error> for ApiError {
             E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) => {
                 ApiError::Unavailable("the database", e.to_string())
             }
-            E::Database(db) => match (db.code().as_deref(), db.constraint()) {
-                (_, Some("balance_max")) => {
-                    ApiError::InvalidAmount("the balance would exceed its maximum".into())
+            E::Database(db) => {
+                let code = db.code().unwrap_or_default();
+                match db.constraint() {
+                    Some("balance_max") => {
+                        ApiError::InvalidAmount("the balance would exceed its maximum".into())
+                    }
+                    Some("balance_non_negative") => ApiError::InsufficientBalance {
+                        balance: 0,
+                        amount: 0,
+                    },
+                    Some("reservations_one_confirmed_per_seat") => ApiError::SeatUnavailable,
+                    _ if sqlstate::unavailable(&code) || sqlstate::lost_race(&code) => {
+                        ApiError::Unavailable("the database", e.to_string())
+                    }
+                    _ => ApiError::Internal(e.into()),
                 }
-                (_, Some("balance_non_negative")) => ApiError::InsufficientBalance {
-                    balance: 0,
-                    amount: 0,
-                },
-                (_, Some("reservations_one_confirmed_per_seat")) => ApiError::SeatUnavailable,
-                // Deadlock / serialization failure: nothing was written; the client retries.
-                (Some("40P01") | Some("40001"), _) => {
-                    ApiError::Unavailable("the database", e.to_string())
-                }
-                // admin_shutdown, cannot_connect_now, query_canceled (statement timeout)
-                (Some("57P01") | Some("57P03") | Some("57014"), _) => {
-                    ApiError::Unavailable("the database", e.to_string())
-                }
-                _ => ApiError::Internal(e.into()),
-            },
+            }
             _ => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Redis(e) => ApiError::Unavailable("Redis", e.to_string()),
+            StoreError::UnexpectedReply(reply) => ApiError::Internal(anyhow::anyhow!(reply)),
         }
     }
 }
@@ -86,36 +115,49 @@ impl From<RedisCallError> for ApiError {
     }
 }
 
-impl From<ApiError> for Problem {
-    fn from(e: ApiError) -> Self {
-        let detail = e.to_string();
-        match e {
-            ApiError::Invalid(_) => Problem::new(Code::InvalidRequest, detail),
-            ApiError::InvalidAmount(_) => Problem::new(Code::InvalidAmount, detail),
-            ApiError::InvalidToken(_) => Problem::new(Code::InvalidToken, detail),
-            ApiError::NotAdmitted => Problem::new(Code::NotAdmitted, detail),
-            ApiError::WrongConcert { .. } => Problem::new(Code::WrongConcert, detail),
-            ApiError::Forbidden(_) => Problem::new(Code::Forbidden, detail),
-            ApiError::ConcertNotFound => Problem::new(Code::ConcertNotFound, detail),
-            ApiError::ScheduleNotFound => Problem::new(Code::ScheduleNotFound, detail),
-            ApiError::SeatNotFound => Problem::new(Code::SeatNotFound, detail),
-            ApiError::ReservationNotFound => Problem::new(Code::ReservationNotFound, detail),
-            ApiError::SeatUnavailable => Problem::new(Code::SeatUnavailable, detail),
-            ApiError::HoldLimit(_) => Problem::new(Code::HoldLimit, detail),
-            ApiError::ReservationExpired => Problem::new(Code::ReservationExpired, detail),
-            ApiError::ReservationNotHeld(_) => Problem::new(Code::ReservationNotHeld, detail),
-            ApiError::InsufficientBalance { .. } => Problem::new(Code::InsufficientBalance, detail),
-            ApiError::IdempotencyKeyReused => Problem::new(Code::IdempotencyKeyReused, detail),
-            ApiError::Rejected(p) => p,
-            ApiError::Unavailable(what, cause) => Problem::unavailable(what, cause),
-            ApiError::Internal(e) => Problem::internal(format!("{e:#}")),
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::KeyReused => ApiError::IdempotencyKeyReused,
+            Refusal::NotFound => ApiError::ReservationNotFound,
+            Refusal::NotOwner { reservation } => ApiError::Forbidden(format!(
+                "reservation {reservation} belongs to another buyer"
+            )),
+            Refusal::WrongConcert { token, resource } => ApiError::WrongConcert { token, resource },
+            Refusal::Expired => ApiError::ReservationExpired,
+            Refusal::NotHeld { status } => ApiError::ReservationNotHeld(status),
+            Refusal::InsufficientBalance { balance, amount } => {
+                ApiError::InsufficientBalance { balance, amount }
+            }
         }
     }
 }
 
-impl From<Problem> for ApiError {
-    fn from(p: Problem) -> Self {
-        ApiError::Rejected(p)
+impl From<ApiError> for Problem {
+    fn from(e: ApiError) -> Self {
+        let detail = e.to_string();
+        let code = match e {
+            ApiError::Invalid(_) => Code::InvalidRequest,
+            ApiError::InvalidAmount(_) => Code::InvalidAmount,
+            ApiError::InvalidToken(_) => Code::InvalidToken,
+            ApiError::NotAdmitted => Code::NotAdmitted,
+            ApiError::WrongConcert { .. } => Code::WrongConcert,
+            ApiError::Forbidden(_) => Code::Forbidden,
+            ApiError::ConcertNotFound => Code::ConcertNotFound,
+            ApiError::ScheduleNotFound => Code::ScheduleNotFound,
+            ApiError::SeatNotFound => Code::SeatNotFound,
+            ApiError::ReservationNotFound => Code::ReservationNotFound,
+            ApiError::SeatUnavailable => Code::SeatUnavailable,
+            ApiError::HoldLimit(_) => Code::HoldLimit,
+            ApiError::ReservationExpired => Code::ReservationExpired,
+            ApiError::ReservationNotHeld(_) => Code::ReservationNotHeld,
+            ApiError::InsufficientBalance { .. } => Code::InsufficientBalance,
+            ApiError::IdempotencyKeyReused => Code::IdempotencyKeyReused,
+            ApiError::Problem(p) => return p,
+            ApiError::Unavailable(what, cause) => return Problem::unavailable(what, cause),
+            ApiError::Internal(e) => return Problem::internal(format!("{e:#}")),
+        };
+        Problem::new(code, detail)
     }
 }
 
@@ -126,3 +168,57 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_now_sqlstates_are_unavailable_and_others_are_not() {
+        for code in ["57014", "57P01", "57P03", "08006", "53300"] {
+            assert!(sqlstate::unavailable(code), "{code}");
+        }
+        for code in ["23505", "40P01", "TB402", "42601"] {
+            assert!(!sqlstate::unavailable(code), "{code}");
+        }
+        assert!(sqlstate::lost_race("40P01") && sqlstate::lost_race("40001"));
+    }
+
+    #[test]
+    fn every_refusal_maps_to_its_code() {
+        let cases = [
+            (Refusal::KeyReused, Code::IdempotencyKeyReused),
+            (Refusal::NotFound, Code::ReservationNotFound),
+            (
+                Refusal::NotOwner {
+                    reservation: "r".into(),
+                },
+                Code::Forbidden,
+            ),
+            (
+                Refusal::WrongConcert {
+                    token: 1,
+                    resource: 2,
+                },
+                Code::WrongConcert,
+            ),
+            (Refusal::Expired, Code::ReservationExpired),
+            (
+                Refusal::NotHeld {
+                    status: "CONFIRMED".into(),
+                },
+                Code::ReservationNotHeld,
+            ),
+            (
+                Refusal::InsufficientBalance {
+                    balance: 1,
+                    amount: 2,
+                },
+                Code::InsufficientBalance,
+            ),
+        ];
+        for (refusal, code) in cases {
+            assert_eq!(Problem::from(ApiError::from(refusal)).code, code);
+        }
+    }
+}

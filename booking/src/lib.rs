@@ -1,13 +1,17 @@
 //! Booking service: concerts, schedules, seats, 5-minute seat holds, payments from a
 //! points balance, point history — on PostgreSQL, with Redis as the fast gate for holds.
 //!
+//! Each resource is a folder: `mod.rs` has its handlers (parse, call the domain, map the
+//! result), `store.rs` all of its SQL. The wire types and status enums are the shared
+//! contract's ([`shared::contract`]).
+//!
 //! - [`concerts`], [`seats`]: what buyers browse (active queue token required).
 //! - [`holds`]: reservations — Redis `SET NX PX` gate, then a conditional write in
 //!   PostgreSQL as the final guard; the sweeper that expires old holds.
 //! - [`payments`]: one transaction per payment, idempotent ([`idempotency`]); payments
-//!   that arrive together commit together (group commit).
+//!   that arrive together commit together (group commit); refusals typed ([`payments::refusal`]).
 //! - [`points`]: balances, charges and history (no admission needed).
-//! - [`admin`]: operator routes; [`health`]: probes; [`audit`]: the invariant auditor.
+//! - [`admin`]: operator routes; [`audit`]: the invariant auditor.
 //! - [`startup`]: builds the router and runs the service (also from tests, on port 0).
 //! - [`docs`]: the OpenAPI 3.1 document, served at `/openapi.json` with the `/docs` page.
 
@@ -17,14 +21,16 @@ pub mod auth;
 pub mod concerts;
 pub mod docs;
 pub mod error;
-pub mod health;
 pub mod holds;
 pub mod idempotency;
 pub mod payments;
 pub mod points;
 pub mod seats;
+pub mod settings;
 pub mod startup;
 pub mod state;
+
+pub use settings::BookingSettings;
 
 /// The embedded migrations, applied at start (and by `#[sqlx::test]` in tests).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -1,12 +1,15 @@
 //! `booking [--config FILE]` serves the booking API; `booking audit` checks the database
 //! invariants and exits non-zero on any breach.
 
-use shared::config::{config_file_from_args, BookingSettings};
+use anyhow::Context;
+use booking::BookingSettings;
+use shared::config::config_file_from_args;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let file = config_file_from_args("BOOKING_CONFIG");
-    let settings = BookingSettings::load(file.as_deref())?;
+    let settings =
+        BookingSettings::load(file.as_deref()).context("loading the booking configuration")?;
     if std::env::args().nth(1).as_deref() == Some("audit") {
         let pool = booking::startup::pg_pool(&settings.database)?;
         let report = booking::audit::run(&pool).await?;
@@ -14,5 +17,8 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(if report.passed() { 0 } else { 1 });
     }
     shared::telemetry::init(settings.profile, "info,sqlx=warn,tower_http=info");
-    booking::startup::run(settings).await
+    let running = booking::startup::spawn(settings, None).await?;
+    tokio::spawn(shared::service::shutdown_signal(running.cancel.clone()));
+    running.wait().await;
+    Ok(())
 }

@@ -1,27 +1,31 @@
-//! Building and running the service. [`spawn`] is what `main` and the tests call: it binds
-//! the configured address (port 0 in tests), applies migrations, starts the hold sweeper
-//! and serves until the returned app is stopped or the process gets SIGTERM/SIGINT, then
-//! finishes in-flight requests (graceful shutdown).
+//! Building and running the service, the same way in `main` and in the tests (port 0):
+//! [`spawn`] applies the migrations, binds `http.addr`, starts the payment workers and the
+//! hold sweeper and serves with the shared skeleton ([`shared::service::serve`]) until the
+//! returned handle is shut down (or the process gets SIGTERM/SIGINT, see `main.rs`); then
+//! in-flight requests finish, and the loops stop and are joined.
 
-use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use axum::Router;
 use secrecy::ExposeSecret;
-use shared::config::{BookingSettings, DatabaseSettings};
-use shared::redis::RedisPool;
+use shared::service::{self, probes, Running, Tasks};
+use shared::store::Store;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::payments::batch::PaymentBatcher;
+use crate::settings::{BookingSettings, DatabaseSettings};
 use crate::state::AppState;
+
+/// Booking serving on a background task.
+pub type RunningApp = Running<AppState>;
 
 /// The whole HTTP surface. Every route here is in the OpenAPI document ([`crate::docs`]).
 pub fn router(state: AppState) -> Router {
+    let timeout = Duration::from_millis(state.settings.http.request_timeout_ms.max(1));
     let api = Router::new()
         .merge(crate::concerts::router())
         .merge(crate::seats::router())
@@ -29,10 +33,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::payments::router())
         .merge(crate::points::router())
         .merge(crate::admin::router())
-        .merge(crate::health::router())
+        .merge(probes::router())
         .merge(shared::docs::router(crate::docs::openapi()))
         .with_state(state);
-    shared::http::finish(api, "booking")
+    service::layers::finish(api, "booking", timeout)
 }
 
 /// A lazily connecting pool: the service starts even while PostgreSQL is down and answers
@@ -69,75 +73,39 @@ pub async fn migrate(pool: &PgPool, patience: Duration) -> anyhow::Result<()> {
     }
 }
 
-/// A running service.
-pub struct RunningApp {
-    pub addr: SocketAddr,
-    pub state: AppState,
-    pub cancel: CancellationToken,
-    handle: JoinHandle<()>,
-}
-
-impl RunningApp {
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Stops accepting, finishes in-flight requests, stops the sweeper.
-    pub async fn stop(self) {
-        self.cancel.cancel();
-        let _ = self.handle.await;
-    }
-
-    /// Resolves when the server has stopped (signal or cancel).
-    pub async fn wait(self) {
-        let _ = self.handle.await;
-    }
-}
-
 /// Starts the service. `db` replaces the pool built from settings (tests).
 pub async fn spawn(settings: BookingSettings, db: Option<PgPool>) -> anyhow::Result<RunningApp> {
+    shared::metrics::handle();
     let db = match db {
         Some(db) => db,
         None => pg_pool(&settings.database)?,
     };
     migrate(&db, Duration::from_secs(60)).await?;
-    let redis = RedisPool::new(&settings.redis, "booking").context("redis.url is not valid")?;
-    let listener = tokio::net::TcpListener::bind(settings.http.addr)
+    let store = Store::new(&settings.redis, "booking").context("redis.url is not valid")?;
+    let listener = service::bind(&settings.http)
         .await
         .with_context(|| format!("binding {}", settings.http.addr))?;
-    let addr = listener.local_addr()?;
-    let state = AppState::new(settings, db, redis);
-    let cancel = CancellationToken::new();
-
-    tokio::spawn(crate::holds::run_sweeper(state.clone(), cancel.clone()));
-    let app = router(state.clone());
-    let shutdown = shared::http::shutdown_signal(cancel.clone());
-    let handle = tokio::spawn(async move {
-        // Small request/response exchanges: send each write at once (no Nagle delay).
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(error = %e, "server stopped with an error");
-        }
-    });
-    tracing::info!(%addr, "booking listening");
-    Ok(RunningApp {
-        addr,
+    let mut tasks = Tasks::default();
+    let payments = PaymentBatcher::start(
+        &mut tasks,
+        db.clone(),
+        store.clone(),
+        settings.payments.batch_workers,
+        settings.payments.batch_max,
+    );
+    let state = AppState::new(settings, db, store, payments);
+    tasks.spawn(
+        "hold sweeper",
+        crate::holds::sweeper::run(state.clone(), tasks.token()),
+    );
+    let http = state.settings.http.clone();
+    Ok(service::serve(
+        "booking",
+        listener,
+        router(state.clone()),
+        &http,
         state,
-        cancel,
-        handle,
-    })
-}
-
-/// `main`: serve until SIGTERM/SIGINT.
-pub async fn run(settings: BookingSettings) -> anyhow::Result<()> {
-    shared::metrics::handle();
-    let app = spawn(settings, None).await?;
-    app.wait().await;
-    tracing::info!("booking stopped");
-    Ok(())
+        tasks,
+        CancellationToken::new(),
+    )?)
 }

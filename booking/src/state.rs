@@ -1,16 +1,15 @@
-//! Shared application state: pools, settings, keys and scripts, cloned cheaply per request.
+//! Shared application state: pools, settings, the queue store, cloned cheaply per request.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use redis::Script;
-use shared::config::BookingSettings;
-use shared::keys::Keys;
-use shared::redis::RedisPool;
+use shared::service::probes::Probes;
+use shared::store::Store;
 use shared::token::TokenKeys;
 use sqlx::PgPool;
 
-use crate::payments::batch::{Cleanup, PaymentBatcher};
+use crate::payments::batch::PaymentBatcher;
+use crate::settings::BookingSettings;
 
 /// What a schedule never changes after creation: cached so a hold attempt that loses at the
 /// Redis gate never touches PostgreSQL.
@@ -23,49 +22,52 @@ pub struct ScheduleInfo {
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
-    pub redis: RedisPool,
-    pub keys: Keys,
+    /// Seat locks and admissions in Redis.
+    pub store: Store,
     pub tokens: Arc<TokenKeys>,
     pub settings: Arc<BookingSettings>,
-    pub scripts: Arc<Scripts>,
     pub schedules: Arc<RwLock<HashMap<i64, ScheduleInfo>>>,
     /// Runs payments, committing those that arrive together in one transaction.
     pub payments: PaymentBatcher,
 }
 
-pub struct Scripts {
-    pub release_hold: Script,
-    pub end_admission: Script,
-}
-
 impl AppState {
-    /// Starts the payment workers: call inside the runtime.
-    pub fn new(settings: BookingSettings, db: PgPool, redis: RedisPool) -> Self {
-        let keys = Keys::new(settings.redis.key_prefix.clone());
-        let scripts = Arc::new(Scripts {
-            release_hold: Script::new(include_str!("../lua/release_hold.lua")),
-            end_admission: shared::redis::end_admission_script(),
-        });
-        let cleanup = Cleanup {
-            redis: redis.clone(),
-            keys: keys.clone(),
-            scripts: scripts.clone(),
-        };
-        let payments = PaymentBatcher::start(
-            db.clone(),
-            cleanup,
-            settings.payments.batch_workers,
-            settings.payments.batch_max,
-        );
+    pub fn new(
+        settings: BookingSettings,
+        db: PgPool,
+        store: Store,
+        payments: PaymentBatcher,
+    ) -> Self {
         Self {
             db,
-            redis,
-            keys,
+            store,
             tokens: Arc::new(TokenKeys::new(&settings.jwt)),
-            scripts,
             settings: Arc::new(settings),
             schedules: Arc::new(RwLock::new(HashMap::new())),
             payments,
         }
+    }
+}
+
+/// `/readyz`: PostgreSQL answers a query and Redis a PING, checked concurrently.
+impl Probes for AppState {
+    async fn check(&self) -> Vec<(&'static str, bool)> {
+        let (postgres, redis) = tokio::join!(
+            sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&self.db),
+            self.store.redis().ping()
+        );
+        vec![("postgres", postgres.is_ok()), ("redis", redis.is_ok())]
+    }
+
+    /// `db_pool_connections{state="idle"|"in_use"}`, `db_pool_max_connections`, and the
+    /// Redis pool's usage.
+    fn record_usage(&self) {
+        let size = self.db.size() as f64;
+        let idle = self.db.num_idle() as f64;
+        metrics::gauge!("db_pool_connections", "state" => "idle").set(idle);
+        metrics::gauge!("db_pool_connections", "state" => "in_use").set((size - idle).max(0.0));
+        metrics::gauge!("db_pool_max_connections")
+            .set(self.db.options().get_max_connections() as f64);
+        self.store.redis().record_usage();
     }
 }

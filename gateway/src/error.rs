@@ -1,4 +1,4 @@
-//! The gateway's one error type. Each variant maps to one SPEC code and HTTP status in
+//! The gateway's one error type. Each variant maps to one contract code and HTTP status in
 //! [`IntoResponse`]; handlers return `Result<_, ApiError>` and never build responses for
 //! errors themselves.
 //!
@@ -11,8 +11,8 @@ use shared::token::TokenError;
 use shared::{Code, Problem};
 
 use crate::forward::client::BookingError;
-use crate::queue::QueueError;
 use crate::rooms::RoomError;
+use shared::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -40,7 +40,7 @@ pub enum ApiError {
     #[error("payload too large")]
     PayloadTooLarge,
     #[error(transparent)]
-    Queue(#[from] QueueError),
+    Store(#[from] StoreError),
     #[error(transparent)]
     Booking(#[from] BookingError),
     /// A problem built elsewhere (shared extractors, admin auth).
@@ -59,7 +59,7 @@ impl From<RoomError> for ApiError {
         match e {
             RoomError::NotFound(id) => ApiError::ConcertNotFound(id),
             RoomError::Booking(e) => ApiError::Booking(e),
-            RoomError::Queue(e) => ApiError::Queue(e),
+            RoomError::Store(e) => ApiError::Store(e),
         }
     }
 }
@@ -94,8 +94,8 @@ impl ApiError {
                     shared::http::MAX_BODY_BYTES
                 ),
             ),
-            ApiError::Queue(QueueError::UnexpectedReply(reply)) => Problem::internal(reply),
-            ApiError::Queue(QueueError::Redis(e)) => Problem::unavailable("the queue store", e),
+            ApiError::Store(StoreError::UnexpectedReply(reply)) => Problem::internal(reply),
+            ApiError::Store(StoreError::Redis(e)) => Problem::unavailable("the queue store", e),
             ApiError::Booking(e) => Problem::unavailable("the booking service", e),
             ApiError::Problem(p) => p.clone(),
         }
@@ -112,12 +112,12 @@ impl IntoResponse for ApiError {
 mod tests {
     use super::*;
     use axum::http::{header, StatusCode};
-    use shared::redis::RedisCallError;
+    use shared::store::RedisCallError;
     use std::time::Duration;
 
     #[test]
     fn redis_failures_are_503_with_retry_after() {
-        let e = ApiError::Queue(QueueError::Redis(RedisCallError::Timeout(
+        let e = ApiError::Store(StoreError::Redis(RedisCallError::Timeout(
             Duration::from_millis(5),
         )));
         let response = e.into_response();

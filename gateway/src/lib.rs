@@ -1,30 +1,32 @@
-//! The waiting-room gateway: the public edge of the ticket sale (SPEC §3–4).
+//! The waiting-room gateway: the public edge of the ticket sale.
 //!
-//! Stateless: every instance keeps its state in Redis, so any number run behind a load
-//! balancer and all of them enforce one line per concert and one admission rate.
+//! Stateless: every instance keeps its state in Redis (the queue store,
+//! [`shared::store`]), so any number run behind a load balancer and all of them enforce
+//! one line per concert and one admission rate.
 //!
-//! - [`queue`]: the line in Redis — join, status, leave and the admission tick, each ONE
-//!   Lua script call (`queue/lua/*.lua`).
-//! - [`admission`]: the per-room ticker every instance runs, and the ETA / polling advice.
-//! - [`tokens`]: the buyer's queue API and the token issue / re-issue rules.
+//! - [`tokens`]: the buyer's queue API (join, status, leave) and the token issue /
+//!   re-issue rules, identity and the join limit.
+//! - [`admission`]: the per-room ticker every instance runs, the ETA / polling advice and
+//!   status polls answered from memory.
 //! - [`forward`]: booking and points calls proxied to the booking service, only for
-//!   admitted tokens where the SPEC says so.
+//!   admitted tokens where the contract says so.
 //! - [`admin`]: the operators' rooms API.
 //! - [`rooms`]: which concerts have a room (asked of booking once) and each room's live
 //!   figures as of its last tick.
-//! - [`docs`]: the OpenAPI document (`/openapi.json`, offline `/docs`).
-//! - [`startup`]: builds the router and state, runs the server and ticker until shutdown.
+//! - [`docs`]: the OpenAPI document (`/openapi.json`, offline `/docs`): booking's public
+//!   routes merged from [`shared::contract::paths`], plus the gateway's own.
+//! - [`startup`]: builds the state and router and serves them ([`shared::service`]).
 
 pub mod admin;
 pub mod admission;
 pub mod docs;
 pub mod error;
 pub mod forward;
-pub mod health;
-pub mod queue;
 pub mod rooms;
+pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod tokens;
 
+pub use settings::GatewaySettings;
 pub use startup::{build, spawn, App, RunningApp};

@@ -1,8 +1,8 @@
 //! `gateway` binary: settings → telemetry → build → serve until SIGINT/SIGTERM.
 
 use anyhow::Context;
-use shared::config::{config_file_from_args, GatewaySettings};
-use tokio_util::sync::CancellationToken;
+use gateway::GatewaySettings;
+use shared::config::config_file_from_args;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,9 +13,8 @@ async fn main() -> anyhow::Result<()> {
     let app = gateway::build(settings)
         .await
         .context("starting the gateway")?;
-    let cancel = CancellationToken::new();
-    tokio::spawn(shared::http::shutdown_signal(cancel.clone()));
-    app.run(cancel).await.context("serving")?;
-    tracing::info!("gateway stopped");
+    let running = app.serve().context("serving")?;
+    tokio::spawn(shared::service::shutdown_signal(running.cancel.clone()));
+    running.wait().await;
     Ok(())
 }

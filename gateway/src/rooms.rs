@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 
 use crate::admission::positions::{self, LeftTickets};
 use crate::forward::client::{BookingClient, BookingError};
-use crate::queue::{Queue, QueueError, Tick};
+use shared::store::{RoomSettings, Store, StoreError, Tick};
 
 /// How long "booking does not know this concert" is believed.
 const NEGATIVE_TTL: Duration = Duration::from_secs(5);
@@ -29,7 +29,7 @@ pub enum RoomError {
     #[error(transparent)]
     Booking(#[from] BookingError),
     #[error(transparent)]
-    Queue(#[from] QueueError),
+    Store(#[from] StoreError),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -46,8 +46,10 @@ pub struct Figures {
 }
 
 pub struct Rooms {
-    queue: Queue,
+    store: Store,
     booking: BookingClient,
+    /// What a new room is created with (the instance's `queue.*` settings).
+    defaults: RoomSettings,
     known: RwLock<HashMap<i64, Known>>,
     figures: RwLock<HashMap<i64, Figures>>,
     lookups: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
@@ -64,10 +66,11 @@ impl std::fmt::Debug for Rooms {
 }
 
 impl Rooms {
-    pub fn new(queue: Queue, booking: BookingClient) -> Self {
+    pub fn new(store: Store, booking: BookingClient, defaults: RoomSettings) -> Self {
         Self {
-            queue,
+            store,
             booking,
+            defaults,
             known: RwLock::default(),
             figures: RwLock::default(),
             lookups: Mutex::default(),
@@ -130,7 +133,7 @@ impl Rooms {
     /// Creates the room hash for a concert known to exist (also used when a script finds
     /// the hash missing, e.g. after Redis lost its data).
     pub async fn recreate(&self, concert_id: i64) -> Result<(), RoomError> {
-        self.queue.create_room(concert_id).await?;
+        self.store.create_room(concert_id, &self.defaults).await?;
         self.remember(concert_id, Known::Exists);
         self.created.notify_one();
         Ok(())
@@ -164,6 +167,11 @@ impl Rooms {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&concert_id);
         self.left.forget(concert_id);
+    }
+
+    /// What new rooms are created with.
+    pub fn defaults(&self) -> &RoomSettings {
+        &self.defaults
     }
 
     /// The recently left tickets of each room (the ticker and the leave handler feed it).

@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use shared::config::GatewaySettings;
+use shared::service::probes::Probes;
+use shared::store::Store;
 use shared::token::TokenKeys;
 
 use crate::forward::client::BookingClient;
-use crate::queue::Queue;
 use crate::rooms::Rooms;
+use crate::settings::GatewaySettings;
 use crate::tokens::identity::Identity;
 use crate::tokens::limit::JoinLimiter;
 
@@ -17,7 +18,7 @@ use crate::tokens::limit::JoinLimiter;
 pub struct AppState {
     pub settings: Arc<GatewaySettings>,
     pub instance_id: Arc<str>,
-    pub queue: Queue,
+    pub store: Store,
     pub rooms: Arc<Rooms>,
     pub tokens: Arc<TokenKeys>,
     pub booking: BookingClient,
@@ -25,9 +26,9 @@ pub struct AppState {
     pub limiter: Option<Arc<JoinLimiter>>,
 }
 
-impl FromRef<AppState> for Queue {
+impl FromRef<AppState> for Store {
     fn from_ref(state: &AppState) -> Self {
-        state.queue.clone()
+        state.store.clone()
     }
 }
 
@@ -40,5 +41,17 @@ impl FromRef<AppState> for BookingClient {
 impl FromRef<AppState> for Arc<TokenKeys> {
     fn from_ref(state: &AppState) -> Self {
         state.tokens.clone()
+    }
+}
+
+/// `/readyz`: Redis answers a PING and booking's `/healthz` answers, checked concurrently.
+impl Probes for AppState {
+    async fn check(&self) -> Vec<(&'static str, bool)> {
+        let (redis, booking) = tokio::join!(self.store.redis().ping(), self.booking.healthy());
+        vec![("redis", redis.is_ok()), ("booking", booking)]
+    }
+
+    fn record_usage(&self) {
+        self.store.redis().record_usage();
     }
 }

@@ -5,18 +5,18 @@
 -- ARGV[1] user id
 -- ARGV[2] ticket number the caller's token carries; "0" ends whatever admission exists
 --
--- Returns 1 when an admission was removed, 0 when there was none (or it belonged to
--- another ticket of the same user, which is left alone).
+-- Returns name/value pairs: ended (1 when an admission was removed, 0 when there was none,
+-- or it belonged to another ticket of the same user, which is left alone).
 local user = ARGV[1]
 local want = tonumber(ARGV[2])
 local seq = redis.call('HGET', KEYS[2], user)
 if not redis.call('ZSCORE', KEYS[1], user) then
   if seq then redis.call('HDEL', KEYS[2], user) end
-  return 0
+  return {'ended', 0}
 end
 if want ~= 0 and seq and tonumber(seq) ~= want then
-  return 0
+  return {'ended', 0}
 end
 redis.call('ZREM', KEYS[1], user)
 redis.call('HDEL', KEYS[2], user)
-return 1
+return {'ended', 1}

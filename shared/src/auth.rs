@@ -3,8 +3,8 @@
 use axum::http::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::{Code, Problem};
 use crate::http::bearer;
+use crate::problem::{Code, Problem};
 
 /// Compares two byte strings in time that depends only on their lengths.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

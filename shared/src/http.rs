@@ -1,25 +1,15 @@
-//! HTTP plumbing both services share: extractors whose rejections are problem+json, and
-//! the outer middleware stack.
-//!
-//! Stack, outermost first: set `X-Request-Id` (kept when the client sent one) → trace span
-//! carrying the request id → propagate the id to the response → refuse bodies over 64 KiB
-//! (413 problem) → the service's routes. Unknown routes and methods answer 404/405
-//! problems, so every response an API client sees has one shape.
-
-use std::time::Duration;
+//! HTTP pieces both services share: extractors whose rejections are problem+json, the
+//! bearer-token reader, and the headers and limits of the contract. The middleware stack
+//! is in [`crate::service::layers`].
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, HeaderName, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Router;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
-use crate::error::{Code, InternalCause, Problem};
+use crate::problem::{Code, Problem};
 
-/// SPEC §2: bodies over 64 KiB get 413.
+/// Request bodies over 64 KiB get 413 `PAYLOAD_TOO_LARGE`.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -128,107 +118,4 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
-}
-
-/// Refuses a declared body over the limit before anything reads it.
-async fn limit_declared_body(request: Request, next: Next) -> Response {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Problem::new(
-            Code::PayloadTooLarge,
-            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
-        )
-        .into_response();
-    }
-    next.run(request).await
-}
-
-async fn not_found() -> Problem {
-    Problem::new(Code::NotFound, "no such route")
-}
-
-async fn method_not_allowed() -> Problem {
-    Problem::new(Code::MethodNotAllowed, "method not allowed on this route")
-}
-
-/// Wraps a service's router with the common stack (see the module docs); `service`
-/// labels its request metrics.
-pub fn finish(router: Router, service: &'static str) -> Router {
-    let trace = TraceLayer::new_for_http()
-        .make_span_with(|request: &Request| {
-            let request_id = request
-                .headers()
-                .get(&REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            let route = request
-                .extensions()
-                .get::<axum::extract::MatchedPath>()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_else(|| request.uri().path().to_owned());
-            tracing::info_span!(
-                "request",
-                request_id = %request_id,
-                method = %request.method(),
-                route = %route,
-                user_id = tracing::field::Empty,
-                concert_id = tracing::field::Empty,
-            )
-        })
-        .on_request(())
-        // 5xx are logged once, by `on_response` below (with the `InternalCause` when there
-        // is one); the default `on_failure` would log every 5xx a second time.
-        .on_failure(())
-        .on_response(
-            |response: &Response, latency: Duration, _span: &tracing::Span| {
-                if let Some(InternalCause(cause)) = response.extensions().get::<InternalCause>() {
-                    tracing::error!(error = %cause, latency_ms = latency.as_millis() as u64, "request failed");
-                } else {
-                    tracing::debug!(
-                        status = response.status().as_u16(),
-                        latency_ms = latency.as_millis() as u64,
-                        "response"
-                    );
-                }
-            },
-        );
-    router
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(limit_declared_body))
-        .layer(axum::middleware::from_fn(move |request, next| {
-            crate::metrics::track(service, request, next)
-        }))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-        .layer(trace)
-        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
-}
-
-/// Resolves on SIGINT or SIGTERM, or when `token` is cancelled.
-pub async fn shutdown_signal(token: tokio_util::sync::CancellationToken) {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-        _ = token.cancelled() => {},
-    }
-    token.cancel();
 }

@@ -1,29 +1,28 @@
-//! Code shared by the gateway and the booking service.
+//! Code shared by the gateway and the booking service; depends on neither.
 //!
-//! - [`config`]: layered settings (defaults → TOML file → environment), one typed
-//!   struct per service, and the production guard against development secrets.
-//! - [`error`]: the stable problem codes of the SPEC and their RFC 9457 rendering.
-//! - [`docs`]: OpenAPI conventions both services share, and the `/openapi.json` + offline
-//!   `/docs` routes.
-//! - [`http`]: extractors that turn every rejection into problem+json, and the common
-//!   middleware stack (request id, tracing, body limit, 404/405 fallbacks).
+//! - [`contract`]: the wire contract — every public request/response type, status enum
+//!   and problem code — and the OpenAPI description of booking's public routes.
+//! - [`problem`]: the RFC 9457 problem+json rendering of a code.
+//! - [`store`]: the queue store — Redis keys, every Lua script, typed calls (both services).
+//! - [`service`]: the service skeleton — serving with connection rules, the middleware
+//!   stack, probes, background tasks, shutdown.
+//! - [`config`]: the layering of settings, the shared sections, development defaults and
+//!   the production guard.
+//! - [`http`]: extractors whose rejections are problem+json; the contract's headers.
 //! - [`token`]: queue-token claims, minting and verification (HS256 pinned, key rotation).
-//! - [`keys`]: Redis key naming; every key of one concert carries the `{concert}` hash tag.
-//! - [`redis`]: a small reconnecting Redis connection set with a bounded timeout per call,
-//!   and the scripts both services run.
-//! - [`telemetry`]: tracing subscriber setup (pretty in dev, JSON in prod).
-//!
-//! This crate depends on neither service; both depend on it.
+//! - [`auth`]: the operator token check; [`docs`]: OpenAPI conventions and `/docs`;
+//!   [`metrics`]: the Prometheus recorder; [`telemetry`]: tracing setup.
 
 pub mod auth;
 pub mod config;
+pub mod contract;
 pub mod docs;
-pub mod error;
 pub mod http;
-pub mod keys;
 pub mod metrics;
-pub mod redis;
+pub mod problem;
+pub mod service;
+pub mod store;
 pub mod telemetry;
 pub mod token;
 
-pub use error::{Code, Problem};
+pub use problem::{Code, Problem};

@@ -29,19 +29,8 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// `GET /metrics` in the Prometheus text format.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    tag = "operations",
-    operation_id = "metrics",
-    summary = "Prometheus metrics",
-    responses(
-        (status = 200, description = "Prometheus text exposition format.", body = String,
-         content_type = "text/plain; version=0.0.4"),
-    )
-)]
-pub async fn render() -> Response {
+/// The Prometheus text of every metric (served at `GET /metrics`).
+pub fn render() -> Response {
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -12,25 +12,9 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use crate::config::JwtSettings;
+pub use crate::contract::queue::TicketStatus;
 
-/// A ticket's place: `waiting` in line, or `active` (admitted to book).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TicketStatus {
-    Waiting,
-    Active,
-}
-
-impl TicketStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TicketStatus::Waiting => "waiting",
-            TicketStatus::Active => "active",
-        }
-    }
-}
-
-/// Claims of a queue token (SPEC §3).
+/// Claims of a queue token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueClaims {

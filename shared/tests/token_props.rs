@@ -7,8 +7,19 @@ use secrecy::SecretString;
 use shared::config::JwtSettings;
 use shared::token::{now_secs, QueueClaims, TicketStatus, TokenKeys};
 
+/// The JWT section as the services default it (kid `k1`).
+fn jwt() -> JwtSettings {
+    JwtSettings {
+        secret: SecretString::from(shared::config::dev::JWT_SECRET),
+        kid: "k1".into(),
+        previous_secret: None,
+        previous_kid: None,
+        waiting_ttl_secs: 86_400,
+    }
+}
+
 fn keys() -> TokenKeys {
-    let mut settings = shared::config::GatewaySettings::defaults().jwt;
+    let mut settings = jwt();
     settings.secret = SecretString::from("property-test-secret-of-at-least-32-bytes");
     TokenKeys::new(&settings)
 }
@@ -20,8 +31,8 @@ fn rotated_keys() -> TokenKeys {
         previous_secret: Some(SecretString::from(
             "property-test-secret-of-at-least-32-bytes",
         )),
-        previous_kid: Some(shared::config::GatewaySettings::defaults().jwt.kid),
-        ..shared::config::GatewaySettings::defaults().jwt
+        previous_kid: Some(jwt().kid),
+        ..jwt()
     };
     TokenKeys::new(&settings)
 }
@@ -92,7 +103,7 @@ proptest! {
     #[test]
     fn a_token_signed_with_another_key_is_refused(user in 1i64..1_000_000, secret in "[ -~]{1,64}") {
         prop_assume!(secret != "property-test-secret-of-at-least-32-bytes");
-        let mut settings = shared::config::GatewaySettings::defaults().jwt;
+        let mut settings = jwt();
         settings.secret = SecretString::from(secret);
         let forged = valid_token(&TokenKeys::new(&settings), user, 7, 3, true);
         prop_assert!(keys().verify(&forged).is_err());

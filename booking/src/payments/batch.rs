@@ -15,29 +15,32 @@
 //! Deadlocks: a group is sorted by user id, so groups lock buyers' rows in one order.
 //! Failures: a payment that failed inside a group for another reason than a refusal
 //! (`TB...` SQLSTATE) is run again on its own, as is every payment of a group whose call
-//! failed with an unexpected database error; connection and pool errors, a statement
-//! timeout or a database shutting down go to every payment of the group (503). Running a
+//! failed with an unexpected database error; connection and pool errors and the SQLSTATEs
+//! that mean "not now" ([`crate::error::sqlstate::unavailable`]: a statement timeout, a
+//! database shutting down) go to every payment of the group (503). Running a
 //! payment again is safe whatever happened to the first attempt: the idempotency key makes
 //! a committed one a replay.
 //!
 //! After the commit, the group's Redis cleanup — free the seat keys, end each buyer's
 //! admission so the slot goes to the next in line — is one pipelined call for the whole
-//! group (best effort: keys and admissions expire anyway; if Redis lost its scripts the
-//! calls go one by one, loading them).
+//! group ([`Store::after_payment`]; best effort: keys and admissions expire anyway).
 //!
 //! A payment handed to a worker runs to completion, cleanup included, even if the buyer's
 //! connection drops.
 
 use std::sync::Arc;
 
-use shared::keys::Keys;
-use shared::redis::{RedisCallError, RedisPool};
+use shared::service::Tasks;
+use shared::store::seats::{PaidAdmission, SoldSeat};
+use shared::store::Store;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::holds::release_key_with;
-use crate::state::Scripts;
+use super::refusal::Refusal;
+use super::store::{self, GroupRow, PayRow};
+use crate::error::sqlstate;
 
 /// Payments that may wait for a worker before callers are told the service is busy.
 const QUEUE_CAPACITY: usize = 4096;
@@ -58,24 +61,11 @@ pub struct PayCall {
     pub payment_id: Uuid,
 }
 
-/// What `pay_reservations` returns: the response to send and, for a new payment, the
-/// seats it sold (in reservation id order) and the amount.
-#[derive(Debug, sqlx::FromRow)]
-pub struct PayRow {
-    pub o_replayed: bool,
-    pub o_status: i16,
-    pub o_body: serde_json::Value,
-    pub o_schedule_ids: Option<Vec<i64>>,
-    pub o_seat_nos: Option<Vec<i32>>,
-    pub o_amount: Option<i64>,
-}
-
 /// Why a payment did not go through.
 #[derive(Debug)]
 pub enum PayFailure {
-    /// `pay_reservations` refused it with one of its `TB...` SQLSTATEs (and DETAIL);
-    /// nothing changed.
-    Refused { code: String, detail: String },
+    /// `pay_reservations` refused it; nothing changed.
+    Refused(Refusal),
     /// Any other database error.
     Db(sqlx::Error),
     /// The group's transaction failed for a reason that is not the payment's (statement
@@ -85,18 +75,16 @@ pub enum PayFailure {
     Unavailable,
 }
 
-impl From<sqlx::Error> for PayFailure {
-    fn from(e: sqlx::Error) -> Self {
+impl PayFailure {
+    fn of(e: sqlx::Error, call: &PayCall) -> Self {
         if let sqlx::Error::Database(db) = &e {
-            if let Some(code) = db.code().filter(|c| c.starts_with("TB")) {
-                let detail = db
-                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-                    .and_then(|pg| pg.detail())
-                    .unwrap_or_default();
-                return PayFailure::Refused {
-                    code: code.into_owned(),
-                    detail: detail.to_string(),
-                };
+            let code = db.code().unwrap_or_default();
+            let detail = db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .and_then(|pg| pg.detail())
+                .unwrap_or_default();
+            if let Some(refusal) = Refusal::from_sqlstate(&code, detail, call.concert_id) {
+                return PayFailure::Refused(refusal);
             }
         }
         PayFailure::Db(e)
@@ -114,39 +102,41 @@ pub struct Paid {
 
 pub type PayResult = Result<Paid, PayFailure>;
 
-/// Where the after-payment cleanup goes.
-#[derive(Clone)]
-pub struct Cleanup {
-    pub redis: RedisPool,
-    pub keys: Keys,
-    pub scripts: Arc<Scripts>,
-}
-
 struct Job {
     call: PayCall,
     reply: oneshot::Sender<PayResult>,
 }
 
-/// Hands payments to the workers; cheap to clone. The workers stop once every clone is
-/// dropped and the queue is empty.
+/// Hands payments to the workers; cheap to clone.
 #[derive(Clone)]
 pub struct PaymentBatcher {
     queue: mpsc::Sender<Job>,
 }
 
 impl PaymentBatcher {
-    /// Starts `workers` workers on the current runtime, each committing up to `batch_max`
-    /// payments at a time.
-    pub fn start(db: PgPool, cleanup: Cleanup, workers: usize, batch_max: usize) -> Self {
+    /// Starts `workers` workers among the service's `tasks`, each committing up to
+    /// `batch_max` payments at a time; they stop with the tasks (after the server has
+    /// drained its requests).
+    pub fn start(
+        tasks: &mut Tasks,
+        db: PgPool,
+        store: Store,
+        workers: usize,
+        batch_max: usize,
+    ) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..workers.max(1) {
-            tokio::spawn(worker(
-                db.clone(),
-                cleanup.clone(),
-                receiver.clone(),
-                batch_max.max(1),
-            ));
+            tasks.spawn(
+                "payment worker",
+                worker(
+                    db.clone(),
+                    store.clone(),
+                    receiver.clone(),
+                    batch_max.max(1),
+                    tasks.token(),
+                ),
+            );
         }
         Self { queue }
     }
@@ -163,17 +153,25 @@ impl PaymentBatcher {
 
 async fn worker(
     db: PgPool,
-    cleanup: Cleanup,
+    store: Store,
     receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
     batch_max: usize,
+    stop: CancellationToken,
 ) {
     loop {
         // One worker at a time collects: the first waiting payment, then whatever queued
         // up behind it. The lock is released before the group runs.
         let group = {
-            let mut receiver = receiver.lock().await;
-            let Some(first) = receiver.recv().await else {
-                return;
+            let mut receiver = tokio::select! {
+                _ = stop.cancelled() => return,
+                receiver = receiver.lock() => receiver,
+            };
+            let first = tokio::select! {
+                _ = stop.cancelled() => return,
+                first = receiver.recv() => match first {
+                    Some(first) => first,
+                    None => return,
+                },
             };
             let mut group = vec![first];
             while group.len() < batch_max {
@@ -187,7 +185,7 @@ async fn worker(
         metrics::histogram!("booking_payment_group_size").record(group.len() as f64);
         let (calls, replies): (Vec<_>, Vec<_>) =
             group.into_iter().map(|job| (job.call, job.reply)).unzip();
-        let outcomes = pay_together(&db, &cleanup, &calls).await;
+        let outcomes = pay_together(&db, &store, &calls).await;
         for (reply, outcome) in replies.into_iter().zip(outcomes) {
             let _ = reply.send(outcome);
         }
@@ -196,27 +194,57 @@ async fn worker(
 
 /// Runs `calls` as one group — one transaction if there are several, then one Redis
 /// cleanup — and returns each payment's outcome, in `calls` order.
-pub async fn pay_together(db: &PgPool, cleanup: &Cleanup, calls: &[PayCall]) -> Vec<PayResult> {
+pub async fn pay_together(db: &PgPool, store: &Store, calls: &[PayCall]) -> Vec<PayResult> {
     let rows = commit_together(db, calls).await;
-    let new: Vec<(&PayCall, &PayRow)> = calls
+    let new: Vec<PaidAdmission> = calls
         .iter()
         .zip(&rows)
         .filter_map(|(call, row)| match row {
-            Ok(row) if !row.o_replayed => Some((call, row)),
+            Ok(row) if !row.replayed => Some(paid_admission(call, row)),
             _ => None,
         })
         .collect();
-    let ended = !new.is_empty() && clean_up(cleanup, &new).await;
+    let ended = !new.is_empty()
+        && match store.after_payment(&new).await {
+            Ok(ended) => ended,
+            Err(e) => {
+                tracing::warn!(error = %e, payments = new.len(), "could not free the seat keys \
+                    and end the admissions after payment; they will expire");
+                false
+            }
+        };
     rows.into_iter()
         .map(|row| {
             let row = row?;
-            let admission_ended = ended && !row.o_replayed;
+            let admission_ended = ended && !row.replayed;
             Ok(Paid {
                 row,
                 admission_ended,
             })
         })
         .collect()
+}
+
+/// The buyer and seats of a new payment; a row lists its seats in the order of the
+/// call's (sorted) reservation ids.
+fn paid_admission(call: &PayCall, row: &PayRow) -> PaidAdmission {
+    let schedules = row.schedule_ids.as_deref().unwrap_or_default();
+    let seats = row.seat_nos.as_deref().unwrap_or_default();
+    PaidAdmission {
+        concert_id: call.concert_id,
+        user_id: call.user_id,
+        seq: call.seq,
+        seats: schedules
+            .iter()
+            .zip(seats)
+            .zip(&call.reservation_ids)
+            .map(|((&schedule_id, &seat_no), &reservation_id)| SoldSeat {
+                schedule_id,
+                seat_no,
+                reservation_id,
+            })
+            .collect(),
+    }
 }
 
 /// The database part of [`pay_together`]: one call for a single payment, else the group
@@ -230,10 +258,10 @@ async fn commit_together(db: &PgPool, calls: &[PayCall]) -> Vec<Result<PayRow, P
     let sorted: Vec<&PayCall> = order.iter().map(|&i| &calls[i]).collect();
     let mut outcomes: Vec<Option<Result<PayRow, PayFailure>>> =
         std::iter::repeat_with(|| None).take(calls.len()).collect();
-    match pay_group(db, &sorted).await {
+    match store::pay_group(db, &sorted).await {
         Ok(rows) if rows.len() == calls.len() => {
             for (&i, row) in order.iter().zip(rows) {
-                outcomes[i] = row.into_outcome();
+                outcomes[i] = outcome(row, &calls[i]);
             }
         }
         Ok(rows) => tracing::error!(
@@ -262,89 +290,34 @@ async fn commit_together(db: &PgPool, calls: &[PayCall]) -> Vec<Result<PayRow, P
     done
 }
 
-/// One payment in its own transaction.
 async fn pay_one(db: &PgPool, call: &PayCall) -> Result<PayRow, PayFailure> {
-    sqlx::query_as(
-        "SELECT o_replayed, o_status, o_body, o_schedule_ids, o_seat_nos, o_amount
-         FROM pay_reservations($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(call.user_id)
-    .bind(call.concert_id)
-    .bind(&call.reservation_ids)
-    .bind(&call.key)
-    .bind(&call.request_hash)
-    .bind(call.payment_id)
-    .fetch_one(db)
-    .await
-    .map_err(PayFailure::from)
+    store::pay_one(db, call)
+        .await
+        .map_err(|e| PayFailure::of(e, call))
 }
 
-/// A group in one transaction: one row per payment, in group order.
-async fn pay_group(db: &PgPool, group: &[&PayCall]) -> Result<Vec<GroupRow>, sqlx::Error> {
-    let calls = group.iter().copied();
-    let users: Vec<i64> = calls.clone().map(|c| c.user_id).collect();
-    let concerts: Vec<i64> = calls.clone().map(|c| c.concert_id).collect();
-    let counts: Vec<i32> = calls
-        .clone()
-        .map(|c| c.reservation_ids.len() as i32)
-        .collect();
-    let ids: Vec<Uuid> = calls
-        .clone()
-        .flat_map(|c| c.reservation_ids.iter().copied())
-        .collect();
-    let keys: Vec<&str> = calls.clone().map(|c| c.key.as_str()).collect();
-    let hashes: Vec<&str> = calls.clone().map(|c| c.request_hash.as_str()).collect();
-    let payments: Vec<Uuid> = calls.map(|c| c.payment_id).collect();
-    sqlx::query_as(
-        "SELECT o_replayed, o_status, o_body, o_schedule_ids, o_seat_nos, o_amount,
-                o_sqlstate, o_detail
-         FROM pay_reservations_batch($1, $2, $3, $4, $5, $6, $7)
-         ORDER BY o_idx",
-    )
-    .bind(users)
-    .bind(concerts)
-    .bind(counts)
-    .bind(ids)
-    .bind(keys)
-    .bind(hashes)
-    .bind(payments)
-    .fetch_all(db)
-    .await
-}
-
-/// One payment's row of `pay_reservations_batch`.
-#[derive(Debug, sqlx::FromRow)]
-struct GroupRow {
-    o_replayed: Option<bool>,
-    o_status: Option<i16>,
-    o_body: Option<serde_json::Value>,
-    o_schedule_ids: Option<Vec<i64>>,
-    o_seat_nos: Option<Vec<i32>>,
-    o_amount: Option<i64>,
-    o_sqlstate: Option<String>,
-    o_detail: Option<String>,
-}
-
-impl GroupRow {
-    /// The payment's outcome, or `None` when it has to run again on its own (it failed
-    /// for another reason than a refusal, so the single call reports that error the usual
-    /// way — or succeeds if it was transient, such as a deadlock).
-    fn into_outcome(self) -> Option<Result<PayRow, PayFailure>> {
-        match (self.o_sqlstate, self.o_replayed, self.o_status, self.o_body) {
-            (Some(code), ..) if code.starts_with("TB") => Some(Err(PayFailure::Refused {
-                code,
-                detail: self.o_detail.unwrap_or_default(),
-            })),
-            (None, Some(o_replayed), Some(o_status), Some(o_body)) => Some(Ok(PayRow {
-                o_replayed,
-                o_status,
-                o_body,
-                o_schedule_ids: self.o_schedule_ids,
-                o_seat_nos: self.o_seat_nos,
-                o_amount: self.o_amount,
-            })),
-            _ => None,
+/// A payment's outcome from its group row, or `None` when it has to run again on its own
+/// (it failed for another reason than a refusal, so the single call reports that error
+/// the usual way — or succeeds if it was transient, such as a deadlock).
+fn outcome(row: GroupRow, call: &PayCall) -> Option<Result<PayRow, PayFailure>> {
+    match (row.sqlstate, row.replayed, row.status, row.body) {
+        (Some(code), ..) => {
+            let refusal = Refusal::from_sqlstate(
+                &code,
+                row.detail.as_deref().unwrap_or_default(),
+                call.concert_id,
+            )?;
+            Some(Err(PayFailure::Refused(refusal)))
         }
+        (None, Some(replayed), Some(status), Some(body)) => Some(Ok(PayRow {
+            replayed,
+            status,
+            body,
+            schedule_ids: row.schedule_ids,
+            seat_nos: row.seat_nos,
+            amount: row.amount,
+        })),
+        _ => None,
     }
 }
 
@@ -368,14 +341,8 @@ impl Systemic {
             sqlx::Error::PoolTimedOut => Some(Self::PoolTimedOut),
             sqlx::Error::PoolClosed => Some(Self::PoolClosed),
             sqlx::Error::Io(io) => Some(Self::Io(io.kind(), io.to_string())),
-            sqlx::Error::Database(db) => {
-                let code = db.code().unwrap_or_default();
-                let systemic = code == "57014"
-                    || code.starts_with("57P")
-                    || code.starts_with("08")
-                    || code.starts_with("53");
-                systemic.then(|| Self::Database(db.to_string()))
-            }
+            sqlx::Error::Database(db) => sqlstate::unavailable(&db.code().unwrap_or_default())
+                .then(|| Self::Database(db.to_string())),
             _ => None,
         }
     }
@@ -391,81 +358,4 @@ impl Systemic {
             Self::Database(message) => PayFailure::DatabaseUnavailable(message.clone()),
         }
     }
-}
-
-/// Frees the seat keys of the `new` payments and ends their admissions in one pipelined
-/// Redis call. If Redis lost its scripts the pipeline fails with NOSCRIPT and the calls go
-/// one by one, loading the scripts. True once the admission-ending calls went through.
-async fn clean_up(cleanup: &Cleanup, new: &[(&PayCall, &PayRow)]) -> bool {
-    // (hold key, reservation id) of every seat sold; a row lists its seats in the order of
-    // the call's (sorted) reservation ids.
-    let mut releases: Vec<(String, Uuid)> = Vec::new();
-    for (call, row) in new {
-        let schedules = row.o_schedule_ids.as_deref().unwrap_or_default();
-        let seats = row.o_seat_nos.as_deref().unwrap_or_default();
-        for ((&schedule_id, &seat_no), &id) in
-            schedules.iter().zip(seats).zip(&call.reservation_ids)
-        {
-            let key = cleanup.keys.hold(call.concert_id, schedule_id, seat_no);
-            releases.push((key, id));
-        }
-    }
-    let admissions: Vec<(String, String, i64, i64)> = new
-        .iter()
-        .map(|(call, _)| {
-            (
-                cleanup.keys.active(call.concert_id),
-                cleanup.keys.active_seq(call.concert_id),
-                call.user_id,
-                call.seq,
-            )
-        })
-        .collect();
-    let scripts = &cleanup.scripts;
-    let pipelined = cleanup
-        .redis
-        .run("after_payment", |mut c| {
-            let mut pipe = redis::pipe();
-            for (key, reservation_id) in &releases {
-                let mut release = scripts.release_hold.prepare_invoke();
-                release.key(key).arg(reservation_id.to_string());
-                pipe.invoke_script(&release).ignore();
-            }
-            for (active, active_seq, user_id, seq) in &admissions {
-                let mut end = scripts.end_admission.prepare_invoke();
-                end.key(active).key(active_seq).arg(user_id).arg(seq);
-                pipe.invoke_script(&end).ignore();
-            }
-            async move { pipe.query_async::<()>(&mut c).await }
-        })
-        .await;
-    match pipelined {
-        Ok(()) => return true,
-        Err(RedisCallError::Redis(e)) if e.code() == Some("NOSCRIPT") => {}
-        Err(e) => {
-            tracing::warn!(error = %e, payments = new.len(), "could not free the seat keys and \
-                end the admissions after payment; they will expire");
-            return false;
-        }
-    }
-    for (key, reservation_id) in &releases {
-        release_key_with(&cleanup.redis, &scripts.release_hold, key, *reservation_id).await;
-    }
-    let mut ended = true;
-    for (call, _) in new {
-        if let Err(e) = shared::redis::end_admission(
-            &cleanup.redis,
-            &cleanup.keys,
-            &scripts.end_admission,
-            call.concert_id,
-            call.user_id,
-            call.seq,
-        )
-        .await
-        {
-            tracing::warn!(error = %e, "could not end the admission after payment; it will expire");
-            ended = false;
-        }
-    }
-    ended
 }

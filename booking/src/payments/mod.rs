@@ -1,8 +1,9 @@
 //! Payments: all-or-nothing in one transaction, idempotent by `Idempotency-Key`.
 //!
-//! One statement: the transaction below is the `pay_reservations` function
-//! (`migrations/0002_pay_function.sql`), so a payment is one database round trip and one
-//! commit. Refusals come back as `TB...` SQLSTATEs ([`refusal`]) and roll everything back.
+//! One statement: the transaction below is the `pay_reservations` function (migration
+//! `0002_pay_function.sql`, its updates by primary key since `0004_pay_by_key.sql`; the
+//! calls are in [`store`]), so a payment is one database round trip and one commit.
+//! Refusals come back as their own SQLSTATEs ([`refusal`]) and roll everything back.
 //! Under load, payments that arrive together commit together ([`batch`]: group commit,
 //! each payment still all-or-nothing on its own).
 //!
@@ -30,11 +31,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use shared::docs::ProblemDetails;
+use shared::contract::payments::{PaymentRequest, MAX_RESERVATIONS_PER_PAYMENT};
 use shared::http::{Json, ADMISSION_ENDED};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Buyer;
@@ -43,77 +41,15 @@ use crate::idempotency::{self, IdempotencyKey};
 use crate::state::AppState;
 
 pub mod batch;
+pub mod refusal;
+pub mod store;
 
 use batch::{Paid, PayCall, PayFailure};
-
-/// Most reservations one payment may cover.
-pub const MAX_RESERVATIONS_PER_PAYMENT: usize = 20;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/payments", post(pay))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PaymentRequest {
-    /// 1 to 20 distinct reservations of the buyer, all `HELD`.
-    #[schema(min_items = 1, max_items = 20)]
-    pub reservation_ids: Vec<Uuid>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PaymentView {
-    pub payment_id: Uuid,
-    /// Sorted.
-    pub reservation_ids: Vec<Uuid>,
-    /// Points charged: the sum of the seats' prices.
-    pub amount: i64,
-    /// The buyer's balance after the payment.
-    pub balance: i64,
-    pub paid_at: DateTime<Utc>,
-}
-
-#[utoipa::path(
-    post,
-    path = "/v1/payments",
-    operation_id = "pay",
-    tag = "payments",
-    summary = "Pay for held seats from the points balance",
-    description = "All or nothing, in one transaction: debit, seats `SOLD`, reservations \
-                   `CONFIRMED`, payment and point-history rows. Then the buyer's admission ends. \
-                   The same `Idempotency-Key` with the same body returns the first result again \
-                   and charges once.",
-    security(("queue_token" = [])),
-    params(("Idempotency-Key" = String, Header,
-            description = "1-255 visible ASCII characters, unique per payment attempt")),
-    request_body = PaymentRequest,
-    responses(
-        (status = 201, description = "Paid (or the replay of an earlier identical request).",
-         body = PaymentView),
-        (status = 400, description = "`INVALID_REQUEST`: malformed body, missing or invalid \
-         `Idempotency-Key`, or `reservation_ids` empty, over 20 or repeated.",
-         body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, response = shared::docs::InvalidToken),
-        (status = 402, description = "`INSUFFICIENT_BALANCE`: the balance is below the total; \
-         nothing changed.",
-         body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting. \
-         `FORBIDDEN`: a reservation belongs to another buyer. \
-         `WRONG_CONCERT`: a reservation is for another concert than the token's.",
-         body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, description = "`RESERVATION_NOT_FOUND`: a reservation does not exist.",
-         body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "`RESERVATION_EXPIRED`: a hold ran out before payment. \
-         `RESERVATION_NOT_HELD`: a reservation is already paid or released. \
-         `SEAT_UNAVAILABLE`: a seat was sold under another reservation meanwhile.",
-         body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, response = shared::docs::PayloadTooLarge),
-        (status = 415, response = shared::docs::UnsupportedMediaType),
-        (status = 422, response = shared::docs::IdempotencyKeyReused),
-        (status = 500, response = shared::docs::Internal),
-        (status = 503, response = shared::docs::Unavailable),
-    )
-)]
 #[tracing::instrument(skip(state, headers, request))]
 async fn pay(
     State(state): State<AppState>,
@@ -123,7 +59,7 @@ async fn pay(
 ) -> ApiResult<(StatusCode, HeaderMap, Json<serde_json::Value>)> {
     let result = pay_inner(&state, buyer, &headers, request).await;
     let outcome = match &result {
-        Ok((_, paid)) if paid.row.o_replayed => "replayed",
+        Ok((_, paid)) if paid.row.replayed => "replayed",
         Ok(_) => "paid",
         Err(ApiError::InsufficientBalance { .. }) => "insufficient_balance",
         Err(ApiError::ReservationExpired) => "expired",
@@ -136,7 +72,7 @@ async fn pay(
     if paid.admission_ended {
         headers.insert(ADMISSION_ENDED.clone(), HeaderValue::from_static("1"));
     }
-    Ok((status, headers, Json(paid.row.o_body)))
+    Ok((status, headers, Json(paid.row.body)))
 }
 
 async fn pay_inner(
@@ -168,52 +104,20 @@ async fn pay_inner(
         payment_id: Uuid::now_v7(),
     };
     // `admission_ended` is only ever true for a new payment (never for a replay).
-    let paid = state
-        .payments
-        .pay(call)
-        .await
-        .map_err(|e| refusal(e, buyer))?;
-    let row = &paid.row;
-    let status = StatusCode::from_u16(row.o_status as u16).map_err(|_| {
-        ApiError::Internal(anyhow::anyhow!("stored payment status {}", row.o_status))
+    let paid = state.payments.pay(call).await.map_err(|e| match e {
+        PayFailure::Refused(refusal) => ApiError::from(refusal),
+        PayFailure::Db(e) => e.into(),
+        PayFailure::DatabaseUnavailable(cause) => ApiError::Unavailable("the database", cause),
+        PayFailure::Unavailable => {
+            ApiError::Unavailable("the payment queue", "full or shutting down".into())
+        }
     })?;
-    if !row.o_replayed {
-        let amount = row.o_amount.unwrap_or_default();
+    let row = &paid.row;
+    let status = StatusCode::from_u16(row.status as u16)
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored payment status {}", row.status)))?;
+    if !row.replayed {
+        let amount = row.amount.unwrap_or_default();
         metrics::counter!("booking_payment_points_total").increment(amount as u64);
     }
     Ok((status, paid))
-}
-
-/// Maps the `TB...` SQLSTATEs `pay_reservations` raises to problem codes; database errors
-/// go through the usual mapping.
-fn refusal(e: PayFailure, buyer: Buyer) -> ApiError {
-    let (code, detail) = match e {
-        PayFailure::Refused { code, detail } => (code, detail),
-        PayFailure::Db(e) => return e.into(),
-        PayFailure::DatabaseUnavailable(cause) => {
-            return ApiError::Unavailable("the database", cause)
-        }
-        PayFailure::Unavailable => {
-            return ApiError::Unavailable("the payment queue", "full or shutting down".into())
-        }
-    };
-    match code.as_str() {
-        "TB422" => ApiError::IdempotencyKeyReused,
-        "TB404" => ApiError::ReservationNotFound,
-        "TB403" => ApiError::Forbidden(format!("reservation {detail} belongs to another buyer")),
-        "TB4WC" => ApiError::WrongConcert {
-            token: buyer.concert_id,
-            resource: detail.parse().unwrap_or_default(),
-        },
-        "TB409" => ApiError::ReservationExpired,
-        "TB4NH" => ApiError::ReservationNotHeld(detail),
-        "TB402" => {
-            let mut parts = detail.split(' ').map(|n| n.parse().unwrap_or_default());
-            ApiError::InsufficientBalance {
-                balance: parts.next().unwrap_or_default(),
-                amount: parts.next().unwrap_or_default(),
-            }
-        }
-        _ => ApiError::Internal(anyhow::anyhow!("unknown payment refusal {code}: {detail}")),
-    }
 }

@@ -2,11 +2,11 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn operator_creates_a_concert_and_reads_its_sales(opts: PgPoolOptions, c: PgConnectOptions) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50, 10]).await;
     assert_eq!(schedules.len(), 2);
 
@@ -18,7 +18,7 @@ async fn operator_creates_a_concert_and_reads_its_sales(opts: PgPoolOptions, c: 
     assert_eq!(status, StatusCode::CREATED);
     app.hold(&token, schedules[0], 1).await;
 
-    let (status, sales) = json(
+    let (status, sales) = json_of(
         app.get(&format!("/admin/concerts/{concert}"))
             .bearer_auth(ADMIN)
             .send()
@@ -36,7 +36,7 @@ async fn operator_creates_a_concert_and_reads_its_sales(opts: PgPoolOptions, c: 
     assert_eq!(sales["schedules"][1]["available_seats"], 9);
     assert_eq!(sales["schedules"][0]["available_seats"], 49);
 
-    let (status, public) = json(
+    let (status, public) = json_of(
         app.get(&format!("/v1/concerts/{concert}"))
             .send()
             .await
@@ -46,7 +46,7 @@ async fn operator_creates_a_concert_and_reads_its_sales(opts: PgPoolOptions, c: 
     assert_eq!(status, StatusCode::OK);
     assert_eq!(public["title"], "Test concert");
     assert_eq!(public["schedules"].as_array().unwrap().len(), 2);
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -54,10 +54,10 @@ async fn admin_routes_need_the_admin_token_and_valid_bodies(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let good =
         json!({"title": "X", "schedules": [{"starts_at": "2030-01-01T19:00:00Z", "price": 100}]});
-    let (status, body) = json(
+    let (status, body) = json_of(
         app.post("/admin/concerts")
             .json(&good)
             .send()
@@ -69,7 +69,7 @@ async fn admin_routes_need_the_admin_token_and_valid_bodies(
         (status, body["code"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("UNAUTHORIZED"))
     );
-    let (status, _) = json(
+    let (status, _) = json_of(
         app.post("/admin/concerts")
             .bearer_auth("wrong")
             .json(&good)
@@ -81,7 +81,7 @@ async fn admin_routes_need_the_admin_token_and_valid_bodies(
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // A buyer token is not an admin token.
     let buyer = app.active_token(1, 1);
-    let (status, _) = json(
+    let (status, _) = json_of(
         app.get("/admin/concerts/1")
             .bearer_auth(&buyer)
             .send()
@@ -102,7 +102,7 @@ async fn admin_routes_need_the_admin_token_and_valid_bodies(
         json!({"title": "X", "venue": "Y", "schedules": [{"starts_at": "2030-01-01T19:00:00Z", "price": 100}]}),
     ];
     for body in bad {
-        let (status, problem) = json(
+        let (status, problem) = json_of(
             app.post("/admin/concerts")
                 .bearer_auth(ADMIN)
                 .json(&body)
@@ -115,7 +115,7 @@ async fn admin_routes_need_the_admin_token_and_valid_bodies(
     }
     assert_eq!(app.snapshot().await, before);
 
-    let (status, body) = json(
+    let (status, body) = json_of(
         app.get("/admin/concerts/999")
             .bearer_auth(ADMIN)
             .send()
@@ -127,14 +127,14 @@ async fn admin_routes_need_the_admin_token_and_valid_bodies(
         (status, body["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("CONCERT_NOT_FOUND"))
     );
-    let (status, _) = json(app.get("/v1/concerts/999").send().await.unwrap()).await;
+    let (status, _) = json_of(app.get("/v1/concerts/999").send().await.unwrap()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn probes_unknown_routes_and_request_ids(opts: PgPoolOptions, c: PgConnectOptions) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let health = app.get("/healthz").send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     assert!(health.headers().contains_key("x-request-id"));
@@ -146,15 +146,15 @@ async fn probes_unknown_routes_and_request_ids(opts: PgPoolOptions, c: PgConnect
         .unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     assert_eq!(ready.headers()["x-request-id"], "abc-123");
-    let (status, body) = json(app.get("/nope").send().await.unwrap()).await;
+    let (status, body) = json_of(app.get("/nope").send().await.unwrap()).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("NOT_FOUND"))
     );
-    let (status, body) = json(app.delete("/v1/payments").send().await.unwrap()).await;
+    let (status, body) = json_of(app.delete("/v1/payments").send().await.unwrap()).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::METHOD_NOT_ALLOWED, Some("METHOD_NOT_ALLOWED"))
     );
-    app.finish().await;
+    app.stop().await;
 }

@@ -4,11 +4,11 @@
 use reqwest::StatusCode;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn bad_bodies_get_problems_and_change_nothing(opts: PgPoolOptions, c: PgConnectOptions) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
     let token = app.active_token(1, concert);
     app.charge(1, 10_000).await;
@@ -70,7 +70,7 @@ async fn bad_bodies_get_problems_and_change_nothing(opts: PgPoolOptions, c: PgCo
                 "application/problem+json",
                 "{route}"
             );
-            let (status, problem) = json(response).await;
+            let (status, problem) = json_of(response).await;
             assert_eq!(
                 status,
                 *expected,
@@ -91,7 +91,8 @@ async fn bad_bodies_get_problems_and_change_nothing(opts: PgPoolOptions, c: PgCo
         "/v1/reservations/not-a-uuid",
         "/v1/concerts/1.5/schedules",
     ] {
-        let (status, problem) = json(app.get(path).bearer_auth(&token).send().await.unwrap()).await;
+        let (status, problem) =
+            json_of(app.get(path).bearer_auth(&token).send().await.unwrap()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {problem}");
         assert_eq!(problem["code"], "INVALID_REQUEST");
     }
@@ -99,5 +100,5 @@ async fn bad_bodies_get_problems_and_change_nothing(opts: PgPoolOptions, c: PgCo
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(app.snapshot().await, before);
     app.audit().await;
-    app.finish().await;
+    app.stop().await;
 }

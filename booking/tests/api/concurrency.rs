@@ -6,14 +6,14 @@ use rand::Rng;
 use reqwest::StatusCode;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn hundred_concurrent_holds_on_one_seat_yield_exactly_one(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = Arc::new(spawn_app(pool(opts, c).await).await);
+    let app = Arc::new(Stack::booking(pool(opts, c).await).await);
     let (concert, schedules) = app.create_concert(&[50]).await;
     let tasks: Vec<_> = (1..=100)
         .map(|user| {
@@ -38,16 +38,16 @@ async fn hundred_concurrent_holds_on_one_seat_yield_exactly_one(
     assert_eq!(codes.get("201 "), Some(&1), "{codes:?}");
     assert_eq!(codes.get("409 SEAT_UNAVAILABLE"), Some(&99), "{codes:?}");
     let reservations: i64 = sqlx::query_scalar("SELECT count(*) FROM reservations")
-        .fetch_one(&app.db)
+        .fetch_one(app.db())
         .await
         .unwrap();
     assert_eq!(reservations, 1);
-    Arc::into_inner(app).unwrap().finish().await;
+    Arc::into_inner(app).unwrap().stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn concurrent_payments_of_one_hold_charge_once(opts: PgPoolOptions, c: PgConnectOptions) {
-    let app = Arc::new(spawn_app(pool(opts, c).await).await);
+    let app = Arc::new(Stack::booking(pool(opts, c).await).await);
     let (concert, schedules) = app.create_concert(&[50]).await;
     let token = app.active_token(1, concert);
     app.charge(1, 100_000).await;
@@ -89,19 +89,19 @@ async fn concurrent_payments_of_one_hold_charge_once(opts: PgPoolOptions, c: PgC
     }
     assert_eq!(app.balance(1).await, 99_000);
     let payments: i64 = sqlx::query_scalar("SELECT count(*) FROM payments")
-        .fetch_one(&app.db)
+        .fetch_one(app.db())
         .await
         .unwrap();
     assert_eq!(payments, 1);
     app.audit().await;
-    Arc::into_inner(app).unwrap().finish().await;
+    Arc::into_inner(app).unwrap().stop().await;
 }
 
 /// 200 buyers, 50 seats: random holds then payments, all at once. Afterwards no seat is
 /// sold twice, SOLD seats = paid seats, and points are conserved.
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn storm_of_buyers_keeps_every_invariant(opts: PgPoolOptions, c: PgConnectOptions) {
-    let app = Arc::new(spawn_app(pool(opts, c).await).await);
+    let app = Arc::new(Stack::booking(pool(opts, c).await).await);
     let (concert, schedules) = app.create_concert(&[50]).await;
     let schedule = schedules[0];
     let started = Instant::now();
@@ -166,7 +166,7 @@ async fn storm_of_buyers_keeps_every_invariant(opts: PgPoolOptions, c: PgConnect
     let sold_distinct: i64 = sqlx::query_scalar(
         "SELECT count(DISTINCT (schedule_id, seat_no)) FROM reservations WHERE status = 'CONFIRMED'",
     )
-    .fetch_one(&app.db)
+    .fetch_one(app.db())
     .await
     .unwrap();
     assert_eq!(sold_distinct as usize, seats_paid);
@@ -177,5 +177,5 @@ async fn storm_of_buyers_keeps_every_invariant(opts: PgPoolOptions, c: PgConnect
          charges={} balances={} payments_total={} in {:.2?}",
         t.charges, t.balances, t.payments, elapsed
     );
-    Arc::into_inner(app).unwrap().finish().await;
+    Arc::into_inner(app).unwrap().stop().await;
 }

@@ -1,13 +1,14 @@
 //! Group commit of payments (booking/src/payments/batch.rs): payments that arrive
 //! together commit in one transaction, each still all-or-nothing on its own.
 
-use booking::payments::batch::{pay_together, Cleanup, PayCall, PayFailure, PayResult};
+use booking::payments::batch::{pay_together, PayCall, PayFailure, PayResult};
+use booking::payments::refusal::Refusal;
 use futures::future::join_all;
 use reqwest::StatusCode;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use uuid::Uuid;
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 fn call(user_id: i64, concert_id: i64, ids: &[Uuid], key: &str) -> PayCall {
     let mut ids = ids.to_vec();
@@ -23,24 +24,14 @@ fn call(user_id: i64, concert_id: i64, ids: &[Uuid], key: &str) -> PayCall {
     }
 }
 
-fn refusal(outcome: &PayResult) -> Option<(&str, &str)> {
+fn refusal(outcome: &PayResult) -> Option<&Refusal> {
     match outcome {
-        Err(PayFailure::Refused { code, detail }) => Some((code, detail)),
+        Err(PayFailure::Refused(refusal)) => Some(refusal),
         _ => None,
     }
 }
 
-/// The app's own Redis cleanup target, for calling the group path directly.
-fn cleanup(app: &TestApp) -> Cleanup {
-    let state = &app.app.state;
-    Cleanup {
-        redis: state.redis.clone(),
-        keys: state.keys.clone(),
-        scripts: state.scripts.clone(),
-    }
-}
-
-async fn hold_id(app: &TestApp, user_id: i64, concert: i64, schedule: i64, seat: i64) -> Uuid {
+async fn hold_id(app: &Stack, user_id: i64, concert: i64, schedule: i64, seat: i64) -> Uuid {
     let (status, body) = app
         .hold(&app.active_token(user_id, concert), schedule, seat)
         .await;
@@ -50,7 +41,7 @@ async fn hold_id(app: &TestApp, user_id: i64, concert: i64, schedule: i64, seat:
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn a_group_commits_each_payment_on_its_own_merits(opts: PgPoolOptions, c: PgConnectOptions) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[10]).await;
     let s = schedules[0];
     for (user, points) in [(1, 5_000), (2, 500), (3, 5_000), (4, 5_000)] {
@@ -59,8 +50,7 @@ async fn a_group_commits_each_payment_on_its_own_merits(opts: PgPoolOptions, c: 
     let r1 = hold_id(&app, 1, concert, s, 1).await;
     let r2 = hold_id(&app, 2, concert, s, 2).await;
     let r3 = hold_id(&app, 3, concert, s, 3).await;
-    let state = &app.app.state;
-    let cleanup = cleanup(&app);
+    let state = &app.booking_app().state;
     // Out of user order on purpose: the group runs sorted by user id, answers in call order.
     let calls = [
         call(4, concert, &[r3], "d"),             // another buyer's reservation
@@ -71,27 +61,43 @@ async fn a_group_commits_each_payment_on_its_own_merits(opts: PgPoolOptions, c: 
         call(1, concert, &[r1], "a2"),            // already paid in this very group
         call(5, concert, &[Uuid::now_v7()], "e"), // no such reservation
     ];
-    let out = pay_together(&state.db, &cleanup, &calls).await;
+    let out = pay_together(&state.db, &state.store, &calls).await;
     assert_eq!(out.len(), calls.len());
 
-    assert_eq!(refusal(&out[0]), Some(("TB403", r3.to_string().as_str())));
+    assert_eq!(
+        refusal(&out[0]),
+        Some(&Refusal::NotOwner {
+            reservation: r3.to_string()
+        })
+    );
     let paid3 = out[1].as_ref().expect("user 3 pays");
-    assert!(!paid3.row.o_replayed && paid3.admission_ended);
+    assert!(!paid3.row.replayed && paid3.admission_ended);
     let paid1 = out[2].as_ref().expect("user 1 pays");
-    assert!(!paid1.row.o_replayed && paid1.admission_ended);
-    assert_eq!(paid1.row.o_body["balance"], 4_000);
-    assert_eq!(refusal(&out[3]), Some(("TB402", "500 1000")));
+    assert!(!paid1.row.replayed && paid1.admission_ended);
+    assert_eq!(paid1.row.body["balance"], 4_000);
+    assert_eq!(
+        refusal(&out[3]),
+        Some(&Refusal::InsufficientBalance {
+            balance: 500,
+            amount: 1000
+        })
+    );
     let replay = out[4].as_ref().expect("the replay answers");
-    assert!(replay.row.o_replayed && !replay.admission_ended);
-    assert_eq!(replay.row.o_body, paid3.row.o_body);
-    assert_eq!(refusal(&out[5]), Some(("TB4NH", "CONFIRMED")));
-    assert_eq!(refusal(&out[6]).map(|r| r.0), Some("TB404"));
+    assert!(replay.row.replayed && !replay.admission_ended);
+    assert_eq!(replay.row.body, paid3.row.body);
+    assert_eq!(
+        refusal(&out[5]),
+        Some(&Refusal::NotHeld {
+            status: "CONFIRMED".into()
+        })
+    );
+    assert_eq!(refusal(&out[6]), Some(&Refusal::NotFound));
 
     // Two payments, committed together (paid_at = now() = the transaction's start); the
     // refused ones changed nothing.
     let (payments, transactions): (i64, i64) =
         sqlx::query_as("SELECT count(*), count(DISTINCT paid_at) FROM payments")
-            .fetch_one(&app.db)
+            .fetch_one(app.db())
             .await
             .unwrap();
     assert_eq!((payments, transactions), (2, 1));
@@ -107,10 +113,10 @@ async fn a_group_commits_each_payment_on_its_own_merits(opts: PgPoolOptions, c: 
         );
     }
     // The sold seats' hold keys are gone; the unpaid hold keeps its key.
-    let mut conn = app.redis().await;
+    let mut conn = app.redis.clone();
     for (seat, exists) in [(1, false), (2, true), (3, false)] {
         let found: bool = redis::cmd("EXISTS")
-            .arg(state.keys.hold(concert, s, seat))
+            .arg(state.store.keys().hold(concert, s, seat))
             .query_async(&mut conn)
             .await
             .unwrap();
@@ -118,10 +124,10 @@ async fn a_group_commits_each_payment_on_its_own_merits(opts: PgPoolOptions, c: 
     }
     // The refused buyer pays on its own afterwards with the same key.
     app.charge(2, 500).await;
-    let out = pay_together(&state.db, &cleanup, &[call(2, concert, &[r2], "b")]).await;
+    let out = pay_together(&state.db, &state.store, &[call(2, concert, &[r2], "b")]).await;
     assert!(out[0].is_ok(), "{:?}", out[0]);
     app.audit().await;
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -129,7 +135,7 @@ async fn concurrent_payments_commit_in_groups_and_keep_every_invariant(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[60]).await;
     let buyers: Vec<i64> = (1..=60).collect();
     let mut holds = Vec::new();
@@ -138,7 +144,7 @@ async fn concurrent_payments_commit_in_groups_and_keep_every_invariant(
         holds.push(hold_id(&app, user, concert, schedules[0], user).await);
     }
     let before: i64 = sqlx::query_scalar("SELECT sum(balance)::BIGINT FROM users")
-        .fetch_one(&app.db)
+        .fetch_one(app.db())
         .await
         .unwrap();
     // Every buyer pays at once, half of them twice with the same key.
@@ -161,7 +167,7 @@ async fn concurrent_payments_commit_in_groups_and_keep_every_invariant(
     }
     let (payments, transactions): (i64, i64) =
         sqlx::query_as("SELECT count(*), count(DISTINCT paid_at) FROM payments")
-            .fetch_one(&app.db)
+            .fetch_one(app.db())
             .await
             .unwrap();
     assert_eq!(
@@ -173,12 +179,12 @@ async fn concurrent_payments_commit_in_groups_and_keep_every_invariant(
         "{payments} payments in {transactions} transactions: no group formed"
     );
     let after: i64 = sqlx::query_scalar("SELECT sum(balance)::BIGINT FROM users")
-        .fetch_one(&app.db)
+        .fetch_one(app.db())
         .await
         .unwrap();
     assert_eq!(before - after, 60 * 1_000, "points conserved");
     app.audit().await;
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -186,26 +192,25 @@ async fn a_group_that_times_out_answers_every_payment_unavailable_and_changes_no
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app(pool(opts, c.clone()).await).await;
+    let app = Stack::booking(pool(opts, c.clone()).await).await;
     let (concert, schedules) = app.create_concert(&[10]).await;
     for user in [1, 2] {
         app.charge(user, 5_000).await;
     }
     let r1 = hold_id(&app, 1, concert, schedules[0], 1).await;
     let r2 = hold_id(&app, 2, concert, schedules[0], 2).await;
-    let cleanup = cleanup(&app);
     // A pool whose statements time out after 300 ms, and buyer 2's row locked elsewhere.
     let impatient = sqlx::PgPool::connect_with(c.options([("statement_timeout", "300")]))
         .await
         .unwrap();
-    let mut blocker = app.db.begin().await.unwrap();
+    let mut blocker = app.db().begin().await.unwrap();
     sqlx::query("SELECT 1 FROM users WHERE id = 2 FOR UPDATE")
         .execute(&mut *blocker)
         .await
         .unwrap();
     let before = app.snapshot().await;
     let calls = [call(1, concert, &[r1], "a"), call(2, concert, &[r2], "b")];
-    let out = pay_together(&impatient, &cleanup, &calls).await;
+    let out = pay_together(&impatient, &app.booking_app().state.store, &calls).await;
     // The whole group timed out: both buyers get 503 (buyer 1, whose row is free, would
     // have paid had the group been retried payment by payment).
     for outcome in &out {
@@ -217,11 +222,11 @@ async fn a_group_that_times_out_answers_every_payment_unavailable_and_changes_no
     assert_eq!(app.snapshot().await, before);
     blocker.rollback().await.unwrap();
     // Once the lock is gone the same keys go through.
-    let out = pay_together(&impatient, &cleanup, &calls).await;
+    let out = pay_together(&impatient, &app.booking_app().state.store, &calls).await;
     assert!(out.iter().all(|o| o.is_ok()), "{out:?}");
     assert_eq!(app.balance(1).await, 4_000);
     assert_eq!(app.balance(2).await, 4_000);
     impatient.close().await;
     app.audit().await;
-    app.finish().await;
+    app.stop().await;
 }

@@ -4,15 +4,15 @@ use reqwest::StatusCode;
 use shared::token::TicketStatus;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn buyer_lists_schedules_and_seats_then_holds_one(opts: PgPoolOptions, c: PgConnectOptions) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
     let token = app.active_token(1, concert);
 
-    let (status, list) = json(
+    let (status, list) = json_of(
         app.get(&format!("/v1/concerts/{concert}/schedules"))
             .bearer_auth(&token)
             .send()
@@ -32,7 +32,7 @@ async fn buyer_lists_schedules_and_seats_then_holds_one(opts: PgPoolOptions, c: 
     assert_eq!(held["price"], 1000);
     assert!(held["held_until"].is_string());
     assert_eq!(app.seat_status(&token, schedules[0], 7).await, "HELD");
-    let (_, list) = json(
+    let (_, list) = json_of(
         app.get(&format!("/v1/concerts/{concert}/schedules"))
             .bearer_auth(&token)
             .send()
@@ -43,7 +43,7 @@ async fn buyer_lists_schedules_and_seats_then_holds_one(opts: PgPoolOptions, c: 
     assert_eq!(list[0]["available_seats"], 49);
 
     let id = held["reservation_id"].as_str().unwrap();
-    let (status, shown) = json(
+    let (status, shown) = json_of(
         app.get(&format!("/v1/reservations/{id}"))
             .bearer_auth(&token)
             .send()
@@ -54,7 +54,7 @@ async fn buyer_lists_schedules_and_seats_then_holds_one(opts: PgPoolOptions, c: 
     assert_eq!(status, StatusCode::OK);
     assert_eq!(shown["status"], "HELD");
     let other = app.active_token(2, concert);
-    let (status, body) = json(
+    let (status, body) = json_of(
         app.get(&format!("/v1/reservations/{id}"))
             .bearer_auth(&other)
             .send()
@@ -66,7 +66,7 @@ async fn buyer_lists_schedules_and_seats_then_holds_one(opts: PgPoolOptions, c: 
         (status, body["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("FORBIDDEN"))
     );
-    let (status, body) = json(
+    let (status, body) = json_of(
         app.get(&format!("/v1/reservations/{}", uuid::Uuid::new_v4()))
             .bearer_auth(&token)
             .send()
@@ -78,7 +78,7 @@ async fn buyer_lists_schedules_and_seats_then_holds_one(opts: PgPoolOptions, c: 
         (status, body["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("RESERVATION_NOT_FOUND"))
     );
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -86,7 +86,7 @@ async fn second_hold_on_same_seat_is_409_and_bad_seats_are_404(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
     let a = app.active_token(1, concert);
     let b = app.active_token(2, concert);
@@ -109,7 +109,7 @@ async fn second_hold_on_same_seat_is_409_and_bad_seats_are_404(
             "{schedule}/{seat}"
         );
     }
-    let (status, body) = json(
+    let (status, body) = json_of(
         app.get("/v1/schedules/9999/seats")
             .bearer_auth(&b)
             .send()
@@ -121,7 +121,7 @@ async fn second_hold_on_same_seat_is_409_and_bad_seats_are_404(
         (status, body["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("SCHEDULE_NOT_FOUND"))
     );
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -129,7 +129,7 @@ async fn tokens_must_be_valid_active_and_for_this_concert(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
     let (other_concert, _) = app.create_concert(&[5]).await;
     let before = app.snapshot().await;
@@ -140,7 +140,7 @@ async fn tokens_must_be_valid_active_and_for_this_concert(
         (status, body["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("WRONG_CONCERT"))
     );
-    let (status, _) = json(
+    let (status, _) = json_of(
         app.get(&format!("/v1/schedules/{}/seats", schedules[0]))
             .bearer_auth(&wrong)
             .send()
@@ -149,7 +149,7 @@ async fn tokens_must_be_valid_active_and_for_this_concert(
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = json(
+    let (status, _) = json_of(
         app.get(&format!("/v1/concerts/{concert}/schedules"))
             .bearer_auth(&wrong)
             .send()
@@ -170,7 +170,7 @@ async fn tokens_must_be_valid_active_and_for_this_concert(
     let mut tampered = app.active_token(1, concert);
     tampered.insert(tampered.len() - 3, 'x');
     let foreign = {
-        let mut jwt = app.settings.jwt.clone();
+        let mut jwt = app.booking_settings.jwt.clone();
         jwt.secret = "some-other-key-some-other-key-xx".to_string().into();
         let keys = shared::token::TokenKeys::new(&jwt);
         let now = chrono::Utc::now().timestamp();
@@ -197,7 +197,7 @@ async fn tokens_must_be_valid_active_and_for_this_concert(
             "{token}"
         );
     }
-    let (status, body) = json(
+    let (status, body) = json_of(
         app.post("/v1/reservations")
             .json(&serde_json::json!({"schedule_id": schedules[0], "seat_no": 1}))
             .send()
@@ -210,12 +210,12 @@ async fn tokens_must_be_valid_active_and_for_this_concert(
         (StatusCode::UNAUTHORIZED, Some("INVALID_TOKEN"))
     );
     assert_eq!(app.snapshot().await, before);
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn hold_limit_per_buyer_and_release(opts: PgPoolOptions, c: PgConnectOptions) {
-    let app = spawn_app_with(pool(opts, c).await, |s| s.holds.max_per_user = 2).await;
+    let app = Stack::booking_with(pool(opts, c).await, |s| s.holds.max_per_user = 2).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
     let token = app.active_token(1, concert);
     let (_, first) = app.hold(&token, schedules[0], 1).await;
@@ -236,7 +236,7 @@ async fn hold_limit_per_buyer_and_release(opts: PgPoolOptions, c: PgConnectOptio
     );
 
     let id = first["reservation_id"].as_str().unwrap();
-    let (status, _) = json(
+    let (status, _) = json_of(
         app.delete(&format!("/v1/reservations/{id}"))
             .bearer_auth(&other)
             .send()
@@ -253,7 +253,7 @@ async fn hold_limit_per_buyer_and_release(opts: PgPoolOptions, c: PgConnectOptio
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.seat_status(&token, schedules[0], 1).await, "AVAILABLE");
-    let (_, shown) = json(
+    let (_, shown) = json_of(
         app.get(&format!("/v1/reservations/{id}"))
             .bearer_auth(&token)
             .send()
@@ -272,7 +272,7 @@ async fn hold_limit_per_buyer_and_release(opts: PgPoolOptions, c: PgConnectOptio
         StatusCode::CREATED
     );
     app.audit().await;
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -280,7 +280,7 @@ async fn expired_hold_frees_the_seat_and_late_payment_is_refused(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app_with(pool(opts, c).await, |s| {
+    let app = Stack::booking_with(pool(opts, c).await, |s| {
         s.holds.ttl_secs = 1;
         s.holds.sweep_interval_ms = 60_000; // prove "available at once", not "after the sweep"
     })
@@ -311,7 +311,7 @@ async fn expired_hold_frees_the_seat_and_late_payment_is_refused(
     );
     assert_eq!(app.balance(1).await, 10_000);
     assert_eq!(app.snapshot().await, before);
-    let (_, shown) = json(
+    let (_, shown) = json_of(
         app.get(&format!("/v1/reservations/{id}"))
             .bearer_auth(&late)
             .send()
@@ -321,12 +321,12 @@ async fn expired_hold_frees_the_seat_and_late_payment_is_refused(
     .await;
     assert_eq!(shown["status"], "EXPIRED");
     app.audit().await;
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn sweeper_marks_expired_holds(opts: PgPoolOptions, c: PgConnectOptions) {
-    let app = spawn_app_with(pool(opts, c).await, |s| {
+    let app = Stack::booking_with(pool(opts, c).await, |s| {
         s.holds.ttl_secs = 1;
         s.holds.sweep_interval_ms = 100;
     })
@@ -339,14 +339,14 @@ async fn sweeper_marks_expired_holds(opts: PgPoolOptions, c: PgConnectOptions) {
             "SELECT (SELECT count(*) FROM seats WHERE status = 'HELD'),
                     (SELECT count(*) FROM reservations WHERE status = 'EXPIRED')",
         )
-        .fetch_one(&app.db)
+        .fetch_one(app.db())
         .await
         .unwrap();
         held == 0 && expired == 1
     })
     .await;
     assert!(swept);
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -354,7 +354,7 @@ async fn redis_flushed_while_holds_exist_still_no_double_sale(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
     let a = app.active_token(1, concert);
     let b = app.active_token(2, concert);
@@ -363,9 +363,9 @@ async fn redis_flushed_while_holds_exist_still_no_double_sale(
     let (_, held) = app.hold(&a, schedules[0], 9).await;
 
     // Redis loses every key of this test (flush / restart without persistence).
-    let mut conn = app.redis().await;
+    let mut conn = app.redis.clone();
     let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}*", app.prefix))
+        .arg(format!("{}*", app.keys.prefix()))
         .query_async(&mut conn)
         .await
         .unwrap();
@@ -383,7 +383,7 @@ async fn redis_flushed_while_holds_exist_still_no_double_sale(
     );
     // The database refused, so B's Redis key was released again.
     let left: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}hold*", app.prefix))
+        .arg(format!("{}hold*", app.keys.prefix()))
         .query_async(&mut conn)
         .await
         .unwrap();
@@ -394,5 +394,5 @@ async fn redis_flushed_while_holds_exist_still_no_double_sale(
     let (status, _) = app.hold(&b, schedules[0], 9).await;
     assert_eq!(status, StatusCode::CONFLICT);
     app.audit().await;
-    app.finish().await;
+    app.stop().await;
 }

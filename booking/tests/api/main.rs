@@ -1,7 +1,6 @@
-//! Booking integration tests: the real app on a random port, a fresh PostgreSQL database
-//! per test (`#[sqlx::test]`, needs DATABASE_URL) and a unique Redis key prefix per test.
-
-mod helpers;
+//! Booking integration tests: the real app on a random port (`testkit::Stack::booking`),
+//! a fresh PostgreSQL database per test (`#[sqlx::test]`, needs DATABASE_URL) and a unique
+//! Redis key prefix per test.
 
 mod admin;
 mod bad_input;

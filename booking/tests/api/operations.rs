@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 /// The sum of the samples of `name` whose labels include every `(key, value)` of `labels`;
 /// `None` when no sample matches.
@@ -36,7 +36,7 @@ fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     found
 }
 
-async fn scrape(app: &TestApp) -> String {
+async fn scrape(app: &Stack) -> String {
     let response = app.get("/metrics").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     response.text().await.unwrap()
@@ -51,7 +51,7 @@ async fn metrics_show_holds_payments_pools_and_requests_after_traffic(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let before = scrape(&app).await;
 
     let (concert, schedules) = app.create_concert(&[10]).await;
@@ -130,7 +130,7 @@ async fn metrics_show_holds_payments_pools_and_requests_after_traffic(
         &[("service", "booking"), ("state", "in_flight")]
     )
     .is_some());
-    app.finish().await;
+    app.stop().await;
 }
 
 /// A payment blocked on a row lock the test holds is in flight when the app is told to
@@ -141,7 +141,7 @@ async fn shutdown_finishes_in_flight_requests_and_refuses_new_ones(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[10]).await;
     let token = app.active_token(1, concert);
     app.charge(1, 5_000).await;
@@ -149,7 +149,7 @@ async fn shutdown_finishes_in_flight_requests_and_refuses_new_ones(
     let id = held["reservation_id"].as_str().unwrap().to_owned();
 
     // Hold the buyer's row: the payment's `SELECT ... FOR UPDATE` waits behind it.
-    let mut blocker = app.db.begin().await.unwrap();
+    let mut blocker = app.db().begin().await.unwrap();
     sqlx::query("SELECT balance FROM users WHERE id = 1 FOR UPDATE")
         .execute(&mut *blocker)
         .await
@@ -160,9 +160,9 @@ async fn shutdown_finishes_in_flight_requests_and_refuses_new_ones(
             .bearer_auth(&token)
             .header("Idempotency-Key", "shutdown-pay")
             .json(&serde_json::json!({"reservation_ids": [id]}));
-        async move { json(request.send().await.unwrap()).await }
+        async move { json_of(request.send().await.unwrap()).await }
     });
-    let db = app.db.clone();
+    let db = app.db().clone();
     assert!(
         eventually(Duration::from_secs(10), || {
             let db = db.clone();
@@ -182,8 +182,8 @@ async fn shutdown_finishes_in_flight_requests_and_refuses_new_ones(
     );
 
     // Stop: the listener closes, the in-flight payment keeps going.
-    app.app.cancel.cancel();
-    let addr = app.app.addr;
+    app.booking_app().cancel.cancel();
+    let addr = app.booking_app().addr;
     assert!(
         eventually(Duration::from_secs(5), || async move {
             tokio::net::TcpStream::connect(addr).await.is_err()
@@ -200,7 +200,7 @@ async fn shutdown_finishes_in_flight_requests_and_refuses_new_ones(
         .unwrap();
     assert_eq!(status, StatusCode::CREATED, "{paid}");
     assert_eq!(paid["amount"], 1000);
-    tokio::time::timeout(Duration::from_secs(10), app.finish())
+    tokio::time::timeout(Duration::from_secs(10), app.stop())
         .await
         .expect("the server stops once the payment is done");
 }

@@ -2,14 +2,14 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn payment_sells_the_seats_debits_once_and_ends_the_admission(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
     let token = app.active_token(1, concert);
     app.charge(1, 5_000).await;
@@ -21,8 +21,8 @@ async fn payment_sells_the_seats_debits_once_and_ends_the_admission(
     ];
 
     // The buyer is admitted in the gateway's active set.
-    let keys = shared::keys::Keys::new(app.prefix.clone());
-    let mut conn = app.redis().await;
+    let keys = shared::store::Keys::new(app.keys.prefix().to_owned());
+    let mut conn = app.redis.clone();
     let _: () = redis::cmd("ZADD")
         .arg(keys.active(concert))
         .arg(i64::MAX)
@@ -47,7 +47,7 @@ async fn payment_sells_the_seats_debits_once_and_ends_the_admission(
     assert_eq!(app.balance(1).await, 3000);
     assert_eq!(app.seat_status(&token, schedules[0], 1).await, "SOLD");
     assert_eq!(app.seat_status(&token, schedules[0], 2).await, "SOLD");
-    let (_, shown) = json(
+    let (_, shown) = json_of(
         app.get(&format!("/v1/reservations/{}", ids[0]))
             .bearer_auth(&token)
             .send()
@@ -58,14 +58,14 @@ async fn payment_sells_the_seats_debits_once_and_ends_the_admission(
     assert_eq!(shown["status"], "CONFIRMED");
     assert_eq!(shown["payment_id"], paid["payment_id"]);
 
-    let (_, history) = json(app.get("/v1/users/1/points/history").send().await.unwrap()).await;
+    let (_, history) = json_of(app.get("/v1/users/1/points/history").send().await.unwrap()).await;
     assert_eq!(history["items"][0]["kind"], "USE");
     assert_eq!(history["items"][0]["amount"], 2000);
     assert_eq!(history["items"][0]["balance_after"], 3000);
 
     // Seat keys released, admission ended.
     let holds: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}hold*", app.prefix))
+        .arg(format!("{}hold*", app.keys.prefix()))
         .query_async(&mut conn)
         .await
         .unwrap();
@@ -86,7 +86,7 @@ async fn payment_sells_the_seats_debits_once_and_ends_the_admission(
     );
     assert_eq!(app.balance(1).await, 3000);
     app.audit().await;
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -94,7 +94,7 @@ async fn replayed_payment_key_returns_the_same_response_and_charges_once(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
     let token = app.active_token(1, concert);
     app.charge(1, 5_000).await;
@@ -117,17 +117,17 @@ async fn replayed_payment_key_returns_the_same_response_and_charges_once(
     );
     assert_eq!(app.balance(1).await, 4000);
     let payments: i64 = sqlx::query_scalar("SELECT count(*) FROM payments")
-        .fetch_one(&app.db)
+        .fetch_one(app.db())
         .await
         .unwrap();
     assert_eq!(payments, 1);
     app.audit().await;
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn insufficient_balance_is_402_and_changes_nothing(opts: PgPoolOptions, c: PgConnectOptions) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
     let token = app.active_token(1, concert);
     app.charge(1, 999).await;
@@ -154,7 +154,7 @@ async fn insufficient_balance_is_402_and_changes_nothing(opts: PgPoolOptions, c:
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(app.balance(1).await, 0);
     app.audit().await;
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -162,7 +162,7 @@ async fn paying_for_others_or_unknown_reservations_is_refused(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
     let owner = app.active_token(1, concert);
     let thief = app.active_token(2, concert);
@@ -185,7 +185,7 @@ async fn paying_for_others_or_unknown_reservations_is_refused(
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = app.pay(&thief, &[&unknown, &unknown], "w").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = json(
+    let (status, _) = json_of(
         app.post("/v1/payments")
             .bearer_auth(&owner)
             .json(&json!({"reservation_ids": [id]}))
@@ -196,7 +196,7 @@ async fn paying_for_others_or_unknown_reservations_is_refused(
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "missing Idempotency-Key");
     assert_eq!(app.snapshot().await, before);
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -204,7 +204,7 @@ async fn paying_with_a_token_for_another_concert_is_403_wrong_concert_and_change
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let (concert_a, schedules) = app.create_concert(&[50]).await;
     let (concert_b, _) = app.create_concert(&[50]).await;
     let token_a = app.active_token(1, concert_a);
@@ -232,5 +232,5 @@ async fn paying_with_a_token_for_another_concert_is_403_wrong_concert_and_change
     assert_eq!(status, StatusCode::CREATED, "{paid}");
     assert_eq!(paid["balance"], 4_000);
     app.audit().await;
-    app.finish().await;
+    app.stop().await;
 }

@@ -2,14 +2,14 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn unknown_user_has_zero_balance_and_charges_add_up(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     assert_eq!(app.balance(7).await, 0);
     let (status, body) = app.charge(7, 5_000).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -17,16 +17,16 @@ async fn unknown_user_has_zero_balance_and_charges_add_up(
     app.charge(7, 2_500).await;
     assert_eq!(app.balance(7).await, 7_500);
     app.audit().await;
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn history_is_newest_first_with_a_cursor(opts: PgPoolOptions, c: PgConnectOptions) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     for amount in 1..=5 {
         app.charge(3, amount * 100).await;
     }
-    let (status, page) = json(
+    let (status, page) = json_of(
         app.get("/v1/users/3/points/history?limit=2")
             .send()
             .await
@@ -41,7 +41,7 @@ async fn history_is_newest_first_with_a_cursor(opts: PgPoolOptions, c: PgConnect
     assert_eq!(items[0]["balance_after"], 1500);
     assert_eq!(items[1]["amount"], 400);
     let cursor = page["next_before"].as_i64().unwrap();
-    let (_, rest) = json(
+    let (_, rest) = json_of(
         app.get(&format!(
             "/v1/users/3/points/history?limit=10&before={cursor}"
         ))
@@ -59,7 +59,7 @@ async fn history_is_newest_first_with_a_cursor(opts: PgPoolOptions, c: PgConnect
     assert_eq!(amounts, vec![300, 200, 100]);
     assert!(rest["next_before"].is_null());
     for bad in ["limit=0", "limit=101", "limit=x", "before=-1", "cursor=3"] {
-        let (status, body) = json(
+        let (status, body) = json_of(
             app.get(&format!("/v1/users/3/points/history?{bad}"))
                 .send()
                 .await
@@ -69,7 +69,7 @@ async fn history_is_newest_first_with_a_cursor(opts: PgPoolOptions, c: PgConnect
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
         assert_eq!(body["code"], "INVALID_REQUEST");
     }
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -77,23 +77,23 @@ async fn replayed_charge_key_returns_the_same_response_and_charges_once(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     let send = |amount: i64| {
         app.post("/v1/users/9/points/charge")
             .header("Idempotency-Key", "charge-once")
             .json(&json!({"amount": amount}))
             .send()
     };
-    let (s1, b1) = json(send(1000).await.unwrap()).await;
-    let (s2, b2) = json(send(1000).await.unwrap()).await;
+    let (s1, b1) = json_of(send(1000).await.unwrap()).await;
+    let (s2, b2) = json_of(send(1000).await.unwrap()).await;
     assert_eq!((s1, &b1), (s2, &b2));
     assert_eq!(app.balance(9).await, 1000);
-    let (s3, b3) = json(send(2000).await.unwrap()).await;
+    let (s3, b3) = json_of(send(2000).await.unwrap()).await;
     assert_eq!(s3, StatusCode::UNPROCESSABLE_ENTITY, "{b3}");
     assert_eq!(b3["code"], "IDEMPOTENCY_KEY_REUSED");
     assert_eq!(app.balance(9).await, 1000);
     app.audit().await;
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -101,7 +101,7 @@ async fn bad_amounts_and_ids_are_refused_and_change_nothing(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     app.charge(5, 100).await;
     let before = app.snapshot().await;
     let cases = [
@@ -130,7 +130,7 @@ async fn bad_amounts_and_ids_are_refused_and_change_nothing(
             response.headers()["content-type"],
             "application/problem+json"
         );
-        let (status, problem) = json(response).await;
+        let (status, problem) = json_of(response).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {problem}");
         assert_eq!(problem["code"], code, "{body}");
         assert_eq!(problem["status"], 400);
@@ -140,7 +140,7 @@ async fn bad_amounts_and_ids_are_refused_and_change_nothing(
         "/v1/users/-3/points/charge",
         "/v1/users/abc/points/charge",
     ] {
-        let (status, _) = json(
+        let (status, _) = json_of(
             app.post(path)
                 .header("Idempotency-Key", "k")
                 .json(&json!({"amount": 10}))
@@ -151,7 +151,7 @@ async fn bad_amounts_and_ids_are_refused_and_change_nothing(
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
     }
-    let (status, body) = json(
+    let (status, body) = json_of(
         app.post("/v1/users/5/points/charge")
             .json(&json!({"amount": 10}))
             .send()
@@ -161,21 +161,21 @@ async fn bad_amounts_and_ids_are_refused_and_change_nothing(
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "missing key: {body}");
     assert_eq!(app.snapshot().await, before);
-    app.finish().await;
+    app.stop().await;
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn balance_never_overflows(opts: PgPoolOptions, c: PgConnectOptions) {
-    let app = spawn_app(pool(opts, c).await).await;
+    let app = Stack::booking(pool(opts, c).await).await;
     app.charge(4, 10).await;
     // Bring the balance next to its ceiling directly, keeping the history consistent.
     sqlx::query("UPDATE users SET balance = 1000000000000000 - 5 WHERE id = 4")
-        .execute(&app.db)
+        .execute(app.db())
         .await
         .unwrap();
     let (status, body) = app.charge(4, 10_000_000).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["code"], "INVALID_AMOUNT");
     assert_eq!(app.balance(4).await, 1_000_000_000_000_000 - 5);
-    app.finish().await;
+    app.stop().await;
 }

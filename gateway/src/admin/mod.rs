@@ -1,4 +1,4 @@
-//! Operator API for rooms (SPEC §4): `GET /admin/rooms/{concert_id}` shows a room's
+//! Operator API for rooms: `GET /admin/rooms/{concert_id}` shows a room's
 //! settings and live figures, `PUT` changes any of `capacity`, `batch_size`, `tick_ms`,
 //! `active_ttl_secs`, `enabled`.
 //!
@@ -14,11 +14,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use shared::contract::rooms::{RoomPatch, RoomView};
 use shared::http::{Json, Path};
+use shared::store::RoomStats;
 
 use crate::error::ApiError;
-use crate::queue::{RoomPatch, RoomStats};
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -34,51 +34,25 @@ async fn require_admin(State(state): State<AppState>, request: Request, next: Ne
     }
 }
 
-/// A room as operators see it: its settings and live figures.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RoomView {
-    pub concert_id: i64,
-    pub capacity: u64,
-    pub batch_size: u64,
-    pub tick_ms: u64,
-    pub active_ttl_secs: u64,
-    pub enabled: bool,
-    pub waiting: u64,
-    pub active: u64,
-    pub admitted_last_minute: u64,
-    /// How long the head of the line has waited, to the second.
-    pub oldest_wait_secs: u64,
-    /// Ticket number at the head of the line (next ticket number when the line is empty).
-    pub head_seq: i64,
-    /// Last ticket number handed out.
-    pub last_seq: i64,
-    /// The instance (`instance_id`) that ran the last admission tick.
-    pub last_tick_by: Option<String>,
-    /// When the last admission tick ran, RFC 3339 UTC.
-    pub last_tick_at: Option<String>,
-}
-
-impl RoomView {
-    fn new(concert_id: i64, s: RoomStats) -> Self {
-        Self {
-            concert_id,
-            capacity: s.capacity,
-            batch_size: s.batch_size,
-            tick_ms: s.tick_ms,
-            active_ttl_secs: s.active_ttl_secs,
-            enabled: s.enabled,
-            waiting: s.waiting,
-            active: s.active,
-            admitted_last_minute: s.admitted_last_minute,
-            oldest_wait_secs: s.oldest_wait_ms / 1000,
-            head_seq: s.head_seq,
-            last_seq: s.last_seq,
-            last_tick_by: Some(s.last_tick_by).filter(|s| !s.is_empty()),
-            last_tick_at: (s.last_tick_ms > 0)
-                .then(|| DateTime::<Utc>::from_timestamp_millis(s.last_tick_ms))
-                .flatten()
-                .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
-        }
+fn view(concert_id: i64, s: RoomStats) -> RoomView {
+    RoomView {
+        concert_id,
+        capacity: s.settings.capacity,
+        batch_size: s.settings.batch_size,
+        tick_ms: s.settings.tick_ms,
+        active_ttl_secs: s.settings.active_ttl_secs,
+        enabled: s.settings.enabled,
+        waiting: s.waiting,
+        active: s.active,
+        admitted_last_minute: s.admitted_last_minute,
+        oldest_wait_secs: s.oldest_wait_ms / 1000,
+        head_seq: s.head_seq,
+        last_seq: s.last_seq,
+        last_tick_by: Some(s.last_tick_by).filter(|s| !s.is_empty()),
+        last_tick_at: (s.last_tick_ms > 0)
+            .then(|| DateTime::<Utc>::from_timestamp_millis(s.last_tick_ms))
+            .flatten()
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
     }
 }
 
@@ -119,8 +93,8 @@ async fn show(
     tracing::Span::current().record("concert_id", concert_id);
     let concert_id = positive(concert_id)?;
     state.rooms.ensure(concert_id).await?;
-    let stats = state.queue.stats(concert_id).await?;
-    Ok(Json(RoomView::new(concert_id, stats)))
+    let stats = state.store.room_stats(concert_id).await?;
+    Ok(Json(view(concert_id, stats)))
 }
 
 #[utoipa::path(
@@ -162,8 +136,8 @@ async fn change(
         .validate()
         .map_err(|errors| ApiError::Invalid(errors.join("; ")))?;
     state.rooms.ensure(concert_id).await?;
-    state.queue.update_room(concert_id, &patch).await?;
+    state.store.update_room(concert_id, &patch).await?;
     tracing::info!(concert_id, ?patch, "room settings changed");
-    let stats = state.queue.stats(concert_id).await?;
-    Ok(Json(RoomView::new(concert_id, stats)))
+    let stats = state.store.room_stats(concert_id).await?;
+    Ok(Json(view(concert_id, stats)))
 }

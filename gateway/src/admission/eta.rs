@@ -19,7 +19,7 @@
 
 use rand::Rng;
 
-use crate::queue::Tick;
+use shared::store::Tick;
 
 pub const MIN_POLL_MS: u64 = 1_000;
 pub const MAX_POLL_MS: u64 = 30_000;

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::queue::Queue;
 use crate::rooms::Rooms;
+use shared::store::{Store, Tick};
 
 /// How often the set of rooms is re-read.
 const ROOMS_REFRESH: Duration = Duration::from_secs(1);
@@ -35,19 +35,10 @@ const MAX_CALL_INTERVAL: Duration = Duration::from_millis(250);
 const ERROR_BACKOFF: Duration = Duration::from_millis(250);
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
-/// Starts the ticker; it stops when `cancel` is cancelled.
-pub fn spawn(
-    queue: Queue,
-    rooms: Arc<Rooms>,
-    instance_id: Arc<str>,
-    cancel: CancellationToken,
-) -> JoinHandle<()> {
-    tokio::spawn(supervise(queue, rooms, instance_id, cancel))
-}
-
-/// Keeps one [`run_room`] task per listed room.
-async fn supervise(
-    queue: Queue,
+/// The ticker: keeps one [`run_room`] task per listed room until `cancel` is cancelled,
+/// then stops and joins them.
+pub async fn run(
+    store: Store,
     rooms: Arc<Rooms>,
     instance_id: Arc<str>,
     cancel: CancellationToken,
@@ -55,7 +46,7 @@ async fn supervise(
     let mut tasks: HashMap<i64, (CancellationToken, JoinHandle<()>)> = HashMap::new();
     let mut last_warn: Option<Instant> = None;
     loop {
-        match queue.room_ids().await {
+        match store.room_ids().await {
             Ok(ids) => {
                 let listed: HashSet<i64> = ids.into_iter().collect();
                 tasks.retain(|id, (stop, handle)| {
@@ -69,7 +60,7 @@ async fn supervise(
                     tasks.entry(id).or_insert_with(|| {
                         let stop = cancel.child_token();
                         let handle = tokio::spawn(run_room(
-                            queue.clone(),
+                            store.clone(),
                             rooms.clone(),
                             instance_id.clone(),
                             id,
@@ -98,7 +89,7 @@ async fn supervise(
 
 /// Calls the promote script for one room until cancelled or the room hash disappears.
 async fn run_room(
-    queue: Queue,
+    store: Store,
     rooms: Arc<Rooms>,
     instance_id: Arc<str>,
     concert_id: i64,
@@ -107,10 +98,10 @@ async fn run_room(
     let concert_label = concert_id.to_string();
     let mut last_warn: Option<Instant> = None;
     loop {
-        let pause = match queue.promote(concert_id, &instance_id).await {
+        let pause = match store.promote(concert_id, &instance_id).await {
             Ok(Some(tick)) => {
                 rooms.record(concert_id, tick);
-                sync_left(&queue, &rooms, concert_id, &tick).await;
+                sync_left(&store, &rooms, concert_id, &tick).await;
                 if tick.ran {
                     metrics::counter!(
                         "queue_promotion_ticks_total",
@@ -158,13 +149,13 @@ async fn run_room(
 
 /// Reads the tickets that left the room's line since the last read (for status polls
 /// answered from memory, [`positions`]). A failed read only makes those polls go to Redis.
-async fn sync_left(queue: &Queue, rooms: &Rooms, concert_id: i64, tick: &crate::queue::Tick) {
+async fn sync_left(store: &Store, rooms: &Rooms, concert_id: i64, tick: &Tick) {
     let left = rooms.left();
     if tick.waiting == 0 {
         left.merge(concert_id, &[], tick.head_seq);
         return;
     }
-    if let Ok(read) = queue
+    if let Ok(read) = store
         .left_since(concert_id, left.since_ms(concert_id))
         .await
     {

@@ -27,7 +27,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use crate::queue::Tick;
+use shared::store::Tick;
 
 /// Oldest figures (and left-ticket list) a poll may be answered from.
 pub const MAX_AGE: Duration = Duration::from_secs(1);

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::settings::BookingClientSettings;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode};
-use shared::config::BookingClientSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BookingError {

@@ -1,4 +1,5 @@
-//! Forwarding buyer calls to the booking service (SPEC §3 Booking and Points).
+//! Forwarding buyer calls to the booking service (booking and points routes). Their
+//! OpenAPI description is booking's own ([`shared::contract::paths`]).
 //!
 //! Booking routes need a token that verifies AND whose ticket is active in Redis right now
 //! (one status script call): a waiting token gets 403 `NOT_ADMITTED` with its position, a
@@ -15,7 +16,6 @@
 //! the token stops working at once either way.
 
 pub mod client;
-pub mod docs;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -59,24 +59,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/users/{user_id}/points/history", get(points))
 }
 
-/// Routes with no admission check.
-#[utoipa::path(
-    get,
-    path = "/v1/concerts/{concert_id}",
-    operation_id = "get_concert",
-    tag = "concerts",
-    summary = "A concert and all its schedules (public)",
-    description = "No queue token needed.",
-    params(("concert_id" = i64, Path, description = "Concert id")),
-    responses(
-        (status = 200, description = "The concert.", body = docs::ConcertView),
-        (status = 400, response = shared::docs::InvalidRequest),
-        (status = 404, description = "`CONCERT_NOT_FOUND`: no such concert.",
-         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
-        (status = 500, response = shared::docs::Internal),
-        (status = 503, response = shared::docs::Unavailable),
-    )
-)]
+/// `GET /v1/concerts/{id}`: public, no admission check.
 async fn open(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     proxy(&state, request).await
 }
@@ -134,31 +117,6 @@ async fn hold(State(state): State<AppState>, request: Request) -> Result<Respons
     Ok(forward(&state, &parts, body).await?.0)
 }
 
-#[utoipa::path(
-    get,
-    path = "/v1/concerts/{concert_id}/schedules",
-    operation_id = "list_schedules",
-    tag = "concerts",
-    summary = "Bookable schedules of a concert (admitted buyers)",
-    description = "Only schedules still open for booking and in the future, with live seat \
-                   counts. Forwarded to booking once Redis confirms the token's admission.",
-    params(("concert_id" = i64, Path, description = "Concert id; must be the token's concert")),
-    security(("queue_token" = [])),
-    responses(
-        (status = 200, description = "Bookable schedules, earliest first.",
-         body = Vec<docs::ScheduleView>),
-        (status = 400, response = shared::docs::InvalidRequest),
-        (status = 401, response = shared::docs::InvalidToken),
-        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting (`position` \
-         says where). `WRONG_CONCERT`: the token is for another concert.",
-         body = crate::docs::Forbidden, content_type = "application/problem+json"),
-        (status = 404, description = "`CONCERT_NOT_FOUND`: no such concert.",
-         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
-        (status = 410, response = crate::docs::TicketGone),
-        (status = 500, response = shared::docs::Internal),
-        (status = 503, response = shared::docs::Unavailable),
-    )
-)]
 async fn schedules(
     State(state): State<AppState>,
     Path(concert_id): Path<i64>,
@@ -174,48 +132,6 @@ async fn schedules(
     proxy(&state, request).await
 }
 
-#[utoipa::path(
-    post,
-    path = "/v1/payments",
-    operation_id = "pay",
-    tag = "payments",
-    summary = "Pay for held seats from the points balance (admitted buyers)",
-    description = "All or nothing, in one transaction: debit, seats `SOLD`, reservations \
-                   `CONFIRMED`, payment and point-history rows. Then the buyer's admission ends \
-                   and the slot goes to the next in line. The same `Idempotency-Key` with the \
-                   same body returns the first result again and charges once.",
-    security(("queue_token" = [])),
-    params(("Idempotency-Key" = String, Header,
-            description = "1-255 visible ASCII characters, unique per payment attempt")),
-    request_body = docs::PaymentRequest,
-    responses(
-        (status = 201, description = "Paid (or the replay of an earlier identical request).",
-         body = docs::PaymentView),
-        (status = 400, description = "`INVALID_REQUEST`: malformed body, missing or invalid \
-         `Idempotency-Key`, or `reservation_ids` empty, over 20 or repeated.",
-         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, response = shared::docs::InvalidToken),
-        (status = 402, description = "`INSUFFICIENT_BALANCE`: the balance is below the total; \
-         nothing changed.",
-         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
-        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting (`position` \
-         says where). `FORBIDDEN`: a reservation belongs to another buyer. \
-         `WRONG_CONCERT`: a reservation is for another concert than the token's.",
-         body = crate::docs::Forbidden, content_type = "application/problem+json"),
-        (status = 404, description = "`RESERVATION_NOT_FOUND`: a reservation does not exist.",
-         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "`RESERVATION_EXPIRED`: a hold ran out before payment. \
-         `RESERVATION_NOT_HELD`: a reservation is already paid or released. \
-         `SEAT_UNAVAILABLE`: a seat was sold under another reservation meanwhile.",
-         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
-        (status = 410, response = crate::docs::TicketGone),
-        (status = 413, response = shared::docs::PayloadTooLarge),
-        (status = 415, response = shared::docs::UnsupportedMediaType),
-        (status = 422, response = shared::docs::IdempotencyKeyReused),
-        (status = 500, response = shared::docs::Internal),
-        (status = 503, response = shared::docs::Unavailable),
-    )
-)]
 async fn payments(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let claims = tokens::admitted(&state, request.headers()).await?;
     let (response, admission_ended) = proxy_reply(&state, request).await?;
@@ -223,7 +139,7 @@ async fn payments(State(state): State<AppState>, request: Request) -> Result<Res
         // Booking ends the admission and says so; when it could not (its Redis call
         // failed), the gateway ends it, so the token stops working at once.
         if let Err(e) = state
-            .queue
+            .store
             .end_admission(claims.cid, claims.user_id(), claims.seq)
             .await
         {

@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
+use crate::settings::{IdentityMode, IdentitySettings};
 use axum::http::HeaderMap;
 use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use shared::config::{IdentityMode, IdentitySettings};
 
 use crate::error::ApiError;
 

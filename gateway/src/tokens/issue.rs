@@ -1,6 +1,6 @@
 //! Which token a buyer gets, and the body that goes with it.
 //!
-//! Rules (SPEC §3): the token a buyer presents is handed back unchanged while it still
+//! Rules: the token a buyer presents is handed back unchanged while it still
 //! says the truth — same concert, user, ticket number and status — and a waiting token
 //! still has at least half of its lifetime left. Otherwise a fresh token is minted:
 //! - waiting: `exp = now + jwt.waiting_ttl_secs`;
@@ -9,29 +9,12 @@
 //!   paid or given-up admission stops working at once.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
-use shared::config::QueueSettings;
+use shared::contract::queue::TicketView;
+use shared::store::{Place, RoomSettings, Ticket};
 use shared::token::{QueueClaims, TicketStatus, TokenKeys};
 
 use crate::admission::eta;
-use crate::queue::{Place, Ticket};
 use crate::rooms::Figures;
-
-/// The body of `POST /v1/queue/tokens` and `GET /v1/queue/status`.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct TicketView {
-    pub token: String,
-    pub status: TicketStatus,
-    pub concert_id: i64,
-    pub user_id: i64,
-    /// 1 for the head of the line, 0 when active.
-    pub position: u64,
-    pub eta_seconds: u64,
-    pub poll_after_ms: u64,
-    /// Until when the admission holds (active only), RFC 3339 UTC.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<String>,
-}
 
 /// A token the buyer presented, already verified.
 #[derive(Debug, Clone, Copy)]
@@ -94,7 +77,7 @@ pub fn mint(
 /// Everything needed to describe a ticket to its buyer.
 pub struct ViewInput<'a> {
     pub keys: &'a TokenKeys,
-    pub defaults: &'a QueueSettings,
+    pub defaults: &'a RoomSettings,
     pub waiting_ttl_secs: u64,
     pub figures: Option<Figures>,
     pub presented: Option<Presented<'a>>,

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use shared::config::RateLimitSettings;
+use crate::settings::RateLimitSettings;
 
 /// Buckets kept before idle (full) ones are dropped.
 const MAX_TRACKED: usize = 100_000;

@@ -1,4 +1,4 @@
-//! The buyer's queue API (SPEC §3 Queue): join / re-issue, status, leave.
+//! The buyer's queue API: join / re-issue, status, leave.
 //!
 //! - `POST /v1/queue/tokens` — one join script call. A presented token must verify (else
 //!   401 whatever it is for); the join then returns the buyer's existing place or a new
@@ -22,26 +22,19 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use serde::Deserialize;
+use shared::contract::queue::{JoinRequest, TicketView};
 use shared::http::{bearer, Json};
+use shared::store::{JoinOutcome, Left, Place, StoreError, Ticket};
 use shared::token::{now_secs, QueueClaims};
 
 use crate::error::ApiError;
-use crate::queue::{JoinOutcome, Place, QueueError, Ticket};
 use crate::state::AppState;
-use issue::{Presented, TicketView, ViewInput};
+use issue::{Presented, ViewInput};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/queue/tokens", post(join).delete(leave))
         .route("/v1/queue/status", get(status))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct JoinRequest {
-    pub concert_id: i64,
-    pub user_id: i64,
 }
 
 /// Records the buyer on the request's trace span.
@@ -80,7 +73,7 @@ pub async fn admitted_at_seat(
 ) -> Result<(QueueClaims, bool), ApiError> {
     let (_, claims) = verified(state, headers)?;
     let (ticket, seat_held) = state
-        .queue
+        .store
         .status_at_seat(claims.cid, claims.user_id(), claims.seq, seat)
         .await?;
     match ticket.ok_or(ApiError::TicketGone)?.place {
@@ -98,7 +91,7 @@ fn describe(
 ) -> TicketView {
     issue::view(ViewInput {
         keys: &state.tokens,
-        defaults: &state.settings.queue,
+        defaults: state.rooms.defaults(),
         waiting_ttl_secs: state.settings.jwt.waiting_ttl_secs,
         figures: state.rooms.figures(concert_id),
         presented,
@@ -124,9 +117,9 @@ fn describe(
     security((), ("queue_token" = [])),
     request_body = JoinRequest,
     responses(
-        (status = 200, description = "The buyer's existing place.", body = issue::TicketView),
+        (status = 200, description = "The buyer's existing place.", body = TicketView),
         (status = 201, description = "A new place in line (or admitted at once).",
-         body = issue::TicketView),
+         body = TicketView),
         (status = 400, description = "`INVALID_REQUEST`: malformed body, an unknown field, or \
          ids that are not positive integers.",
          body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
@@ -140,7 +133,7 @@ fn describe(
          body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
         (status = 413, response = shared::docs::PayloadTooLarge),
         (status = 415, response = shared::docs::UnsupportedMediaType),
-        (status = 429, response = crate::docs::RateLimited),
+        (status = 429, response = shared::docs::RateLimited),
         (status = 500, response = shared::docs::Internal),
         (status = 503, response = shared::docs::Unavailable),
     )
@@ -174,11 +167,11 @@ async fn join(
     state.identity.check(&headers, user_id)?;
     state.rooms.ensure(concert_id).await?;
 
-    let mut outcome = state.queue.join(concert_id, user_id).await?;
+    let mut outcome = state.store.join(concert_id, user_id).await?;
     if outcome == JoinOutcome::NoRoom {
         // The room hash vanished from Redis (flush, restart without persistence).
         state.rooms.recreate(concert_id).await?;
-        outcome = state.queue.join(concert_id, user_id).await?;
+        outcome = state.store.join(concert_id, user_id).await?;
     }
     let (ticket, created) = match outcome {
         JoinOutcome::Placed { ticket, created } => (ticket, created),
@@ -187,7 +180,7 @@ async fn join(
             return Err(ApiError::QueueClosed(concert_id));
         }
         JoinOutcome::NoRoom => {
-            return Err(ApiError::Queue(QueueError::UnexpectedReply(
+            return Err(ApiError::Store(StoreError::UnexpectedReply(
                 "room missing right after it was created".into(),
             )))
         }
@@ -236,9 +229,9 @@ fn count_join(concert_id: i64, result: &'static str) {
                    changed (e.g. on admission).",
     security(("queue_token" = [])),
     responses(
-        (status = 200, description = "The ticket's state.", body = issue::TicketView),
+        (status = 200, description = "The ticket's state.", body = TicketView),
         (status = 401, response = shared::docs::InvalidToken),
-        (status = 410, response = crate::docs::TicketGone),
+        (status = 410, response = shared::docs::TicketGone),
         (status = 500, response = shared::docs::Internal),
         (status = 503, response = shared::docs::Unavailable),
     )
@@ -280,10 +273,12 @@ async fn status(
 )]
 async fn leave(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
     let (_, claims) = verified(&state, &headers)?;
-    state
-        .queue
+    let left = state
+        .store
         .leave(claims.cid, claims.user_id(), claims.seq)
         .await?;
-    state.rooms.left().mark(claims.cid, claims.seq);
+    if left == Left::Waiting {
+        state.rooms.left().mark(claims.cid, claims.seq);
+    }
     Ok(StatusCode::NO_CONTENT)
 }

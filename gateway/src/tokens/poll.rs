@@ -5,8 +5,8 @@
 use shared::token::{QueueClaims, TicketStatus};
 
 use crate::error::ApiError;
-use crate::queue::{Place, Ticket};
 use crate::state::AppState;
+use shared::store::{Place, Ticket};
 
 /// The ticket of a verified token as it stands now; 410 `TICKET_GONE` when dropped.
 pub async fn current_ticket(state: &AppState, claims: &QueueClaims) -> Result<Ticket, ApiError> {
@@ -22,7 +22,7 @@ pub async fn current_ticket(state: &AppState, claims: &QueueClaims) -> Result<Ti
     }
     metrics::counter!("queue_status_total", "source" => "redis").increment(1);
     state
-        .queue
+        .store
         .status(claims.cid, claims.user_id(), claims.seq)
         .await?
         .ok_or(ApiError::TicketGone)

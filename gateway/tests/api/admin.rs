@@ -5,11 +5,11 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 #[tokio::test]
 async fn room_shows_defaults_and_live_figures() {
-    let app = spawn_apps(2, |s| s.queue.capacity = 2).await;
+    let app = Stack::gateways_with(2, |s| s.queue.capacity = 2).await;
     let (status, room) = app.admin(Method::GET, 1, None).await;
     assert_eq!(status, StatusCode::OK, "{room}");
     assert_eq!(room["concert_id"], 1);
@@ -39,12 +39,12 @@ async fn room_shows_defaults_and_live_figures() {
         .unwrap()
         .starts_with("gw-test-"));
     chrono::DateTime::parse_from_rfc3339(room["last_tick_at"].as_str().unwrap()).unwrap();
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn admin_routes_need_the_admin_token() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     let url = format!("{}/admin/rooms/1", app.url(0));
     let r = app.client.get(&url).send().await.unwrap();
     assert_problem(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
@@ -76,12 +76,12 @@ async fn admin_routes_need_the_admin_token() {
         .await
         .unwrap();
     assert_problem(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn bad_room_settings_are_400_and_change_nothing() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     let bad: [Value; 9] = [
         json!({"capacity": 0}),
         json!({"batch_size": 0}),
@@ -111,12 +111,12 @@ async fn bad_room_settings_are_400_and_change_nothing() {
         .await
         .unwrap();
     assert_problem(r, StatusCode::BAD_REQUEST, "INVALID_REQUEST").await;
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn unknown_concert_has_no_room() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     let (status, body) = app.admin(Method::GET, 4242, None).await;
     assert_eq!(
         (status, problem_code(&body)),
@@ -129,12 +129,12 @@ async fn unknown_concert_has_no_room() {
         (status, problem_code(&body)),
         (StatusCode::NOT_FOUND, "CONCERT_NOT_FOUND")
     );
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn room_changes_apply_on_every_instance_within_a_tick() {
-    let app = spawn_apps(3, |s| {
+    let app = Stack::gateways_with(3, |s| {
         s.queue.capacity = 1;
         s.queue.batch_size = 1;
         s.queue.tick_ms = 200;
@@ -171,5 +171,5 @@ async fn room_changes_apply_on_every_instance_within_a_tick() {
         "{:?}",
         started.elapsed()
     );
-    app.cleanup().await;
+    app.stop().await;
 }

@@ -10,11 +10,11 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 #[tokio::test]
 async fn fifo_with_1000_buyers_through_3_instances() {
-    let app = spawn_apps(3, |s| {
+    let app = Stack::gateways_with(3, |s| {
         s.queue.capacity = 1;
         s.queue.batch_size = 100;
         s.queue.tick_ms = 50;
@@ -103,11 +103,11 @@ async fn fifo_with_1000_buyers_through_3_instances() {
     let ticks: std::collections::HashSet<i64> = admitted.iter().map(|a| a.1).collect();
     assert!(ticks.len() >= 10, "admitted over {} ticks", ticks.len());
     let app = Arc::into_inner(app).unwrap();
-    app.cleanup().await;
+    app.stop().await;
 }
 
 /// Admissions per tick slot read from the room's log (`"<slot>:<n>"` members).
-async fn admissions_by_slot(app: &TestApp, concert_id: i64) -> BTreeMap<i64, Vec<u64>> {
+async fn admissions_by_slot(app: &Stack, concert_id: i64) -> BTreeMap<i64, Vec<u64>> {
     let members: Vec<String> = redis::cmd("ZRANGE")
         .arg(app.keys.admission_log(concert_id))
         .arg(0)
@@ -128,7 +128,7 @@ async fn admissions_by_slot(app: &TestApp, concert_id: i64) -> BTreeMap<i64, Vec
 
 /// Admitted over `window` consecutive tick slots once admissions flow.
 async fn admitted_over_window(instances: usize, batch: u64, window: i64) -> u64 {
-    let app = spawn_apps(instances, |s| {
+    let app = Stack::gateways_with(instances, |s| {
         s.queue.capacity = 1;
         s.queue.batch_size = batch;
         s.queue.tick_ms = 100;
@@ -158,7 +158,7 @@ async fn admitted_over_window(instances: usize, batch: u64, window: i64) -> u64 
         .range(first..first + window)
         .map(|(_, runs)| runs[0])
         .sum();
-    app.cleanup().await;
+    app.stop().await;
     admitted
 }
 
@@ -187,7 +187,7 @@ async fn admitted_rate_is_the_same_with_1_and_3_instances() {
 async fn capacity_is_never_exceeded_under_joins_leaves_and_expiries() {
     const CAPACITY: u64 = 8;
     let app = Arc::new(
-        spawn_apps(3, |s| {
+        Stack::gateways_with(3, |s| {
             s.queue.capacity = CAPACITY;
             s.queue.batch_size = 4;
             s.queue.tick_ms = 50;
@@ -250,12 +250,12 @@ async fn capacity_is_never_exceeded_under_joins_leaves_and_expiries() {
         "{room}"
     );
     let app = Arc::into_inner(app).unwrap();
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn leaving_frees_the_slot_for_the_next_in_line() {
-    let app = spawn_apps(2, |s| s.queue.capacity = 1).await;
+    let app = Stack::gateways_with(2, |s| s.queue.capacity = 1).await;
     let a = app.join(0, 1, 1).await;
     let b = app.join(1, 1, 2).await;
     let c = app.join(0, 1, 3).await;
@@ -275,12 +275,12 @@ async fn leaving_frees_the_slot_for_the_next_in_line() {
     // Leaving the line (not an admission) also works.
     assert_eq!(app.leave(0, &c.token).await, StatusCode::NO_CONTENT);
     assert_eq!(app.waiting_len(1).await, 0);
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn expired_admission_frees_the_slot() {
-    let app = spawn_apps(1, |s| {
+    let app = Stack::gateways_with(1, |s| {
         s.queue.capacity = 1;
         s.queue.active_ttl_secs = 1;
     })
@@ -299,12 +299,12 @@ async fn expired_admission_frees_the_slot() {
     let again = app.join(0, 1, 1).await;
     assert_eq!(again.status, StatusCode::CREATED);
     assert!(again.claims(&app).seq > b.claims(&app).seq);
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn a_backlog_of_expired_admissions_is_dropped_in_chunks_and_never_holds_the_line() {
-    let app = spawn_apps(1, |s| s.queue.capacity = 1).await;
+    let app = Stack::gateways_with(1, |s| s.queue.capacity = 1).await;
     let a = app.join(0, 1, 1).await;
     assert_eq!(a.state(), "active");
     let b = app.join(0, 1, 2).await;
@@ -353,21 +353,22 @@ async fn a_backlog_of_expired_admissions_is_dropped_in_chunks_and_never_holds_th
         },
     )
     .await;
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn one_tick_drops_at_most_ten_thousand_expired_admissions() {
-    let app = spawn_apps(0, |_| {}).await;
-    let keys = app.keys.queue_keys(7);
+    let app = Stack::gateways_with(0, |_| {}).await;
+    let store = shared::store::Store::new(&app.settings.redis, "test").unwrap();
+    let room = shared::store::RoomSettings {
+        capacity: 100,
+        batch_size: 10,
+        tick_ms: 10,
+        active_ttl_secs: 600,
+        enabled: true,
+    };
+    store.create_room(7, &room).await.unwrap();
     let mut redis = app.redis.clone();
-    let _: () = redis::cmd("HSET")
-        .arg(app.keys.room(7))
-        .arg("capacity")
-        .arg(100)
-        .query_async(&mut redis)
-        .await
-        .unwrap();
     let mut zadd = redis::cmd("ZADD");
     zadd.arg(app.keys.active(7));
     for user in 1..=12_000 {
@@ -375,39 +376,16 @@ async fn one_tick_drops_at_most_ten_thousand_expired_admissions() {
     }
     let _: () = zadd.query_async(&mut redis).await.unwrap();
 
-    let script = redis::Script::new(include_str!("../../src/queue/lua/promote.lua"));
-    let tick = |redis: redis::aio::MultiplexedConnection| {
-        let (script, keys) = (script.clone(), keys.clone());
-        async move {
-            let mut redis = redis;
-            let reply: Vec<i64> = script
-                .key(&keys[..])
-                .arg("test")
-                .arg(100)
-                .arg(10)
-                .arg(10)
-                .arg(600)
-                .arg("1")
-                .invoke_async(&mut redis)
-                .await
-                .unwrap();
-            reply
-        }
-    };
-    let first = tick(redis.clone()).await;
-    assert_eq!((first[0], first[2]), (1, 10_000), "ran, dropped: {first:?}");
+    let first = store.promote(7, "test").await.unwrap().unwrap();
+    assert_eq!((first.ran, first.dropped), (true, 10_000), "{first:?}");
     tokio::time::sleep(Duration::from_millis(30)).await; // next 10 ms slot
-    let second = tick(redis.clone()).await;
-    assert_eq!(
-        (second[0], second[2]),
-        (1, 2_000),
-        "ran, dropped: {second:?}"
-    );
+    let second = store.promote(7, "test").await.unwrap().unwrap();
+    assert_eq!((second.ran, second.dropped), (true, 2_000), "{second:?}");
     let left: u64 = redis::cmd("ZCARD")
         .arg(app.keys.active(7))
         .query_async(&mut redis)
         .await
         .unwrap();
     assert_eq!(left, 0);
-    app.cleanup().await;
+    app.stop().await;
 }

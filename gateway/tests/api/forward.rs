@@ -6,11 +6,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use shared::token::TicketStatus;
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 #[tokio::test]
 async fn active_token_reaches_booking_with_method_path_query_body_and_headers() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     let t = app.join(0, 1, 42).await;
     assert_eq!(t.state(), "active");
 
@@ -63,12 +63,12 @@ async fn active_token_reaches_booking_with_method_path_query_body_and_headers() 
             (Some(method.as_str()), Some(path))
         );
     }
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn booking_status_content_type_retry_after_and_body_come_back_unchanged() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     let t = app.join(0, 1, 1).await;
     let r = app
         .request(
@@ -91,12 +91,12 @@ async fn booking_status_content_type_retry_after_and_body_come_back_unchanged() 
         .await;
     assert_eq!(r.headers()["retry-after"], "7");
     assert_problem(r, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").await;
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn waiting_token_on_a_booking_route_is_403_with_its_position() {
-    let app = spawn_apps(1, |s| s.queue.capacity = 1).await;
+    let app = Stack::gateways_with(1, |s| s.queue.capacity = 1).await;
     app.join(0, 1, 1).await;
     app.join(0, 1, 2).await;
     let t = app.join(0, 1, 3).await;
@@ -117,12 +117,12 @@ async fn waiting_token_on_a_booking_route_is_403_with_its_position() {
         .request(0, Method::GET, "/v1/schedules/1/seats", None, None)
         .await;
     assert_problem(r, StatusCode::UNAUTHORIZED, "INVALID_TOKEN").await;
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn token_for_another_concert_cannot_list_its_schedules() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     let t = app.join(0, 1, 1).await;
     let r = app
         .request(
@@ -134,12 +134,12 @@ async fn token_for_another_concert_cannot_list_its_schedules() {
         )
         .await;
     assert_problem(r, StatusCode::FORBIDDEN, "WRONG_CONCERT").await;
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn points_and_concert_routes_need_no_admission() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     for (method, path, body) in [
         (Method::GET, "/v1/users/7/points", None),
         (
@@ -160,12 +160,12 @@ async fn points_and_concert_routes_need_no_admission() {
     assert_eq!(r.status(), StatusCode::OK);
     let concert: Value = r.json().await.unwrap();
     assert_eq!(concert["concert_id"], 1);
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn payment_ends_the_admission_so_the_token_stops_working() {
-    let app = spawn_apps(1, |s| s.queue.capacity = 1).await;
+    let app = Stack::gateways_with(1, |s| s.queue.capacity = 1).await;
     let t = app.join(0, 1, 1).await;
     let next = app.join(0, 1, 2).await;
     let r = app
@@ -195,20 +195,17 @@ async fn payment_ends_the_admission_so_the_token_stops_working() {
     assert_problem(r, StatusCode::GONE, "TICKET_GONE").await;
     // The slot goes to the next in line.
     app.wait_active(&next.token, Duration::from_secs(5)).await;
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn ending_the_admission_as_booking_does_makes_the_token_gone() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     let t = app.join(0, 1, 5).await;
     let claims = t.claims(&app);
     assert_eq!(claims.st, TicketStatus::Active);
-    let pool = shared::redis::RedisPool::new(&app.settings.redis, "test").unwrap();
-    let script = shared::redis::end_admission_script();
-    let ended = shared::redis::end_admission(&pool, &app.keys, &script, 1, 5, claims.seq)
-        .await
-        .unwrap();
+    let store = shared::store::Store::new(&app.settings.redis, "test").unwrap();
+    let ended = store.end_admission(1, 5, claims.seq).await.unwrap();
     assert!(ended);
     let (status, _) = app.status(0, &t.token).await;
     assert_eq!(status, StatusCode::GONE);
@@ -222,14 +219,14 @@ async fn ending_the_admission_as_booking_does_makes_the_token_gone() {
         )
         .await;
     assert_problem(r, StatusCode::GONE, "TICKET_GONE").await;
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn booking_down_is_503_with_retry_after() {
-    let mut app = spawn_app().await;
+    let mut app = Stack::gateways(1).await;
     let t = app.join(0, 1, 1).await;
-    app.booking.take().unwrap().stop().await;
+    app.stop_booking().await;
     let started = std::time::Instant::now();
     let r = app
         .request(
@@ -254,12 +251,12 @@ async fn booking_down_is_503_with_retry_after() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["checks"]["booking"], "unavailable");
     assert_eq!(body["checks"]["redis"], "ok");
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn bodies_over_64_kib_are_refused_before_booking() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     let t = app.join(0, 1, 1).await;
     let r = app
         .client
@@ -271,12 +268,12 @@ async fn bodies_over_64_kib_are_refused_before_booking() {
         .await
         .unwrap();
     assert_problem(r, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE").await;
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn a_hold_on_a_seat_someone_holds_is_refused_at_the_gateway_without_calling_booking() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     let t = app.join(0, 1, 42).await;
     assert_eq!(t.state(), "active");
     let hold = |body: Value| {
@@ -344,12 +341,12 @@ async fn a_hold_on_a_seat_someone_holds_is_refused_at_the_gateway_without_callin
         .unwrap();
     let r = hold(json!({"schedule_id": 5, "seat_no": 7})).await;
     assert_eq!(r.status(), StatusCode::OK);
-    app.cleanup().await; // removes every key under the test's prefix
+    app.stop().await; // removes every key under the test's prefix
 }
 
 #[tokio::test]
 async fn a_waiting_token_on_a_held_seat_is_still_not_admitted() {
-    let app = spawn_apps(1, |s| s.queue.capacity = 1).await;
+    let app = Stack::gateways_with(1, |s| s.queue.capacity = 1).await;
     app.join(0, 1, 1).await;
     let t = app.join(0, 1, 2).await;
     assert_eq!(t.state(), "waiting");
@@ -371,5 +368,5 @@ async fn a_waiting_token_on_a_held_seat_is_still_not_admitted() {
         )
         .await;
     assert_problem(r, StatusCode::FORBIDDEN, "NOT_ADMITTED").await;
-    app.cleanup().await;
+    app.stop().await;
 }

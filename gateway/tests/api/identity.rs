@@ -1,12 +1,12 @@
 //! Optional edge checks: verified upstream identity (`identity.mode = "jwt"`) and the
 //! per-address join limit.
 
+use gateway::settings::IdentityMode;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use shared::config::IdentityMode;
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 const USER_SECRET: &str = "login-layer-secret-login-layer-secret";
 
@@ -22,7 +22,7 @@ fn user_token(sub: &str, secret: &str, exp_in: i64) -> String {
 
 #[tokio::test]
 async fn jwt_identity_mode_requires_a_user_token_for_the_same_user() {
-    let app = spawn_apps(1, |s| {
+    let app = Stack::gateways_with(1, |s| {
         s.identity.mode = IdentityMode::Jwt;
         s.identity.secret = Some(USER_SECRET.to_string().into());
     })
@@ -61,12 +61,12 @@ async fn jwt_identity_mode_requires_a_user_token_for_the_same_user() {
     assert_problem(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
     let r = points(5, user_token("5", USER_SECRET, 60)).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn joins_beyond_the_per_address_limit_are_429_with_retry_after() {
-    let app = spawn_apps(1, |s| {
+    let app = Stack::gateways_with(1, |s| {
         s.rate_limit.joins_per_sec = 1;
         s.rate_limit.burst = 3;
     })
@@ -80,5 +80,5 @@ async fn joins_beyond_the_per_address_limit_are_429_with_retry_after() {
     // Other routes are not limited.
     let r = app.request(0, Method::GET, "/healthz", None, None).await;
     assert_eq!(r.status(), StatusCode::OK);
-    app.cleanup().await;
+    app.stop().await;
 }

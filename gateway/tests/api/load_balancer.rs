@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 fn nginx_binary() -> Option<PathBuf> {
     if Command::new("nginx").arg("-v").output().is_ok() {
@@ -124,8 +124,13 @@ async fn a_sale_through_nginx_reaches_both_gateways() {
         eprintln!("note: nginx is not installed; skipping the load-balancer test");
         return;
     };
-    let app = spawn_apps(2, |_| {}).await;
-    let gateways: Vec<String> = app.gateways.iter().map(|g| g.addr.to_string()).collect();
+    let app = Stack::gateways_with(2, |_| {}).await;
+    let gateways: Vec<String> = app
+        .gateways
+        .iter()
+        .flatten()
+        .map(|g| g.addr.to_string())
+        .collect();
     let nginx = Nginx::start(binary, &gateways);
     let lb = nginx.url();
     let client = &app.client;
@@ -231,5 +236,5 @@ async fn a_sale_through_nginx_reaches_both_gateways() {
         log.lines().filter(|l| l.contains("rid=lb-")).count(),
         "every request went to one of the gateways:\n{log}"
     );
-    app.cleanup().await;
+    app.stop().await;
 }

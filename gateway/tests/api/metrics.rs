@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 /// The sum of the samples of `name` whose labels include every `(key, value)` of `labels`;
 /// `None` when no sample matches.
@@ -36,7 +36,7 @@ pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     found
 }
 
-async fn scrape(app: &TestApp) -> String {
+async fn scrape(app: &Stack) -> String {
     let response = app
         .client
         .get(format!("{}/metrics", app.url(0)))
@@ -53,16 +53,10 @@ async fn scrape(app: &TestApp) -> String {
 
 #[tokio::test]
 async fn metrics_show_room_request_and_redis_figures_after_traffic() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     // A concert id no other test uses, so its series are this test's alone.
     let concert = 700_000 + (rand_id() % 100_000);
-    app.booking
-        .as_ref()
-        .unwrap()
-        .concerts
-        .lock()
-        .unwrap()
-        .insert(concert);
+    app.stub().concerts.lock().unwrap().insert(concert);
     let c = concert.to_string();
     let before = scrape(&app).await;
     let joins_before = sample(
@@ -155,7 +149,7 @@ async fn metrics_show_room_request_and_redis_figures_after_traffic() {
         .is_some(),
         "in-flight Redis calls are reported"
     );
-    app.cleanup().await;
+    app.stop().await;
 }
 
 fn rand_id() -> i64 {

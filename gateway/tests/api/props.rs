@@ -1,14 +1,14 @@
 //! Property tests of request parsing: the join, hold, payment and charge bodies, parsed with
-//! the very types the handlers use (`deny_unknown_fields`), never panic on any input and
+//! the very contract types the handlers use (`deny_unknown_fields`), never panic on any input and
 //! accept exactly the valid shapes — an object with the right keys, each of the right JSON
 //! type and range, and nothing else.
 
-use booking::holds::HoldRequest;
-use booking::payments::PaymentRequest;
-use booking::points::ChargeRequest;
-use gateway::tokens::JoinRequest;
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value};
+use shared::contract::payments::PaymentRequest;
+use shared::contract::points::ChargeRequest;
+use shared::contract::queue::JoinRequest;
+use shared::contract::reservations::HoldRequest;
 
 /// Any JSON value, numbers included at the edges of i64 / u64 / f64.
 fn json_value() -> impl Strategy<Value = Value> {

@@ -6,11 +6,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use shared::token::TicketStatus;
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 #[tokio::test]
 async fn first_buyer_in_an_empty_room_is_active_at_once() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     let t = app.join(0, 1, 42).await;
     assert_eq!(t.status, StatusCode::CREATED);
     assert_eq!(t.state(), "active");
@@ -31,12 +31,12 @@ async fn first_buyer_in_an_empty_room_is_active_at_once() {
         claims.exp,
         expires_at.timestamp() + i64::from(expires_at.timestamp_subsec_millis() > 0)
     );
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn joining_again_returns_the_same_place_never_a_second_one() {
-    let app = spawn_apps(2, |s| s.queue.capacity = 1).await;
+    let app = Stack::gateways_with(2, |s| s.queue.capacity = 1).await;
     app.join(0, 1, 1).await;
     let first = app.join(0, 1, 2).await;
     assert_eq!(first.status, StatusCode::CREATED);
@@ -53,12 +53,12 @@ async fn joining_again_returns_the_same_place_never_a_second_one() {
     // A valid token whose state did not change comes back unchanged.
     assert_eq!(with_token.token, first.token);
     assert_eq!(app.waiting_len(1).await, 1);
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn waiting_buyer_gets_position_eta_and_poll_advice() {
-    let app = spawn_apps(1, |s| {
+    let app = Stack::gateways_with(1, |s| {
         s.queue.capacity = 1;
         s.queue.batch_size = 2;
         s.queue.tick_ms = 1000;
@@ -79,12 +79,12 @@ async fn waiting_buyer_gets_position_eta_and_poll_advice() {
         assert_eq!(t.claims(&app).st, TicketStatus::Waiting);
     }
     assert!(last >= 1);
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn token_for_another_concert_or_user_gets_a_new_ticket() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     let c1 = app.join(0, 1, 7).await;
     let c2 = app.join_with(0, 2, 7, Some(&c1.token)).await;
     assert_eq!(c2.status, StatusCode::CREATED);
@@ -95,12 +95,12 @@ async fn token_for_another_concert_or_user_gets_a_new_ticket() {
     assert_eq!(other.status, StatusCode::CREATED);
     assert_eq!(other.claims(&app).user_id(), 8);
     assert_ne!(other.claims(&app).seq, c1.claims(&app).seq);
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn token_whose_ticket_is_gone_gets_a_new_ticket_and_status_410() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     let t = app.join(0, 1, 5).await;
     assert_eq!(app.leave(0, &t.token).await, StatusCode::NO_CONTENT);
     let (status, body) = app.status(0, &t.token).await;
@@ -112,12 +112,12 @@ async fn token_whose_ticket_is_gone_gets_a_new_ticket_and_status_410() {
     assert_ne!(again.token, t.token);
     // Leaving twice is fine.
     assert_eq!(app.leave(0, &t.token).await, StatusCode::NO_CONTENT);
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn status_change_gets_a_fresh_token() {
-    let app = spawn_apps(1, |s| s.queue.capacity = 1).await;
+    let app = Stack::gateways_with(1, |s| s.queue.capacity = 1).await;
     let first = app.join(0, 1, 1).await;
     let second = app.join(0, 1, 2).await;
     assert_eq!(second.state(), "waiting");
@@ -144,12 +144,12 @@ async fn status_change_gets_a_fresh_token() {
     let reissued = app.join_with(0, 1, 2, Some(&second.token)).await;
     assert_eq!(reissued.status, StatusCode::OK);
     assert_eq!(reissued.state(), "active");
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn invalid_tokens_are_401_everywhere() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     let good = app.join(0, 1, 9).await;
     let parts: Vec<&str> = good.token.split('.').collect();
 
@@ -208,31 +208,31 @@ async fn invalid_tokens_are_401_everywhere() {
     assert_problem(r, StatusCode::UNAUTHORIZED, "INVALID_TOKEN").await;
     // The genuine ticket was not disturbed.
     assert_eq!(app.status(0, &good.token).await.0, StatusCode::OK);
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn unknown_concert_is_404_and_the_answer_is_cached() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     for _ in 0..5 {
         let r = app.post_token(0, 999, 1, None).await;
         assert_problem(r, StatusCode::NOT_FOUND, "CONCERT_NOT_FOUND").await;
     }
-    let lookups = app.booking.as_ref().unwrap().lookups.load(Ordering::SeqCst);
+    let lookups = app.stub().lookups.load(Ordering::SeqCst);
     assert_eq!(lookups, 1, "one booking lookup for repeated unknown ids");
     // Known concerts are looked up once per instance, even under a burst.
     let joins = (0..50).map(|u| app.post_token(0, 3, 1000 + u, None));
     for r in futures::future::join_all(joins).await {
         assert!(r.status().is_success());
     }
-    let lookups = app.booking.as_ref().unwrap().lookups.load(Ordering::SeqCst);
+    let lookups = app.stub().lookups.load(Ordering::SeqCst);
     assert_eq!(lookups, 2);
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn disabled_room_refuses_new_joins_but_keeps_existing_places() {
-    let app = spawn_apps(1, |s| s.queue.capacity = 1).await;
+    let app = Stack::gateways_with(1, |s| s.queue.capacity = 1).await;
     app.join(0, 1, 1).await;
     let waiting = app.join(0, 1, 2).await;
     app.configure(1, json!({"enabled": false})).await;
@@ -243,12 +243,12 @@ async fn disabled_room_refuses_new_joins_but_keeps_existing_places() {
     assert_eq!(again.claims(&app).seq, waiting.claims(&app).seq);
     app.configure(1, json!({"enabled": true})).await;
     assert_eq!(app.join(0, 1, 3).await.status, StatusCode::CREATED);
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn malformed_bodies_are_400_problems() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     let url = format!("{}/v1/queue/tokens", app.url(0));
     let cases = [
         r#"{"concert_id": 1, "user_id": "#.to_string(),
@@ -294,12 +294,12 @@ async fn malformed_bodies_are_400_problems() {
     assert_problem(r, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE").await;
     let r = app.request(0, Method::GET, "/v1/nowhere", None, None).await;
     assert_problem(r, StatusCode::NOT_FOUND, "NOT_FOUND").await;
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn request_id_is_echoed_or_generated() {
-    let app = spawn_app().await;
+    let app = Stack::gateways(1).await;
     let r = app
         .client
         .get(format!("{}/healthz", app.url(0)))
@@ -310,5 +310,5 @@ async fn request_id_is_echoed_or_generated() {
     assert_eq!(r.headers()["x-request-id"], "req-123");
     let r = app.post_token(0, 1, 1, None).await;
     assert!(!r.headers()["x-request-id"].is_empty());
-    app.cleanup().await;
+    app.stop().await;
 }

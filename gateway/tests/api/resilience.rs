@@ -11,7 +11,7 @@ use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 /// How a [`FlakyRedis`] treats connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +82,7 @@ impl FlakyRedis {
 }
 
 /// Every queue-backed call must be a 503 problem with `Retry-After`, quickly.
-async fn assert_queue_calls_are_503(app: &TestApp, token: &str, within: Duration) {
+async fn assert_queue_calls_are_503(app: &Stack, token: &str, within: Duration) {
     let calls: [(Method, &str, Option<&str>, Option<serde_json::Value>); 5] = [
         (
             Method::POST,
@@ -112,7 +112,7 @@ async fn assert_queue_calls_are_503(app: &TestApp, token: &str, within: Duration
 
 #[tokio::test]
 async fn unreachable_redis_gives_503_with_retry_after_within_the_timeout() {
-    let app = spawn_apps(1, |s| {
+    let app = Stack::gateways_with(1, |s| {
         s.redis.url = "redis://127.0.0.1:1".into();
         s.redis.timeout_ms = 300;
     })
@@ -125,13 +125,13 @@ async fn unreachable_redis_gives_503_with_retry_after_within_the_timeout() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["checks"]["redis"], "unavailable");
     assert_eq!(body["checks"]["booking"], "ok");
-    app.cleanup().await;
+    app.stop().await;
 }
 
 #[tokio::test]
 async fn redis_outage_gives_503_and_the_gateway_recovers_by_itself() {
     let redis = FlakyRedis::start().await;
-    let app = spawn_apps(1, |s| {
+    let app = Stack::gateways_with(1, |s| {
         s.redis.url = redis.url();
         s.redis.timeout_ms = 300;
     })
@@ -159,5 +159,5 @@ async fn redis_outage_gives_503_and_the_gateway_recovers_by_itself() {
     .await;
     assert_eq!(body["status"], "active");
     assert_eq!(app.join(0, 1, 2).await.status, StatusCode::CREATED);
-    app.cleanup().await;
+    app.stop().await;
 }

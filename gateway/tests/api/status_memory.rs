@@ -7,10 +7,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use shared::token::TicketStatus;
 
-use crate::helpers::*;
+use testkit::prelude::*;
 
 /// `queue_status_total{source="memory"}` of instance `i` (process-wide counter).
-async fn memory_polls(app: &TestApp, i: usize) -> u64 {
+async fn memory_polls(app: &Stack, i: usize) -> u64 {
     let text = app
         .request(i, Method::GET, "/metrics", None, None)
         .await
@@ -26,7 +26,7 @@ async fn memory_polls(app: &TestApp, i: usize) -> u64 {
 
 #[tokio::test]
 async fn far_back_polls_are_answered_from_memory_with_exact_positions() {
-    let app = spawn_apps(2, |s| {
+    let app = Stack::gateways_with(2, |s| {
         s.queue.capacity = 1;
         s.queue.batch_size = 1;
         s.queue.tick_ms = 1000;
@@ -116,5 +116,5 @@ async fn far_back_polls_are_answered_from_memory_with_exact_positions() {
         let claims = app.tokens.verify(body["token"].as_str().unwrap()).unwrap();
         assert_eq!(claims.st, TicketStatus::Active);
     }
-    app.cleanup().await;
+    app.stop().await;
 }

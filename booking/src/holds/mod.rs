@@ -1,0 +1,264 @@
+//! Seat holds (reservations).
+//!
+//! Two gates, fastest first:
+//! 1. Redis `SET <seat key> <reservation id> NX PX <ttl>` ([`shared::store`]): of many
+//!    buyers racing for one seat, one wins; the losers get 409 without touching PostgreSQL.
+//! 2. A conditional `UPDATE seats ... WHERE` the seat is available now, in PostgreSQL, the
+//!    source of truth: if Redis lost its keys (flush, restart, failover), the database
+//!    still refuses a seat that is held or sold. When the database refuses, the Redis key is
+//!    released with a compare-and-delete so it never blocks the seat.
+//!
+//! A hold past `held_until` counts as AVAILABLE immediately (the queries ask
+//! `seat_status_now`); the [`sweeper`] only tidies rows up (seat reset, reservation
+//! EXPIRED). Lock order: users → seats → reservations (as in payments and the sweeper).
+
+pub mod store;
+pub mod sweeper;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use shared::contract::reservations::{HoldRequest, ReservationStatus, ReservationView};
+use shared::http::{Json, Path};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::auth::Buyer;
+use crate::concerts::schedule_info;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/reservations", post(hold)).route(
+        "/v1/reservations/{reservation_id}",
+        get(show).delete(release),
+    )
+}
+
+fn hold_outcome(outcome: &'static str) {
+    metrics::counter!("booking_holds_total", "outcome" => outcome).increment(1);
+}
+
+#[tracing::instrument(skip(state))]
+async fn hold(
+    State(state): State<AppState>,
+    buyer: Buyer,
+    Json(request): Json<HoldRequest>,
+) -> ApiResult<(StatusCode, Json<ReservationView>)> {
+    let result = to_completion(async move { hold_seat(&state, buyer, request).await }).await;
+    hold_outcome(match &result {
+        Ok(_) => "held",
+        Err(ApiError::SeatUnavailable) => "unavailable",
+        Err(ApiError::HoldLimit(_)) => "limit",
+        Err(ApiError::SeatNotFound) => "not_found",
+        Err(_) => "error",
+    });
+    result.map(|view| (StatusCode::CREATED, Json(view)))
+}
+
+/// Runs `work` on its own task, so it finishes even if the client hangs up. The Redis gate
+/// and the PostgreSQL write of a hold (and the commit and key release of a release) must
+/// finish together: a gateway whose connection drops must not cancel them half-way and
+/// leave a seat lock with no live reservation behind it for the hold's TTL.
+async fn to_completion<T: Send + 'static>(
+    work: impl std::future::Future<Output = ApiResult<T>> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::spawn(work.instrument(tracing::Span::current()))
+        .await
+        .unwrap_or_else(|e| Err(ApiError::Internal(anyhow::anyhow!("hold task failed: {e}"))))
+}
+
+async fn hold_seat(
+    state: &AppState,
+    buyer: Buyer,
+    request: HoldRequest,
+) -> ApiResult<ReservationView> {
+    let info = schedule_info(state, request.schedule_id)
+        .await?
+        .ok_or(ApiError::SeatNotFound)?;
+    buyer.require_concert(info.concert_id)?;
+    if request.seat_no < 1 || request.seat_no > i64::from(info.total_seats) {
+        return Err(ApiError::SeatNotFound);
+    }
+    let seat_no = request.seat_no as i32;
+    let ttl_secs = state.settings.holds.ttl_secs;
+    let reservation_id = Uuid::now_v7();
+
+    // Gate 1: Redis. A loser stops here.
+    let won = state
+        .store
+        .lock_seat(
+            info.concert_id,
+            request.schedule_id,
+            seat_no,
+            reservation_id,
+            ttl_secs,
+        )
+        .await?;
+    if !won {
+        return Err(ApiError::SeatUnavailable);
+    }
+
+    // Gate 2: PostgreSQL, the source of truth.
+    let seat = Seat {
+        user_id: buyer.user_id,
+        concert_id: info.concert_id,
+        schedule_id: request.schedule_id,
+        seat_no,
+        reservation_id,
+    };
+    let result = hold_in_db(state, &seat, ttl_secs).await;
+    if result.is_err() {
+        unlock(
+            state,
+            seat.concert_id,
+            seat.schedule_id,
+            seat_no,
+            reservation_id,
+        )
+        .await;
+    }
+    result
+}
+
+/// The seat a hold is for, and the reservation it will be.
+struct Seat {
+    user_id: i64,
+    concert_id: i64,
+    schedule_id: i64,
+    seat_no: i32,
+    reservation_id: Uuid,
+}
+
+/// The hold's transaction: buyer locked, hold limit checked, seat taken if available now,
+/// the reservation written.
+async fn hold_in_db(state: &AppState, seat: &Seat, ttl_secs: u64) -> ApiResult<ReservationView> {
+    let mut tx = state.db.begin().await?;
+    store::lock_user(&mut tx, seat.user_id).await?;
+    let max = state.settings.holds.max_per_user;
+    if store::live_holds(&mut tx, seat.user_id).await? >= i64::from(max) {
+        return Err(ApiError::HoldLimit(max));
+    }
+    let taken = store::take_seat(
+        &mut tx,
+        seat.schedule_id,
+        seat.seat_no,
+        seat.reservation_id,
+        ttl_secs,
+    )
+    .await?
+    .ok_or(ApiError::SeatUnavailable)?;
+    if let Some(previous) = taken.previous {
+        store::expire(&mut tx, previous).await?;
+    }
+    let hold = store::NewHold {
+        id: seat.reservation_id,
+        user_id: seat.user_id,
+        concert_id: seat.concert_id,
+        schedule_id: seat.schedule_id,
+        seat_no: seat.seat_no,
+        price: taken.price,
+        held_until: taken.held_until,
+    };
+    store::insert(&mut tx, &hold).await?;
+    tx.commit().await?;
+    Ok(ReservationView {
+        reservation_id: hold.id,
+        schedule_id: hold.schedule_id,
+        seat_no: hold.seat_no,
+        price: hold.price,
+        status: ReservationStatus::Held,
+        held_until: hold.held_until,
+        payment_id: None,
+    })
+}
+
+/// Compare-and-delete of a seat lock; a failure is only logged (the key expires anyway).
+async fn unlock(
+    state: &AppState,
+    concert_id: i64,
+    schedule_id: i64,
+    seat_no: i32,
+    reservation_id: Uuid,
+) {
+    if let Err(e) = state
+        .store
+        .unlock_seat(concert_id, schedule_id, seat_no, reservation_id)
+        .await
+    {
+        tracing::warn!(error = %e, %reservation_id, "could not release a seat lock; it will expire");
+    }
+}
+
+impl store::Owned {
+    fn check_owner(&self, buyer: Buyer) -> ApiResult<()> {
+        if self.user_id != buyer.user_id {
+            return Err(ApiError::Forbidden(
+                "this reservation belongs to another buyer".into(),
+            ));
+        }
+        buyer.require_concert(self.concert_id)
+    }
+}
+
+#[tracing::instrument(skip(state))]
+async fn show(
+    State(state): State<AppState>,
+    buyer: Buyer,
+    Path(reservation_id): Path<Uuid>,
+) -> ApiResult<Json<ReservationView>> {
+    let mut conn = state.db.acquire().await?;
+    let found = store::find(&mut conn, reservation_id)
+        .await?
+        .ok_or(ApiError::ReservationNotFound)?;
+    found.check_owner(buyer)?;
+    Ok(Json(found.view))
+}
+
+/// Releases a live hold at once. Releasing an expired or already released hold is a
+/// no-op (204); a confirmed reservation cannot be released (409).
+#[tracing::instrument(skip(state))]
+async fn release(
+    State(state): State<AppState>,
+    buyer: Buyer,
+    Path(reservation_id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    to_completion(async move { release_hold(&state, buyer, reservation_id).await }).await
+}
+
+async fn release_hold(
+    state: &AppState,
+    buyer: Buyer,
+    reservation_id: Uuid,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    store::lock_user(&mut tx, buyer.user_id).await?;
+    let found = store::find(&mut tx, reservation_id)
+        .await?
+        .ok_or(ApiError::ReservationNotFound)?;
+    found.check_owner(buyer)?;
+    match found.view.status {
+        ReservationStatus::Confirmed => {
+            return Err(ApiError::ReservationNotHeld(
+                ReservationStatus::Confirmed.as_str().into(),
+            ))
+        }
+        ReservationStatus::Held => {}
+        ReservationStatus::Expired | ReservationStatus::Released => {
+            return Ok(StatusCode::NO_CONTENT)
+        }
+    }
+    store::release(&mut tx, reservation_id).await?;
+    tx.commit().await?;
+    unlock(
+        state,
+        found.concert_id,
+        found.view.schedule_id,
+        found.view.seat_no,
+        reservation_id,
+    )
+    .await;
+    hold_outcome("released");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,180 @@
+//! Booking's settings: the shared sections (`http`, `redis`, `jwt`, `admin`, see
+//! [`shared::config`]) and its own — the database, holds and payment groups. Loaded
+//! defaults → file → `BOOKING__...` variables.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use shared::config::{
+    self, AdminSettings, HttpSettings, JwtSettings, Profile, RedisSettings, SettingsError,
+};
+
+/// Defaults of booking's own keys (on top of [`config::COMMON_DEFAULTS`]).
+const DEFAULTS: &str = r#"
+[http]
+addr = "0.0.0.0:8081"
+[database]
+url = "postgres://postgres@127.0.0.1:5432/ticketing"
+max_connections = 16
+acquire_timeout_ms = 3000
+statement_timeout_ms = 5000
+[holds]
+ttl_secs = 300
+max_per_user = 4
+sweep_interval_ms = 1000
+[payments]
+batch_max = 16
+batch_workers = 1
+"#;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub acquire_timeout_ms: u64,
+    /// Server-side statement timeout, so no query hangs a request.
+    pub statement_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldSettings {
+    pub ttl_secs: u64,
+    pub max_per_user: u32,
+    /// How often expired holds are marked EXPIRED in the database.
+    pub sweep_interval_ms: u64,
+}
+
+/// Group commit of payments (`payments/batch.rs`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentSettings {
+    /// Most payments committed in one transaction (1 = one transaction per payment).
+    /// At most 32: each payment is a subtransaction, and PostgreSQL keeps 64 per backend
+    /// in shared memory before it spills to disk.
+    pub batch_max: usize,
+    /// Payment transactions running at once, each on its own pooled connection. Fewer
+    /// workers make bigger groups under load; a single payment never waits for a group.
+    pub batch_workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BookingSettings {
+    pub profile: Profile,
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub jwt: JwtSettings,
+    pub admin: AdminSettings,
+    pub holds: HoldSettings,
+    pub payments: PaymentSettings,
+}
+
+impl BookingSettings {
+    /// Defaults → file → process environment (`BOOKING__...`).
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        Self::load_with(file, None)
+    }
+
+    /// Defaults → file → the given variables instead of the process environment.
+    pub fn load_with(
+        file: Option<&Path>,
+        env: Option<HashMap<String, String>>,
+    ) -> Result<Self, SettingsError> {
+        let settings: Self = config::load(DEFAULTS, "BOOKING", file, env)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Built-in defaults only (tests start from these and adjust fields).
+    pub fn defaults() -> Self {
+        Self::load_with(None, Some(HashMap::new())).expect("built-in booking defaults parse")
+    }
+
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.holds.ttl_secs == 0 || self.holds.max_per_user == 0 {
+            return Err(SettingsError::Invalid(
+                "holds: ttl_secs and max_per_user must be > 0".into(),
+            ));
+        }
+        let p = &self.payments;
+        if !(1..=32).contains(&p.batch_max) || p.batch_workers == 0 {
+            return Err(SettingsError::Invalid(
+                "payments: batch_max must be 1 to 32 and batch_workers > 0".into(),
+            ));
+        }
+        if p.batch_workers > self.database.max_connections as usize {
+            return Err(SettingsError::Invalid(
+                "payments: batch_workers must not exceed database.max_connections".into(),
+            ));
+        }
+        config::validate_common(
+            self.profile,
+            &self.http,
+            &self.redis,
+            &self.jwt,
+            &self.admin,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::config::env_of as env;
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let b = BookingSettings::load_with(
+            None,
+            env(&[
+                ("BOOKING__HOLDS__TTL_SECS", "2"),
+                ("BOOKING__HOLDS__MAX_PER_USER", "3"),
+                ("BOOKING__HTTP__REQUEST_TIMEOUT_MS", "777"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(b.holds.ttl_secs, 2);
+        assert_eq!(b.holds.max_per_user, 3);
+        assert_eq!(b.http.request_timeout_ms, 777);
+        assert_eq!(b.http.addr.port(), 8081);
+    }
+
+    #[test]
+    fn prod_profile_refuses_development_secrets() {
+        let err =
+            BookingSettings::load_with(None, env(&[("BOOKING__PROFILE", "prod")])).unwrap_err();
+        assert!(matches!(err, SettingsError::InsecureProd(_)), "{err}");
+    }
+
+    #[test]
+    fn payment_groups_are_bounded() {
+        let b = BookingSettings::defaults();
+        assert_eq!((b.payments.batch_max, b.payments.batch_workers), (16, 1));
+        for (key, value) in [
+            ("BOOKING__PAYMENTS__BATCH_MAX", "0"),
+            ("BOOKING__PAYMENTS__BATCH_MAX", "33"),
+            ("BOOKING__PAYMENTS__BATCH_WORKERS", "0"),
+            ("BOOKING__PAYMENTS__BATCH_WORKERS", "17"), // > database.max_connections (16)
+        ] {
+            let err = BookingSettings::load_with(None, env(&[(key, value)])).unwrap_err();
+            assert!(
+                matches!(err, SettingsError::Invalid(_)),
+                "{key}={value}: {err}"
+            );
+        }
+        let b = BookingSettings::load_with(
+            None,
+            env(&[
+                ("BOOKING__PAYMENTS__BATCH_MAX", "1"),
+                ("BOOKING__PAYMENTS__BATCH_WORKERS", "4"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!((b.payments.batch_max, b.payments.batch_workers), (1, 4));
+    }
+}

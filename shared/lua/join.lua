@@ -1,0 +1,82 @@
+-- join: puts a buyer in a concert's line, or returns the place the buyer already has.
+-- One place per user per concert: a buyer with a live admission or a waiting ticket gets
+-- it back; only a buyer with neither gets a new ticket number.
+--
+-- KEYS[1] waiting     zset   user id -> ticket number
+-- KEYS[2] active      zset   user id -> admission expiry (ms, Redis server clock)
+-- KEYS[3] active_seq  hash   user id -> ticket number of the admission
+-- KEYS[4] seq         string last ticket number handed out
+-- KEYS[5] room        hash   room settings (capacity, active_ttl_secs, enabled, ...)
+-- KEYS[6] log         zset   admissions of the last minute: member "<tag>:<n>", score ms
+-- KEYS[7] jt          zset   join-time checkpoints: member time ms, score ticket number
+-- ARGV[1] user id (decimal)
+--
+-- Returns name/value pairs: status, seq, rank, expires_at_ms, created, now_ms.
+--   status "active"  seq, rank 0, expires_at_ms; created 1 when admitted by this call
+--          "waiting" seq, 0-based rank; created 1 when the ticket was created by this call
+--          "closed"  the room is closed and the buyer has no place (nothing written)
+--          "noroom"  the room hash does not exist or lacks a setting (nothing written)
+local user = ARGV[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+local function reply(status, seq, rank, expiry, created)
+  return {'status', status, 'seq', seq, 'rank', rank, 'expires_at_ms', expiry,
+    'created', created, 'now_ms', now}
+end
+
+local room = redis.call('HMGET', KEYS[5], 'capacity', 'active_ttl_secs', 'enabled')
+local capacity, ttl = tonumber(room[1]), tonumber(room[2])
+if not capacity or not ttl or not room[3] then
+  return reply('noroom', 0, 0, 0, 0)
+end
+local ttl_ms = ttl * 1000
+
+local exp = redis.call('ZSCORE', KEYS[2], user)
+if exp then
+  exp = tonumber(exp)
+  if exp > now then
+    local aseq = tonumber(redis.call('HGET', KEYS[3], user)) or 0
+    return reply('active', aseq, 0, exp, 0)
+  end
+end
+
+local wseq = redis.call('ZSCORE', KEYS[1], user)
+if wseq then
+  return reply('waiting', tonumber(wseq), redis.call('ZRANK', KEYS[1], user), 0, 0)
+end
+
+if room[3] ~= '1' then
+  return reply('closed', 0, 0, 0, 0)
+end
+
+-- An admission that expired but that no tick has dropped yet: it is over.
+if exp then
+  redis.call('ZREM', KEYS[2], user)
+  redis.call('HDEL', KEYS[3], user)
+end
+
+local seq = redis.call('INCR', KEYS[4])
+
+-- Empty line and free capacity: admitted at once (nobody is ahead of this buyer).
+if redis.call('ZCARD', KEYS[1]) == 0
+  and redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf') < capacity then
+  local expiry = now + ttl_ms
+  redis.call('ZADD', KEYS[2], expiry, user)
+  redis.call('HSET', KEYS[3], user, seq)
+  redis.call('ZADD', KEYS[6], now, 'j' .. seq .. ':1')
+  redis.call('HINCRBY', KEYS[5], 'admitted_1m', 1)
+  return reply('active', seq, 0, expiry, 1)
+end
+
+redis.call('ZADD', KEYS[1], seq, user)
+
+-- At most one checkpoint per second: every ticket between two checkpoints joined within
+-- one second of the earlier one, so the head's wait is known to the second.
+local last = redis.call('ZRANGE', KEYS[7], -1, -1)
+if last[1] == nil or now - tonumber(last[1]) >= 1000 then
+  redis.call('ZADD', KEYS[7], seq, now)
+end
+
+-- The new ticket has the highest number, so it is last in line.
+return reply('waiting', seq, redis.call('ZCARD', KEYS[1]) - 1, 0, 1)

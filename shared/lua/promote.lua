@@ -1,0 +1,119 @@
+-- promote: one admission tick of a room. Every gateway instance calls this several times
+-- per tick; time is cut into slots of tick_ms on the Redis server clock and only the first
+-- call in a new slot does the work, so the admitted rate is batch_size per tick_ms however
+-- many instances run (and a tick_ms change applies from the next call on).
+--
+-- Work of a tick, in order: drop expired admissions (at most 10,000); admit
+-- min(batch_size, capacity - active) buyers from the head of the line, lowest ticket first;
+-- log the admissions; trim the one-minute log and the join-time checkpoints.
+--
+-- KEYS[1] waiting     zset   user id -> ticket number
+-- KEYS[2] active      zset   user id -> admission expiry (ms, Redis server clock)
+-- KEYS[3] active_seq  hash   user id -> ticket number of the admission
+-- KEYS[4] seq         string last ticket number handed out
+-- KEYS[5] room        hash   settings; last_tick_ms, last_tick_by, admitted_1m
+-- KEYS[6] log         zset   admissions of the last minute: member "<slot>:<n>" (ticks) or
+--                            "j<seq>:1" (admitted at join), score ms
+-- KEYS[7] jt          zset   join-time checkpoints: member time ms, score ticket number
+-- ARGV[1] instance id (recorded as last_tick_by)
+--
+-- Returns name/value pairs: ran, admitted, dropped, waiting, active, head_seq,
+-- admitted_1m, tick_ms, capacity, batch_size, active_ttl_secs, enabled, now_ms,
+-- log_span_ms.
+--   ran: 1 when this call did the tick, 0 when the slot was already done, -1 when the room
+--   hash does not exist or lacks a setting (nothing written; only now_ms follows).
+--   head_seq: lowest waiting ticket number, or last ticket + 1 when the line is empty.
+--   log_span_ms: age of the oldest admission in the one-minute log (0 when it is empty),
+--   so a room younger than a minute still gets its true admission rate.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+local r = redis.call('HMGET', KEYS[5], 'capacity', 'batch_size', 'tick_ms',
+  'active_ttl_secs', 'enabled', 'last_tick_ms')
+local capacity, batch, tick, ttl = tonumber(r[1]), tonumber(r[2]), tonumber(r[3]), tonumber(r[4])
+if not capacity or not batch or not tick or not ttl or not r[5] then
+  return {'ran', -1, 'now_ms', now}
+end
+local enabled = r[5] == '1' and 1 or 0
+local last = tonumber(r[6])
+
+local function head_seq()
+  local h = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if h[2] then return tonumber(h[2]) end
+  return (tonumber(redis.call('GET', KEYS[4])) or 0) + 1
+end
+
+local ran, admitted, dropped = 0, 0, 0
+local slot = math.floor(now / tick)
+if last == nil or slot > math.floor(last / tick) then
+  ran = 1
+  redis.call('HSET', KEYS[5], 'last_tick_ms', now, 'last_tick_by', ARGV[1])
+
+  -- 1. Expired admissions are dropped, at most 10,000 per tick so one call never holds
+  --    Redis for long (a room that admitted a million at once expires them over several
+  --    ticks). Slots are counted from the unexpired ones, so a backlog of expired entries
+  --    never holds admissions back.
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 10000)
+  dropped = #expired
+  for i = 1, dropped, 500 do
+    local j = math.min(i + 499, dropped)
+    redis.call('HDEL', KEYS[3], unpack(expired, i, j))
+    redis.call('ZREM', KEYS[2], unpack(expired, i, j))
+  end
+
+  -- 2. Admit from the head of the line, strictly by ticket number.
+  local n = math.min(batch, capacity - redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf'))
+  if n > 0 then
+    local popped = redis.call('ZPOPMIN', KEYS[1], n)
+    admitted = #popped / 2
+    if admitted > 0 then
+      local expiry = now + ttl * 1000
+      for i = 1, #popped, 1000 do
+        local zargs, hargs = {}, {}
+        for j = i, math.min(i + 999, #popped), 2 do
+          zargs[#zargs + 1] = expiry
+          zargs[#zargs + 1] = popped[j]
+          hargs[#hargs + 1] = popped[j]
+          hargs[#hargs + 1] = popped[j + 1]
+        end
+        redis.call('ZADD', KEYS[2], unpack(zargs))
+        redis.call('HSET', KEYS[3], unpack(hargs))
+      end
+      redis.call('ZADD', KEYS[6], now, slot .. ':' .. admitted)
+      redis.call('HINCRBY', KEYS[5], 'admitted_1m', admitted)
+    end
+  end
+
+  -- 3. Keep one minute of admissions, with admitted_1m as their running sum.
+  local cutoff = now - 60000
+  local old = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', cutoff)
+  if #old > 0 then
+    local gone = 0
+    for _, m in ipairs(old) do
+      gone = gone + (tonumber(string.match(m, ':(%d+)$')) or 0)
+    end
+    redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', cutoff)
+    redis.call('HINCRBY', KEYS[5], 'admitted_1m', -gone)
+  end
+
+  -- 4. Join-time checkpoints: keep the last one at or below the head, drop older ones.
+  local keep = redis.call('ZREVRANGEBYSCORE', KEYS[7], head_seq(), '-inf',
+    'WITHSCORES', 'LIMIT', 0, 1)
+  if keep[2] then
+    redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', '(' .. keep[2])
+  end
+end
+
+local oldest = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
+local span = 0
+if oldest[2] then span = math.max(0, now - tonumber(oldest[2])) end
+
+return {
+  'ran', ran, 'admitted', admitted, 'dropped', dropped,
+  'waiting', redis.call('ZCARD', KEYS[1]),
+  'active', redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf'),
+  'head_seq', head_seq(),
+  'admitted_1m', tonumber(redis.call('HGET', KEYS[5], 'admitted_1m')) or 0,
+  'tick_ms', tick, 'capacity', capacity, 'batch_size', batch, 'active_ttl_secs', ttl,
+  'enabled', enabled, 'now_ms', now, 'log_span_ms', span,
+}

@@ -1,0 +1,52 @@
+-- stats: a room's settings and live figures for the admin API (read only).
+--
+-- KEYS[1] waiting     zset   user id -> ticket number
+-- KEYS[2] active      zset   user id -> admission expiry (ms, Redis server clock)
+-- KEYS[3] active_seq  hash   (unused; keeps the key list of the queue scripts)
+-- KEYS[4] seq         string last ticket number handed out
+-- KEYS[5] room        hash   settings; last_tick_ms, last_tick_by, admitted_1m
+-- KEYS[6] log         zset   (unused)
+-- KEYS[7] jt          zset   join-time checkpoints: member time ms, score ticket number
+--
+-- Returns name/value pairs: exists, capacity, batch_size, tick_ms, active_ttl_secs,
+-- enabled, waiting, active, admitted_1m, head_seq, last_seq, oldest_wait_ms, last_tick_ms,
+-- last_tick_by, now_ms; exists is 0 when the room hash is missing (the settings are then
+-- 0 and the figures come from the keys as they are).
+--   oldest_wait_ms: how long the head of the line has waited, to the second (from the
+--   last join-time checkpoint at or below the head's ticket), 0 when the line is empty.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+local r = redis.call('HMGET', KEYS[5], 'capacity', 'batch_size', 'tick_ms',
+  'active_ttl_secs', 'enabled', 'admitted_1m', 'last_tick_ms', 'last_tick_by')
+local last_seq = tonumber(redis.call('GET', KEYS[4])) or 0
+local waiting = redis.call('ZCARD', KEYS[1])
+
+local head = last_seq + 1
+local oldest = 0
+local h = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if h[2] then
+  head = tonumber(h[2])
+  local cp = redis.call('ZREVRANGEBYSCORE', KEYS[7], head, '-inf', 'LIMIT', 0, 1)
+  if cp[1] then
+    oldest = math.max(0, now - tonumber(cp[1]))
+  end
+end
+
+return {
+  'exists', redis.call('EXISTS', KEYS[5]),
+  'capacity', tonumber(r[1]) or 0,
+  'batch_size', tonumber(r[2]) or 0,
+  'tick_ms', tonumber(r[3]) or 0,
+  'active_ttl_secs', tonumber(r[4]) or 0,
+  'enabled', (r[5] == '1') and 1 or 0,
+  'waiting', waiting,
+  'active', redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf'),
+  'admitted_1m', tonumber(r[6]) or 0,
+  'head_seq', head,
+  'last_seq', last_seq,
+  'oldest_wait_ms', oldest,
+  'last_tick_ms', tonumber(r[7]) or 0,
+  'last_tick_by', r[8] or '',
+  'now_ms', now,
+}

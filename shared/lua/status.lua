@@ -1,0 +1,37 @@
+-- status: where the ticket a token carries stands now.
+--
+-- KEYS[1] waiting     zset   user id -> ticket number
+-- KEYS[2] active      zset   user id -> admission expiry (ms, Redis server clock)
+-- KEYS[3] active_seq  hash   user id -> ticket number of the admission
+-- KEYS[4] optional: a seat's hold key (`<p>hold:{concert}:<schedule>:<seat>`, same slot)
+-- ARGV[1] user id
+-- ARGV[2] ticket number the token carries
+--
+-- Returns name/value pairs: status, rank, expires_at_ms, now_ms, seat_held.
+--   status "active"  the admission of this very ticket has not expired (rank 0)
+--          "waiting" the ticket is in line, rank is 0-based (expires_at_ms 0)
+--          "gone"    the ticket was dropped: left, expired, paid, or replaced by a newer one
+--   seat_held 1 when the ticket is active and KEYS[4] exists (someone holds that seat)
+local user = ARGV[1]
+local want = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+local function reply(status, rank, expiry, held)
+  return {'status', status, 'rank', rank, 'expires_at_ms', expiry, 'now_ms', now,
+    'seat_held', held}
+end
+
+local exp = tonumber(redis.call('ZSCORE', KEYS[2], user))
+if exp and exp > now and tonumber(redis.call('HGET', KEYS[3], user)) == want then
+  local held = 0
+  if KEYS[4] then held = redis.call('EXISTS', KEYS[4]) end
+  return reply('active', 0, exp, held)
+end
+
+local seq = tonumber(redis.call('ZSCORE', KEYS[1], user))
+if seq and seq == want then
+  return reply('waiting', redis.call('ZRANK', KEYS[1], user), 0, 0)
+end
+
+return reply('gone', 0, 0, 0)

@@ -1,0 +1,214 @@
+//! Layered configuration, the part both services share: the layering itself, the sections
+//! every service has (`http`, `redis`, `jwt`, `admin`), the development defaults (defined
+//! once, here) and the production guard. Each service's `Settings` struct lives in its own
+//! crate (`gateway/src/settings.rs`, `booking/src/settings.rs`) and is loaded through
+//! [`load`].
+//!
+//! Sources, later ones winning: the built-in defaults ([`COMMON_DEFAULTS`], then the
+//! service's own TOML), an optional TOML file (`--config PATH` or `GATEWAY_CONFIG` /
+//! `BOOKING_CONFIG`), then environment variables with the service prefix and `__` between
+//! levels (`GATEWAY__QUEUE__CAPACITY`). Unknown keys are refused. Secrets are
+//! [`SecretString`]s so they never show up in `Debug` output or logs. [`keys`] lists every
+//! key a settings type accepts (the README's configuration tables are tested against it).
+
+mod schema;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+pub use schema::keys;
+
+/// Development defaults: what a service runs with when nothing is configured. The `prod`
+/// profile refuses them.
+pub mod dev {
+    /// The development JWT secret (queue tokens).
+    pub const JWT_SECRET: &str = "dev-only-insecure-jwt-secret-change-me";
+    /// The development operator token.
+    pub const ADMIN_TOKEN: &str = "dev-admin-token";
+}
+
+/// Defaults of the sections every service has; a service's own defaults are layered on top
+/// (its listen address, say). The secrets' defaults come from [`dev`].
+pub const COMMON_DEFAULTS: &str = r#"
+profile = "dev"
+[http]
+request_timeout_ms = 10000
+header_read_timeout_ms = 10000
+idle_timeout_ms = 60000
+max_connections = 100000
+[redis]
+url = "redis://127.0.0.1:6379"
+key_prefix = "tq:"
+timeout_ms = 1000
+connections = 4
+[jwt]
+kid = "k1"
+waiting_ttl_secs = 86400
+"#;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    Dev,
+    Prod,
+}
+
+/// The HTTP server (see `shared::service`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub addr: SocketAddr,
+    /// Whole-request deadline: a handler that has not answered by then gets a 503.
+    pub request_timeout_ms: u64,
+    /// A client must send a request's whole header within this time of its first byte.
+    pub header_read_timeout_ms: u64,
+    /// A keep-alive connection with no request in flight is closed after this long.
+    pub idle_timeout_ms: u64,
+    /// Open connections at most; beyond it a new connection gets a 503 and is closed.
+    pub max_connections: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: String,
+    /// Prepended to every key (tests use a unique one each); no braces.
+    pub key_prefix: String,
+    /// Upper bound for any single Redis call, connection included.
+    pub timeout_ms: u64,
+    /// Multiplexed connections kept open (requests are pipelined over each).
+    pub connections: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtSettings {
+    pub secret: SecretString,
+    /// `kid` header put on minted tokens.
+    pub kid: String,
+    /// A previous key still accepted for verification during a rotation.
+    pub previous_secret: Option<SecretString>,
+    pub previous_kid: Option<String>,
+    /// Lifetime of a waiting token (an active token lives as long as its admission).
+    pub waiting_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    pub token: SecretString,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration: {0}")]
+    Config(#[from] config::ConfigError),
+    #[error("refusing to start with profile=prod: {0}")]
+    InsecureProd(String),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Loads a service's settings: [`COMMON_DEFAULTS`] and the [`dev`] secrets → `defaults`
+/// (the service's TOML) → optional TOML `file` → environment variables `<PREFIX>__...`.
+/// `env` replaces the process environment when given (tests).
+pub fn load<T: DeserializeOwned>(
+    defaults: &str,
+    prefix: &str,
+    file: Option<&Path>,
+    env: Option<HashMap<String, String>>,
+) -> Result<T, SettingsError> {
+    let mut builder = config::Config::builder()
+        .set_default("jwt.secret", dev::JWT_SECRET)?
+        .set_default("admin.token", dev::ADMIN_TOKEN)?
+        .add_source(config::File::from_str(
+            COMMON_DEFAULTS,
+            config::FileFormat::Toml,
+        ))
+        .add_source(config::File::from_str(defaults, config::FileFormat::Toml));
+    if let Some(path) = file {
+        builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+    }
+    let environment = config::Environment::with_prefix(prefix)
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true)
+        .source(env);
+    Ok(builder.add_source(environment).build()?.try_deserialize()?)
+}
+
+/// Checks of the shared sections, for a service's `validate`.
+pub fn validate_common(
+    profile: Profile,
+    http: &HttpSettings,
+    redis: &RedisSettings,
+    jwt: &JwtSettings,
+    admin: &AdminSettings,
+) -> Result<(), SettingsError> {
+    if http.request_timeout_ms == 0
+        || http.header_read_timeout_ms == 0
+        || http.idle_timeout_ms == 0
+        || http.max_connections == 0
+    {
+        return Err(SettingsError::Invalid(
+            "http: request_timeout_ms, header_read_timeout_ms, idle_timeout_ms and \
+             max_connections must be > 0"
+                .into(),
+        ));
+    }
+    if redis.key_prefix.contains(['{', '}']) {
+        return Err(SettingsError::Invalid(
+            "redis.key_prefix must not contain braces (it would change the hash tag)".into(),
+        ));
+    }
+    if profile == Profile::Prod {
+        check_prod_secrets(jwt, admin)?;
+    }
+    Ok(())
+}
+
+/// The `prod` profile refuses the development secrets and short ones.
+pub fn check_prod_secrets(jwt: &JwtSettings, admin: &AdminSettings) -> Result<(), SettingsError> {
+    let secret = jwt.secret.expose_secret();
+    if secret == dev::JWT_SECRET || secret.len() < 32 {
+        return Err(SettingsError::InsecureProd(
+            "jwt.secret is the development default or shorter than 32 bytes".into(),
+        ));
+    }
+    let token = admin.token.expose_secret();
+    if token == dev::ADMIN_TOKEN || token.len() < 16 {
+        return Err(SettingsError::InsecureProd(
+            "admin.token is the development default or shorter than 16 bytes".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The config file named by `--config PATH` on the command line or by `var`.
+pub fn config_file_from_args(var: &str) -> Option<PathBuf> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--config" {
+            return args.next().map(Into::into);
+        }
+        if let Some(path) = arg.strip_prefix("--config=") {
+            return Some(path.into());
+        }
+    }
+    std::env::var_os(var).map(Into::into)
+}
+
+/// Variables for [`load`]'s `env` (tests).
+pub fn env_of(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+    Some(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}

@@ -1,0 +1,277 @@
+//! OpenAPI description of booking's public routes, as buyers reach them through the
+//! gateway (nothing here runs). Booking's document and the gateway's both merge
+//! [`BookingApi`], so each route is described once.
+//!
+//! Routes that need an admission answer the gateway's admission errors too: 401
+//! `INVALID_TOKEN`, 403 `NOT_ADMITTED` with the buyer's `position`, 410 `TICKET_GONE`.
+
+use utoipa::OpenApi;
+
+use crate::contract::{concerts, payments, points, reservations, seats};
+use crate::docs::{self, Forbidden, ProblemDetails};
+
+/// The booking routes buyers use (merged into both services' documents).
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        get_concert,
+        list_schedules,
+        get_seat_map,
+        hold_seat,
+        get_reservation,
+        release_reservation,
+        pay,
+        get_balance,
+        charge_points,
+        list_point_history,
+    ),
+    tags(
+        (name = "concerts", description = "Concerts and their bookable schedules."),
+        (name = "seats", description = "Seat maps."),
+        (name = "reservations", description = "Seat holds: 5 minutes unless paid."),
+        (name = "payments", description = "Paying held seats from the points balance."),
+        (name = "points", description = "Balances, charges and history; no queue token needed."),
+    )
+)]
+pub struct BookingApi;
+
+#[utoipa::path(
+    get, path = "/v1/concerts/{concert_id}", operation_id = "get_concert", tag = "concerts",
+    summary = "A concert and all its schedules (public)",
+    description = "No queue token needed.",
+    params(("concert_id" = i64, Path, description = "Concert id")),
+    responses(
+        (status = 200, description = "The concert.", body = concerts::ConcertView),
+        (status = 400, response = docs::InvalidRequest),
+        (status = 404, description = "`CONCERT_NOT_FOUND`: no such concert.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 500, response = docs::Internal),
+        (status = 503, response = docs::Unavailable),
+    )
+)]
+pub fn get_concert() {}
+
+#[utoipa::path(
+    get, path = "/v1/concerts/{concert_id}/schedules", operation_id = "list_schedules",
+    tag = "concerts", summary = "Bookable schedules of a concert (admitted buyers)",
+    description = "Only schedules still open for booking and in the future, with live seat \
+                   counts.",
+    params(("concert_id" = i64, Path, description = "Concert id; must be the token's concert")),
+    security(("queue_token" = [])),
+    responses(
+        (status = 200, description = "Bookable schedules, earliest first.",
+         body = Vec<concerts::ScheduleView>),
+        (status = 400, response = docs::InvalidRequest),
+        (status = 401, response = docs::InvalidToken),
+        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting (`position` \
+         says where). `WRONG_CONCERT`: the token is for another concert.",
+         body = Forbidden, content_type = "application/problem+json"),
+        (status = 404, description = "`CONCERT_NOT_FOUND`: no such concert.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 410, response = docs::TicketGone),
+        (status = 500, response = docs::Internal),
+        (status = 503, response = docs::Unavailable),
+    )
+)]
+pub fn list_schedules() {}
+
+#[utoipa::path(
+    get, path = "/v1/schedules/{schedule_id}/seats", operation_id = "get_seat_map",
+    tag = "seats", summary = "Seat map of a schedule (admitted buyers)",
+    params(("schedule_id" = i64, Path, description = "Schedule id; its concert must be the token's")),
+    security(("queue_token" = [])),
+    responses(
+        (status = 200, description = "Every seat of the schedule, by seat number.",
+         body = seats::SeatMap),
+        (status = 400, response = docs::InvalidRequest),
+        (status = 401, response = docs::InvalidToken),
+        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting (`position` \
+         says where). `WRONG_CONCERT`: the schedule belongs to another concert than the token's.",
+         body = Forbidden, content_type = "application/problem+json"),
+        (status = 404, description = "`SCHEDULE_NOT_FOUND`: no such schedule.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 410, response = docs::TicketGone),
+        (status = 500, response = docs::Internal),
+        (status = 503, response = docs::Unavailable),
+    )
+)]
+pub fn get_seat_map() {}
+
+#[utoipa::path(
+    post, path = "/v1/reservations", operation_id = "hold_seat", tag = "reservations",
+    summary = "Hold a seat (admitted buyers)",
+    description = "Holds the seat for `holds.ttl_secs` (5 minutes by default); unpaid, it becomes \
+                   available again by itself. While someone holds the seat the gateway answers \
+                   409 `SEAT_UNAVAILABLE` itself, without calling booking.",
+    security(("queue_token" = [])),
+    request_body = reservations::HoldRequest,
+    responses(
+        (status = 201, description = "The seat is held.", body = reservations::ReservationView),
+        (status = 400, response = docs::InvalidRequest),
+        (status = 401, response = docs::InvalidToken),
+        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting (`position` \
+         says where). `WRONG_CONCERT`: the schedule belongs to another concert than the token's.",
+         body = Forbidden, content_type = "application/problem+json"),
+        (status = 404, description = "`SEAT_NOT_FOUND`: no such schedule, or no such seat in it.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "`SEAT_UNAVAILABLE`: the seat is held or sold. \
+         `HOLD_LIMIT`: the buyer already holds `holds.max_per_user` seats (4 by default).",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 410, response = docs::TicketGone),
+        (status = 413, response = docs::PayloadTooLarge),
+        (status = 415, response = docs::UnsupportedMediaType),
+        (status = 500, response = docs::Internal),
+        (status = 503, response = docs::Unavailable),
+    )
+)]
+pub fn hold_seat() {}
+
+#[utoipa::path(
+    get, path = "/v1/reservations/{reservation_id}", operation_id = "get_reservation",
+    tag = "reservations", summary = "One of the buyer's reservations (admitted buyers)",
+    params(("reservation_id" = Uuid, Path, description = "Reservation id")),
+    security(("queue_token" = [])),
+    responses(
+        (status = 200, description = "The reservation.", body = reservations::ReservationView),
+        (status = 400, response = docs::InvalidRequest),
+        (status = 401, response = docs::InvalidToken),
+        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting (`position` \
+         says where). `FORBIDDEN`: the reservation belongs to another buyer. \
+         `WRONG_CONCERT`: it is for another concert than the token's.",
+         body = Forbidden, content_type = "application/problem+json"),
+        (status = 404, description = "`RESERVATION_NOT_FOUND`: no such reservation.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 410, response = docs::TicketGone),
+        (status = 500, response = docs::Internal),
+        (status = 503, response = docs::Unavailable),
+    )
+)]
+pub fn get_reservation() {}
+
+#[utoipa::path(
+    delete, path = "/v1/reservations/{reservation_id}", operation_id = "release_reservation",
+    tag = "reservations", summary = "Release a hold now (admitted buyers)",
+    params(("reservation_id" = Uuid, Path, description = "Reservation id")),
+    security(("queue_token" = [])),
+    responses(
+        (status = 204, description = "Released, or already expired or released."),
+        (status = 400, response = docs::InvalidRequest),
+        (status = 401, response = docs::InvalidToken),
+        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting (`position` \
+         says where). `FORBIDDEN`: the reservation belongs to another buyer. \
+         `WRONG_CONCERT`: it is for another concert than the token's.",
+         body = Forbidden, content_type = "application/problem+json"),
+        (status = 404, description = "`RESERVATION_NOT_FOUND`: no such reservation.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "`RESERVATION_NOT_HELD`: the reservation is already paid \
+         (CONFIRMED).",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 410, response = docs::TicketGone),
+        (status = 500, response = docs::Internal),
+        (status = 503, response = docs::Unavailable),
+    )
+)]
+pub fn release_reservation() {}
+
+#[utoipa::path(
+    post, path = "/v1/payments", operation_id = "pay", tag = "payments",
+    summary = "Pay for held seats from the points balance (admitted buyers)",
+    description = "All or nothing, in one transaction: debit, seats `SOLD`, reservations \
+                   `CONFIRMED`, payment and point-history rows. Then the buyer's admission ends \
+                   and the slot goes to the next in line. The same `Idempotency-Key` with the \
+                   same body returns the first result again and charges once.",
+    security(("queue_token" = [])),
+    params(("Idempotency-Key" = String, Header,
+            description = "1-255 visible ASCII characters, unique per payment attempt")),
+    request_body = payments::PaymentRequest,
+    responses(
+        (status = 201, description = "Paid (or the replay of an earlier identical request).",
+         body = payments::PaymentView),
+        (status = 400, description = "`INVALID_REQUEST`: malformed body, missing or invalid \
+         `Idempotency-Key`, or `reservation_ids` empty, over 20 or repeated.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, response = docs::InvalidToken),
+        (status = 402, description = "`INSUFFICIENT_BALANCE`: the balance is below the total; \
+         nothing changed.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting (`position` \
+         says where). `FORBIDDEN`: a reservation belongs to another buyer. \
+         `WRONG_CONCERT`: a reservation is for another concert than the token's.",
+         body = Forbidden, content_type = "application/problem+json"),
+        (status = 404, description = "`RESERVATION_NOT_FOUND`: a reservation does not exist.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "`RESERVATION_EXPIRED`: a hold ran out before payment. \
+         `RESERVATION_NOT_HELD`: a reservation is already paid or released. \
+         `SEAT_UNAVAILABLE`: a seat was sold under another reservation meanwhile.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 410, response = docs::TicketGone),
+        (status = 413, response = docs::PayloadTooLarge),
+        (status = 415, response = docs::UnsupportedMediaType),
+        (status = 422, response = docs::IdempotencyKeyReused),
+        (status = 500, response = docs::Internal),
+        (status = 503, response = docs::Unavailable),
+    )
+)]
+pub fn pay() {}
+
+#[utoipa::path(
+    get, path = "/v1/users/{user_id}/points", operation_id = "get_balance", tag = "points",
+    summary = "A user's points balance",
+    description = "No queue token needed. A user never seen has 0. With `identity.mode = jwt` \
+                   the request must carry `X-User-Token` for this user.",
+    params(("user_id" = i64, Path, minimum = 1, description = "User id")),
+    responses(
+        (status = 200, description = "The balance.", body = points::Balance),
+        (status = 400, description = "`INVALID_REQUEST`: `user_id` is not a positive integer.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, response = docs::IdentityUnverified),
+        (status = 500, response = docs::Internal),
+        (status = 503, response = docs::Unavailable),
+    )
+)]
+pub fn get_balance() {}
+
+#[utoipa::path(
+    post, path = "/v1/users/{user_id}/points/charge", operation_id = "charge_points",
+    tag = "points", summary = "Add points to a balance",
+    description = "No queue token needed. The same `Idempotency-Key` with the same amount returns \
+                   the first result again and charges once.",
+    params(
+        ("user_id" = i64, Path, minimum = 1, description = "User id"),
+        ("Idempotency-Key" = String, Header,
+         description = "1-255 visible ASCII characters, unique per charge"),
+    ),
+    request_body = points::ChargeRequest,
+    responses(
+        (status = 200, description = "Charged (or the replay of an earlier identical request).",
+         body = points::Balance),
+        (status = 400, description = "`INVALID_REQUEST`: malformed body, bad `user_id`, missing \
+         or invalid `Idempotency-Key`. `INVALID_AMOUNT`: `amount` is not an integer from 1 to \
+         10,000,000, or the balance would exceed its maximum.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, response = docs::IdentityUnverified),
+        (status = 413, response = docs::PayloadTooLarge),
+        (status = 415, response = docs::UnsupportedMediaType),
+        (status = 422, response = docs::IdempotencyKeyReused),
+        (status = 500, response = docs::Internal),
+        (status = 503, response = docs::Unavailable),
+    )
+)]
+pub fn charge_points() {}
+
+#[utoipa::path(
+    get, path = "/v1/users/{user_id}/points/history", operation_id = "list_point_history",
+    tag = "points", summary = "A user's point history, newest first",
+    description = "No queue token needed.",
+    params(("user_id" = i64, Path, minimum = 1, description = "User id"), points::HistoryQuery),
+    responses(
+        (status = 200, description = "One page of history.", body = points::HistoryPage),
+        (status = 400, description = "`INVALID_REQUEST`: bad `user_id`, `limit` or `before`, or \
+         an unknown query parameter.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, response = docs::IdentityUnverified),
+        (status = 500, response = docs::Internal),
+        (status = 503, response = docs::Unavailable),
+    )
+)]
+pub fn list_point_history() {}

@@ -1,0 +1,31 @@
+//! Payments from the points balance.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Most reservations one payment may cover.
+pub const MAX_RESERVATIONS_PER_PAYMENT: usize = 20;
+
+/// `POST /v1/payments` (with an `Idempotency-Key` header).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentRequest {
+    /// 1 to 20 distinct reservations of the buyer, all `HELD`.
+    #[schema(min_items = 1, max_items = 20)]
+    pub reservation_ids: Vec<Uuid>,
+}
+
+/// A payment that went through.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PaymentView {
+    pub payment_id: Uuid,
+    /// Sorted.
+    pub reservation_ids: Vec<Uuid>,
+    /// Points charged: the sum of the seats' prices.
+    pub amount: i64,
+    /// The buyer's balance after the payment.
+    pub balance: i64,
+    pub paid_at: DateTime<Utc>,
+}

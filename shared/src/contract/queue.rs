@@ -1,0 +1,47 @@
+//! The waiting line as buyers see it: joining, and a ticket's state.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A ticket's place: `waiting` in line, or `active` (admitted to book).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketStatus {
+    Waiting,
+    Active,
+}
+
+impl TicketStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketStatus::Waiting => "waiting",
+            TicketStatus::Active => "active",
+        }
+    }
+}
+
+/// `POST /v1/queue/tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    pub concert_id: i64,
+    pub user_id: i64,
+}
+
+/// The body of `POST /v1/queue/tokens` and `GET /v1/queue/status`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TicketView {
+    /// The queue token (JWT) to present from now on.
+    pub token: String,
+    pub status: TicketStatus,
+    pub concert_id: i64,
+    pub user_id: i64,
+    /// 1 for the head of the line, 0 when active.
+    pub position: u64,
+    pub eta_seconds: u64,
+    /// When to ask again.
+    pub poll_after_ms: u64,
+    /// Until when the admission holds (active only), RFC 3339 UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}

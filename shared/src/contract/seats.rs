@@ -1,0 +1,35 @@
+//! Seat maps.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A seat as buyers see it. A hold past its deadline is `AVAILABLE` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(
+    feature = "sqlx",
+    derive(sqlx::Type),
+    sqlx(type_name = "text", rename_all = "SCREAMING_SNAKE_CASE")
+)]
+pub enum SeatStatus {
+    Available,
+    Held,
+    Sold,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct SeatView {
+    /// 1..N within the schedule.
+    pub seat_no: i32,
+    /// Points.
+    pub price: i64,
+    pub status: SeatStatus,
+}
+
+/// `GET /v1/schedules/{schedule_id}/seats`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SeatMap {
+    pub schedule_id: i64,
+    pub seats: Vec<SeatView>,
+}

@@ -1,0 +1,214 @@
+//! Redis key naming, from one table ([`LAYOUT`]) that the accessors below and the README's
+//! key table both follow (a test holds the README to it). Every key of one concert carries
+//! the `{<concert_id>}` hash tag, so a concert's keys share one Redis Cluster slot and
+//! every script touches one slot only. The prefix (default `tq:`) separates deployments
+//! and tests.
+
+/// One kind of key: its pattern (`<p>` = prefix, `{c}` = concert id), type and content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySpec {
+    pub pattern: &'static str,
+    pub kind: &'static str,
+    pub holds: &'static str,
+}
+
+const fn spec(pattern: &'static str, kind: &'static str, holds: &'static str) -> KeySpec {
+    KeySpec {
+        pattern,
+        kind,
+        holds,
+    }
+}
+
+pub const WAITING: KeySpec = spec(
+    "<p>q:{c}:w",
+    "zset",
+    "waiting line: member user id, score ticket number",
+);
+pub const ACTIVE: KeySpec = spec(
+    "<p>q:{c}:a",
+    "zset",
+    "admitted buyers: member user id, score admission expiry (ms)",
+);
+pub const ACTIVE_SEQ: KeySpec = spec("<p>q:{c}:as", "hash", "admitted user id → ticket number");
+pub const SEQ: KeySpec = spec("<p>q:{c}:seq", "string", "last ticket number handed out");
+pub const ROOM: KeySpec = spec(
+    "<p>q:{c}:room",
+    "hash",
+    "room settings (capacity, batch_size, tick_ms, active_ttl_secs, enabled) and tick bookkeeping (last_tick_ms, last_tick_by, admitted_1m)",
+);
+pub const ADMISSION_LOG: KeySpec = spec(
+    "<p>q:{c}:log",
+    "zset",
+    "admissions per tick over the last minute (measured rate)",
+);
+pub const JOIN_TIMES: KeySpec = spec(
+    "<p>q:{c}:jt",
+    "zset",
+    "ticket number → time checkpoints, at most one a second (oldest wait)",
+);
+pub const LEFT: KeySpec = spec(
+    "<p>q:{c}:left",
+    "zset",
+    "tickets that left the line in the last minute: member ticket number, score time (ms)",
+);
+pub const HOLD: KeySpec = spec(
+    "<p>hold:{c}:<schedule>:<seat>",
+    "string",
+    "reservation id holding the seat, `PX` = hold TTL",
+);
+pub const ROOMS: KeySpec = spec(
+    "<p>rooms",
+    "set",
+    "concert ids that have a room (ticker discovery)",
+);
+
+/// Every key the system writes, in the README's order.
+pub const LAYOUT: &[KeySpec] = &[
+    WAITING,
+    ACTIVE,
+    ACTIVE_SEQ,
+    SEQ,
+    ROOM,
+    ADMISSION_LOG,
+    JOIN_TIMES,
+    LEFT,
+    HOLD,
+    ROOMS,
+];
+
+/// Builds every key from one prefix.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// `prefix` must not contain braces (settings validation refuses them).
+    pub fn new(prefix: impl Into<String>) -> Self {
+        let prefix = prefix.into();
+        assert!(
+            !prefix.contains(['{', '}']),
+            "redis.key_prefix must not contain braces (it would change the hash tag)"
+        );
+        Self { prefix }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// A concert key of `spec` (a `<p>q:{c}:<suffix>` pattern).
+    fn queue(&self, spec: KeySpec, concert_id: i64) -> String {
+        let suffix = spec.pattern.rsplit(':').next().unwrap_or_default();
+        format!("{}q:{{{concert_id}}}:{suffix}", self.prefix)
+    }
+
+    pub fn waiting(&self, concert_id: i64) -> String {
+        self.queue(WAITING, concert_id)
+    }
+
+    pub fn active(&self, concert_id: i64) -> String {
+        self.queue(ACTIVE, concert_id)
+    }
+
+    pub fn active_seq(&self, concert_id: i64) -> String {
+        self.queue(ACTIVE_SEQ, concert_id)
+    }
+
+    pub fn seq(&self, concert_id: i64) -> String {
+        self.queue(SEQ, concert_id)
+    }
+
+    pub fn room(&self, concert_id: i64) -> String {
+        self.queue(ROOM, concert_id)
+    }
+
+    pub fn admission_log(&self, concert_id: i64) -> String {
+        self.queue(ADMISSION_LOG, concert_id)
+    }
+
+    pub fn join_times(&self, concert_id: i64) -> String {
+        self.queue(JOIN_TIMES, concert_id)
+    }
+
+    pub fn left(&self, concert_id: i64) -> String {
+        self.queue(LEFT, concert_id)
+    }
+
+    pub fn hold(&self, concert_id: i64, schedule_id: i64, seat_no: i32) -> String {
+        format!(
+            "{}hold:{{{concert_id}}}:{schedule_id}:{seat_no}",
+            self.prefix
+        )
+    }
+
+    pub fn rooms(&self) -> String {
+        format!("{}rooms", self.prefix)
+    }
+
+    /// The keys the join, promote and stats scripts take, in their `KEYS` order.
+    pub fn line(&self, concert_id: i64) -> [String; 7] {
+        [
+            self.waiting(concert_id),
+            self.active(concert_id),
+            self.active_seq(concert_id),
+            self.seq(concert_id),
+            self.room(concert_id),
+            self.admission_log(concert_id),
+            self.join_times(concert_id),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(key: &str) -> &str {
+        let start = key.find('{').unwrap() + 1;
+        let end = key[start..].find('}').unwrap() + start;
+        &key[start..end]
+    }
+
+    #[test]
+    fn every_concert_key_shares_the_concert_hash_tag() {
+        let keys = Keys::new("t:");
+        for key in keys.line(42).iter().chain([&keys.left(42)]) {
+            assert_eq!(tag(key), "42", "{key}");
+            assert!(key.starts_with("t:"));
+        }
+        assert_eq!(tag(&keys.hold(42, 7, 3)), "42");
+        assert_eq!(keys.hold(42, 7, 3), "t:hold:{42}:7:3");
+    }
+
+    #[test]
+    fn accessors_follow_the_layout_table() {
+        let keys = Keys::new("<p>");
+        let built = [
+            keys.waiting(0),
+            keys.active(0),
+            keys.active_seq(0),
+            keys.seq(0),
+            keys.room(0),
+            keys.admission_log(0),
+            keys.join_times(0),
+            keys.left(0),
+        ];
+        for (key, spec) in built.iter().zip(LAYOUT) {
+            assert_eq!(key.replace("{0}", "{c}"), spec.pattern);
+        }
+        assert_eq!(
+            keys.hold(0, 1, 2)
+                .replace("{0}:1:2", "{c}:<schedule>:<seat>"),
+            HOLD.pattern
+        );
+        assert_eq!(keys.rooms(), ROOMS.pattern);
+    }
+
+    #[test]
+    #[should_panic]
+    fn braces_in_prefix_are_refused() {
+        Keys::new("a{b}");
+    }
+}

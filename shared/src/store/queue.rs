@@ -1,0 +1,231 @@
+//! The line of one concert: join, status, leave, and ending an admission.
+
+use super::{Reply, Store, StoreError};
+
+/// Where a ticket stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// Admitted until `expires_at_ms` (Redis server clock, ms since the epoch).
+    Active { expires_at_ms: i64 },
+    /// In line with `rank` buyers ahead (0 = head of the line).
+    Waiting { rank: u64 },
+}
+
+/// A buyer's ticket as the store holds it right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    pub seq: i64,
+    pub place: Place,
+    /// Redis server time of the read, ms (0 when the ticket was not read from Redis).
+    pub now_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinOutcome {
+    /// The buyer's place; `created` when this call handed out the ticket.
+    Placed { ticket: Ticket, created: bool },
+    /// The room is closed and the buyer had no place.
+    Closed,
+    /// The room hash is missing from Redis (e.g. after a flush); nothing was written.
+    NoRoom,
+}
+
+/// What a leave dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Left {
+    /// The ticket was waiting in line.
+    Waiting,
+    /// The ticket was admitted; its slot goes to the next in line.
+    Active,
+    /// Nothing: the ticket was already gone.
+    Nothing,
+}
+
+/// How long a left ticket stays in the room's `left` set (gateways read it every tick).
+pub const LEFT_LISTED_MS: i64 = 60_000;
+
+fn place(reply: &Reply, script: &str, status: &str) -> Result<Option<Place>, StoreError> {
+    Ok(match status {
+        "active" => Some(Place::Active {
+            expires_at_ms: reply.int(script, "expires_at_ms")?,
+        }),
+        "waiting" => Some(Place::Waiting {
+            rank: reply.count(script, "rank")?,
+        }),
+        _ => None,
+    })
+}
+
+impl Store {
+    /// Puts `user_id` in line for `concert_id`, or returns the place the user already has
+    /// (`join.lua`).
+    #[tracing::instrument(skip(self))]
+    pub async fn join(&self, concert_id: i64, user_id: i64) -> Result<JoinOutcome, StoreError> {
+        let keys = self.keys.line(concert_id);
+        let script = &self.scripts.join;
+        let reply: Reply = self
+            .redis
+            .run("queue_join", |mut c| async move {
+                script
+                    .key(&keys[..])
+                    .arg(user_id)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        let status = reply.text("join", "status")?;
+        if let Some(place) = place(&reply, "join", &status)? {
+            return Ok(JoinOutcome::Placed {
+                ticket: Ticket {
+                    seq: reply.int("join", "seq")?,
+                    place,
+                    now_ms: reply.int("join", "now_ms")?,
+                },
+                created: reply.flag("join", "created")?,
+            });
+        }
+        match status.as_str() {
+            "closed" => Ok(JoinOutcome::Closed),
+            "noroom" => Ok(JoinOutcome::NoRoom),
+            other => Err(StoreError::UnexpectedReply(format!("join: status {other}"))),
+        }
+    }
+
+    /// Where ticket `seq` of `user_id` stands; `None` when it is gone (left, expired, paid,
+    /// or replaced by a newer ticket).
+    pub async fn status(
+        &self,
+        concert_id: i64,
+        user_id: i64,
+        seq: i64,
+    ) -> Result<Option<Ticket>, StoreError> {
+        Ok(self.status_at_seat(concert_id, user_id, seq, None).await?.0)
+    }
+
+    /// [`Store::status`], and in the same script call, for an active ticket, whether the
+    /// hold key of `seat` (schedule id, seat number) in this concert exists: someone holds
+    /// that seat right now (`status.lua`).
+    #[tracing::instrument(skip(self))]
+    pub async fn status_at_seat(
+        &self,
+        concert_id: i64,
+        user_id: i64,
+        seq: i64,
+        seat: Option<(i64, i32)>,
+    ) -> Result<(Option<Ticket>, bool), StoreError> {
+        let mut keys = vec![
+            self.keys.waiting(concert_id),
+            self.keys.active(concert_id),
+            self.keys.active_seq(concert_id),
+        ];
+        keys.extend(
+            seat.map(|(schedule_id, seat_no)| self.keys.hold(concert_id, schedule_id, seat_no)),
+        );
+        let script = &self.scripts.status;
+        let reply: Reply = self
+            .redis
+            .run("queue_status", |mut c| async move {
+                script
+                    .key(&keys[..])
+                    .arg(user_id)
+                    .arg(seq)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        let status = reply.text("status", "status")?;
+        let Some(place) = place(&reply, "status", &status)? else {
+            if status == "gone" {
+                return Ok((None, false));
+            }
+            return Err(StoreError::UnexpectedReply(format!("status: {status}")));
+        };
+        let ticket = Ticket {
+            seq,
+            place,
+            now_ms: reply.int("status", "now_ms")?,
+        };
+        Ok((Some(ticket), reply.flag("status", "seat_held")?))
+    }
+
+    /// Drops ticket `seq` of `user_id`, waiting or admitted (`leave.lua`).
+    #[tracing::instrument(skip(self))]
+    pub async fn leave(&self, concert_id: i64, user_id: i64, seq: i64) -> Result<Left, StoreError> {
+        let keys = [
+            self.keys.waiting(concert_id),
+            self.keys.active(concert_id),
+            self.keys.active_seq(concert_id),
+            self.keys.left(concert_id),
+        ];
+        let script = &self.scripts.leave;
+        let reply: Reply = self
+            .redis
+            .run("queue_leave", |mut c| async move {
+                script
+                    .key(&keys[..])
+                    .arg(user_id)
+                    .arg(seq)
+                    .arg(LEFT_LISTED_MS)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        match reply.text("leave", "left")?.as_str() {
+            "waiting" => Ok(Left::Waiting),
+            "active" => Ok(Left::Active),
+            "none" => Ok(Left::Nothing),
+            other => Err(StoreError::UnexpectedReply(format!("leave: left {other}"))),
+        }
+    }
+
+    /// Tickets that left the line of `concert_id` at or after `since_ms` (Redis clock),
+    /// as `(ticket number, time left ms)`, oldest first.
+    pub async fn left_since(
+        &self,
+        concert_id: i64,
+        since_ms: i64,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let key = self.keys.left(concert_id);
+        Ok(self
+            .redis
+            .run("queue_left", |mut c| async move {
+                redis::cmd("ZRANGEBYSCORE")
+                    .arg(&key)
+                    .arg(since_ms)
+                    .arg("+inf")
+                    .arg("WITHSCORES")
+                    .query_async::<Vec<(i64, i64)>>(&mut c)
+                    .await
+            })
+            .await?)
+    }
+
+    /// Ends the admission of ticket `seq` (`seq = 0`: whatever admission the user has);
+    /// true when one was ended (`end_admission.lua`). The gateway calls it when a buyer
+    /// leaves or when booking could not; booking after a payment ([`Store::after_payment`]).
+    #[tracing::instrument(skip(self))]
+    pub async fn end_admission(
+        &self,
+        concert_id: i64,
+        user_id: i64,
+        seq: i64,
+    ) -> Result<bool, StoreError> {
+        let keys = [
+            self.keys.active(concert_id),
+            self.keys.active_seq(concert_id),
+        ];
+        let script = &self.scripts.end_admission;
+        let reply: Reply = self
+            .redis
+            .run("end_admission", |mut c| async move {
+                script
+                    .key(&keys[..])
+                    .arg(user_id)
+                    .arg(seq)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        reply.flag("end_admission", "ended")
+    }
+}

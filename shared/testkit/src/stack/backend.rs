@@ -1,0 +1,300 @@
+//! The booking side of a [`Stack`] and the helpers that call booking directly (booking's
+//! own tests, and system tests that set up concerts and read the database).
+
+use std::net::SocketAddr;
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use shared::token::{now_secs, QueueClaims, TicketStatus};
+use sqlx::PgPool;
+
+use super::{Backend, Stack};
+use crate::http::json_of;
+use crate::stub::StubBooking;
+use crate::ADMIN;
+
+#[derive(Default)]
+pub(super) enum BookingSide {
+    Real {
+        app: booking::startup::RunningApp,
+        db: PgPool,
+    },
+    Stub(StubBooking),
+    /// Stopped.
+    #[default]
+    Gone,
+}
+
+impl BookingSide {
+    pub(super) async fn start(
+        backend: Backend,
+        gw: &gateway::GatewaySettings,
+        bk: &booking::BookingSettings,
+    ) -> Self {
+        match backend {
+            Backend::Stub => BookingSide::Stub(StubBooking::start(gw).await),
+            Backend::Real(db) => BookingSide::Real {
+                app: booking::startup::spawn(bk.clone(), Some(db.clone()))
+                    .await
+                    .expect("booking starts"),
+                db,
+            },
+        }
+    }
+
+    pub(super) fn addr(&self) -> SocketAddr {
+        match self {
+            BookingSide::Real { app, .. } => app.addr,
+            BookingSide::Stub(stub) => stub.addr,
+            BookingSide::Gone => panic!("booking was stopped"),
+        }
+    }
+
+    pub(super) fn url(&self) -> String {
+        format!("http://{}", self.addr())
+    }
+
+    pub(super) async fn stop(self) {
+        match self {
+            BookingSide::Real { app, .. } => app.shutdown().await,
+            BookingSide::Stub(stub) => stub.stop().await,
+            BookingSide::Gone => {}
+        }
+    }
+
+    pub(super) fn cancel(&self) {
+        if let BookingSide::Real { app, .. } = self {
+            app.cancel.cancel();
+        }
+    }
+}
+
+impl Stack {
+    /// The booking service's base URL (the real one or the stub).
+    pub fn booking_url(&self) -> String {
+        self.booking.url()
+    }
+
+    /// The running booking service (real backends only).
+    pub fn booking_app(&self) -> &booking::startup::RunningApp {
+        match &self.booking {
+            BookingSide::Real { app, .. } => app,
+            _ => panic!("this stack runs no real booking service"),
+        }
+    }
+
+    /// Takes the booking service out (a test that stops it itself).
+    pub fn take_booking_app(&mut self) -> booking::startup::RunningApp {
+        match std::mem::take(&mut self.booking) {
+            BookingSide::Real { app, .. } => app,
+            _ => panic!("this stack runs no real booking service"),
+        }
+    }
+
+    /// Stops the booking service (real or stub) while the gateways keep running.
+    pub async fn stop_booking(&mut self) {
+        std::mem::take(&mut self.booking).stop().await;
+    }
+
+    /// The stub booking service (stub backends only).
+    pub fn stub(&self) -> &StubBooking {
+        match &self.booking {
+            BookingSide::Stub(stub) => stub,
+            _ => panic!("this stack runs the real booking service"),
+        }
+    }
+
+    /// The test database (real backends only).
+    pub fn db(&self) -> &PgPool {
+        match &self.booking {
+            BookingSide::Real { db, .. } => db,
+            _ => panic!("this stack has no database"),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(format!("{}{path}", self.booking_url()))
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(format!("{}{path}", self.booking_url()))
+    }
+
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.delete(format!("{}{path}", self.booking_url()))
+    }
+
+    /// An active token (ticket 1) for `user_id` in `concert_id`, minted with the stack's key.
+    pub fn active_token(&self, user_id: i64, concert_id: i64) -> String {
+        self.token(user_id, concert_id, TicketStatus::Active, 600)
+    }
+
+    pub fn token(&self, user_id: i64, concert_id: i64, st: TicketStatus, ttl: i64) -> String {
+        let now = now_secs();
+        self.tokens.mint(&QueueClaims::new(
+            user_id,
+            concert_id,
+            1,
+            st,
+            now,
+            now + ttl,
+        ))
+    }
+
+    /// A token minted with the stack's key (for forged / expired cases).
+    pub fn mint(&self, claims: &QueueClaims) -> String {
+        self.tokens.mint(claims)
+    }
+
+    /// Creates a concert 30 days ahead with one schedule per entry of `seats` (price 1,000
+    /// each); returns its id and the schedule ids.
+    pub async fn create_concert(&self, seats: &[i32]) -> (i64, Vec<i64>) {
+        let starts = Utc::now() + chrono::Duration::days(30);
+        let schedules: Vec<Value> = seats
+            .iter()
+            .map(|n| json!({"starts_at": starts, "seats": n, "price": 1000}))
+            .collect();
+        let (status, body) = json_of(
+            self.post("/admin/concerts")
+                .bearer_auth(ADMIN)
+                .json(&json!({"title": "Test concert", "schedules": schedules}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let ids = body["schedule_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        (body["concert_id"].as_i64().unwrap(), ids)
+    }
+
+    /// A concert with one schedule of `seats` seats at `price` points; its id and the
+    /// schedule's.
+    pub async fn concert_with(&self, seats: i64, price: i64) -> (i64, i64) {
+        let starts = Utc::now() + chrono::Duration::days(10);
+        let (status, body) = json_of(
+            self.post("/admin/concerts")
+                .bearer_auth(ADMIN)
+                .json(&json!({"title": "Stack", "schedules": [{"starts_at": starts, "seats": seats, "price": price}]}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["concert_id"].as_i64().unwrap(),
+            body["schedule_ids"][0].as_i64().unwrap(),
+        )
+    }
+
+    /// Charges `amount` points to `user_id` on booking directly.
+    pub async fn charge(&self, user_id: i64, amount: i64) -> (StatusCode, Value) {
+        json_of(
+            self.post(&format!("/v1/users/{user_id}/points/charge"))
+                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                .json(&json!({"amount": amount}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Holds a seat on booking directly.
+    pub async fn hold(&self, token: &str, schedule_id: i64, seat_no: i64) -> (StatusCode, Value) {
+        json_of(
+            self.post("/v1/reservations")
+                .bearer_auth(token)
+                .json(&json!({"schedule_id": schedule_id, "seat_no": seat_no}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Pays on booking directly.
+    pub async fn pay(&self, token: &str, ids: &[&str], key: &str) -> (StatusCode, Value) {
+        json_of(
+            self.post("/v1/payments")
+                .bearer_auth(token)
+                .header("Idempotency-Key", key)
+                .json(&json!({"reservation_ids": ids}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn balance(&self, user_id: i64) -> i64 {
+        let (status, body) = json_of(
+            self.get(&format!("/v1/users/{user_id}/points"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        body["balance"].as_i64().unwrap()
+    }
+
+    pub async fn seat_status(&self, token: &str, schedule_id: i64, seat_no: i64) -> String {
+        let (status, body) = json_of(
+            self.get(&format!("/v1/schedules/{schedule_id}/seats"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["seats"][(seat_no - 1) as usize]["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Runs the auditor and asserts it passes.
+    pub async fn audit(&self) -> booking::audit::Report {
+        let report = booking::audit::run(self.db()).await.unwrap();
+        assert!(report.passed(), "the auditor found a breach:\n{report}");
+        report
+    }
+
+    /// Everything money and seats are made of, to assert "nothing changed".
+    pub async fn snapshot(&self) -> Value {
+        let row: (i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COALESCE(sum(balance),0)::BIGINT FROM users),
+                    (SELECT count(*) FROM users),
+                    (SELECT count(*) FROM point_history),
+                    (SELECT count(*) FROM payments),
+                    (SELECT count(*) FROM reservations),
+                    (SELECT count(*) FROM seats WHERE status <> 'AVAILABLE'),
+                    (SELECT count(*) FROM concerts)",
+        )
+        .fetch_one(self.db())
+        .await
+        .unwrap();
+        json!([row.0, row.1, row.2, row.3, row.4, row.5, row.6])
+    }
+
+    /// Seats sold per seat number (a seat sold twice would show up as 2).
+    pub async fn confirmed_per_seat(&self, schedule_id: i64) -> Vec<(i32, i64)> {
+        sqlx::query_as(
+            "SELECT seat_no, count(*) FROM reservations
+             WHERE schedule_id = $1 AND status = 'CONFIRMED' GROUP BY seat_no ORDER BY seat_no",
+        )
+        .bind(schedule_id)
+        .fetch_all(self.db())
+        .await
+        .unwrap()
+    }
+}

@@ -1,0 +1,196 @@
+//! The helpers that go through the gateways: the queue, the rooms API, any buyer call.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use shared::token::QueueClaims;
+
+use super::Stack;
+use crate::http::{json_of, poll_until};
+use crate::ADMIN;
+
+/// A joined buyer as the API described it.
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    pub status: StatusCode,
+    pub body: Value,
+    pub token: String,
+}
+
+impl Ticket {
+    pub fn claims(&self, stack: &Stack) -> QueueClaims {
+        stack.tokens.verify(&self.token).expect("a valid token")
+    }
+
+    pub fn state(&self) -> &str {
+        self.body["status"].as_str().unwrap_or_default()
+    }
+
+    pub fn position(&self) -> u64 {
+        self.body["position"].as_u64().unwrap()
+    }
+}
+
+impl Stack {
+    /// One request to gateway `instance`.
+    pub async fn request(
+        &self,
+        instance: usize,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.url(instance)));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("the gateway answers")
+    }
+
+    /// One request through gateway `instance`, with a fresh `Idempotency-Key` when there
+    /// is a body (tests that care about the key send their own requests).
+    pub async fn call(
+        &self,
+        instance: usize,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.url(instance)));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                .json(&body);
+        }
+        json_of(request.send().await.unwrap()).await
+    }
+
+    pub async fn post_token(
+        &self,
+        instance: usize,
+        concert_id: i64,
+        user_id: i64,
+        token: Option<&str>,
+    ) -> reqwest::Response {
+        self.request(
+            instance,
+            Method::POST,
+            "/v1/queue/tokens",
+            token,
+            Some(json!({"concert_id": concert_id, "user_id": user_id})),
+        )
+        .await
+    }
+
+    /// Joins and expects 200/201.
+    pub async fn join(&self, instance: usize, concert_id: i64, user_id: i64) -> Ticket {
+        self.join_with(instance, concert_id, user_id, None).await
+    }
+
+    pub async fn join_with(
+        &self,
+        instance: usize,
+        concert_id: i64,
+        user_id: i64,
+        token: Option<&str>,
+    ) -> Ticket {
+        let response = self.post_token(instance, concert_id, user_id, token).await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            status == StatusCode::OK || status == StatusCode::CREATED,
+            "join answered {status}: {body}"
+        );
+        Ticket {
+            status,
+            token: body["token"].as_str().unwrap().to_owned(),
+            body,
+        }
+    }
+
+    pub async fn status(&self, instance: usize, token: &str) -> (StatusCode, Value) {
+        let response = self
+            .request(instance, Method::GET, "/v1/queue/status", Some(token), None)
+            .await;
+        json_of(response).await
+    }
+
+    pub async fn leave(&self, instance: usize, token: &str) -> StatusCode {
+        self.request(
+            instance,
+            Method::DELETE,
+            "/v1/queue/tokens",
+            Some(token),
+            None,
+        )
+        .await
+        .status()
+    }
+
+    /// The rooms API of gateway 0.
+    pub async fn admin(
+        &self,
+        method: Method,
+        concert_id: i64,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}/admin/rooms/{concert_id}", self.url(0)))
+            .bearer_auth(ADMIN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        json_of(request.send().await.unwrap()).await
+    }
+
+    /// Changes a room through the admin API and expects 200.
+    pub async fn configure(&self, concert_id: i64, body: Value) -> Value {
+        let (status, room) = self.admin(Method::PUT, concert_id, Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{room}");
+        room
+    }
+
+    /// Polls the status of `token` until it is active.
+    pub async fn wait_active(&self, token: &str, within: Duration) -> Value {
+        poll_until(within, "the ticket to become active", || async {
+            let (status, body) = self.status(0, token).await;
+            (status == StatusCode::OK && body["status"] == "active").then_some(body)
+        })
+        .await
+    }
+
+    /// Non-expired admissions of a concert, read straight from Redis on its clock.
+    pub async fn live_active(&self, concert_id: i64) -> u64 {
+        redis::Script::new(
+            "local t = redis.call('TIME')
+             local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+             return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')",
+        )
+        .key(self.keys.active(concert_id))
+        .invoke_async(&mut self.redis.clone())
+        .await
+        .unwrap()
+    }
+
+    pub async fn waiting_len(&self, concert_id: i64) -> u64 {
+        redis::cmd("ZCARD")
+            .arg(self.keys.waiting(concert_id))
+            .query_async(&mut self.redis.clone())
+            .await
+            .unwrap()
+    }
+}

@@ -1,0 +1,10 @@
+//! System tests: the whole stack — the real booking service on a test database, gateways
+//! in front, real Redis — started in-process by `testkit::Stack`. One binary, one module
+//! per topic.
+
+mod catalogue;
+mod conformance;
+mod deploy;
+mod e2e;
+mod faults;
+mod readme;
