@@ -6,6 +6,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUN_DIR="$ROOT/.run"
 PG_URL_BASE="${PG_URL_BASE:-postgres://postgres:postgres@127.0.0.1:5432}"
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+# The development operator token: the value of shared::config::dev::ADMIN_TOKEN, which
+# both services use when none is configured. ADMIN_TOKEN overrides it for the scripts.
+DEV_ADMIN_TOKEN="dev-admin-token"
 mkdir -p "$RUN_DIR"
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }

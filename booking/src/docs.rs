@@ -2,13 +2,13 @@
 //! `/docs` page ([`shared::docs`]). The public routes are described once, in the shared
 //! contract ([`shared::contract::paths::BookingApi`], which the gateway's document merges
 //! too); the operator routes here, from the `#[utoipa::path]` annotations on their
-//! handlers; the probes from [`shared::docs::OpsApi`].
+//! handlers; the probes from [`shared::docs::OpsApi`] ([`shared::docs::document`] puts
+//! them together).
 //!
 //! When a route is added to a module's `router()`, it needs a description in one of those
 //! places; the docs test lists every route the router serves and fails until it has one.
 
 use shared::contract::paths::BookingApi;
-use shared::docs::{Conventions, OpsApi};
 use utoipa::OpenApi;
 
 /// Booking's own (operator) routes. Use [`openapi`] for the whole document.
@@ -37,9 +37,5 @@ pub struct AdminApi;
 
 /// The document as served: booking's public routes, the operator routes and the probes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = AdminApi::openapi();
-    doc.merge(BookingApi::openapi());
-    doc.merge(OpsApi::openapi());
-    utoipa::Modify::modify(&Conventions, &mut doc);
-    doc
+    shared::docs::document(AdminApi::openapi(), [BookingApi::openapi()])
 }

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use booking::BookingSettings;
-use shared::config::config_file_from_args;
+use shared::config::{config_file_from_args, Layered};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

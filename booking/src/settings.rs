@@ -2,13 +2,10 @@
 //! [`shared::config`]) and its own — the database, holds and payment groups. Loaded
 //! defaults → file → `BOOKING__...` variables.
 
-use std::collections::HashMap;
-use std::path::Path;
-
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::config::{
-    self, AdminSettings, HttpSettings, JwtSettings, Profile, RedisSettings, SettingsError,
+    self, AdminSettings, HttpSettings, JwtSettings, Layered, Profile, RedisSettings, SettingsError,
 };
 
 /// Defaults of booking's own keys (on top of [`config::COMMON_DEFAULTS`]).
@@ -74,28 +71,11 @@ pub struct BookingSettings {
     pub payments: PaymentSettings,
 }
 
-impl BookingSettings {
-    /// Defaults → file → process environment (`BOOKING__...`).
-    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
-        Self::load_with(file, None)
-    }
+impl Layered for BookingSettings {
+    const DEFAULTS: &'static str = DEFAULTS;
+    const PREFIX: &'static str = "BOOKING";
 
-    /// Defaults → file → the given variables instead of the process environment.
-    pub fn load_with(
-        file: Option<&Path>,
-        env: Option<HashMap<String, String>>,
-    ) -> Result<Self, SettingsError> {
-        let settings: Self = config::load(DEFAULTS, "BOOKING", file, env)?;
-        settings.validate()?;
-        Ok(settings)
-    }
-
-    /// Built-in defaults only (tests start from these and adjust fields).
-    pub fn defaults() -> Self {
-        Self::load_with(None, Some(HashMap::new())).expect("built-in booking defaults parse")
-    }
-
-    pub fn validate(&self) -> Result<(), SettingsError> {
+    fn validate(&self) -> Result<(), SettingsError> {
         if self.holds.ttl_secs == 0 || self.holds.max_per_user == 0 {
             return Err(SettingsError::Invalid(
                 "holds: ttl_secs and max_per_user must be > 0".into(),

@@ -9,7 +9,6 @@
 //! and fails until both are there.
 
 use shared::contract::paths::BookingApi;
-use shared::docs::{Conventions, OpsApi};
 use utoipa::OpenApi;
 
 /// The gateway's own routes. Use [`openapi`] for the whole document.
@@ -47,9 +46,5 @@ pub struct GatewayApi;
 
 /// The document as served: the gateway's routes, booking's public routes and the probes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = GatewayApi::openapi();
-    doc.merge(BookingApi::openapi());
-    doc.merge(OpsApi::openapi());
-    utoipa::Modify::modify(&Conventions, &mut doc);
-    doc
+    shared::docs::document(GatewayApi::openapi(), [BookingApi::openapi()])
 }

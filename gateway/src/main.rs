@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use gateway::GatewaySettings;
-use shared::config::config_file_from_args;
+use shared::config::{config_file_from_args, Layered};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -2,13 +2,10 @@
 //! [`shared::config`]) and its own — room defaults (`queue`), the booking client, the
 //! buyer's identity, the join limit. Loaded defaults → file → `GATEWAY__...` variables.
 
-use std::collections::HashMap;
-use std::path::Path;
-
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::config::{
-    self, AdminSettings, HttpSettings, JwtSettings, Profile, RedisSettings, SettingsError,
+    self, AdminSettings, HttpSettings, JwtSettings, Layered, Profile, RedisSettings, SettingsError,
 };
 use shared::store::RoomSettings;
 
@@ -107,28 +104,11 @@ pub struct GatewaySettings {
     pub rate_limit: RateLimitSettings,
 }
 
-impl GatewaySettings {
-    /// Defaults → file → process environment (`GATEWAY__...`).
-    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
-        Self::load_with(file, None)
-    }
+impl Layered for GatewaySettings {
+    const DEFAULTS: &'static str = DEFAULTS;
+    const PREFIX: &'static str = "GATEWAY";
 
-    /// Defaults → file → the given variables instead of the process environment.
-    pub fn load_with(
-        file: Option<&Path>,
-        env: Option<HashMap<String, String>>,
-    ) -> Result<Self, SettingsError> {
-        let settings: Self = config::load(DEFAULTS, "GATEWAY", file, env)?;
-        settings.validate()?;
-        Ok(settings)
-    }
-
-    /// Built-in defaults only (tests start from these and adjust fields).
-    pub fn defaults() -> Self {
-        Self::load_with(None, Some(HashMap::new())).expect("built-in gateway defaults parse")
-    }
-
-    pub fn validate(&self) -> Result<(), SettingsError> {
+    fn validate(&self) -> Result<(), SettingsError> {
         let q = &self.queue;
         if q.capacity == 0 || q.batch_size == 0 || q.tick_ms < 10 || q.active_ttl_secs == 0 {
             return Err(SettingsError::Invalid(

@@ -1,6 +1,6 @@
 // Token issue under load: constant VUs, every iteration a new user joins the
 // line of CONCERT_ID. Every SAME_PLACE_EVERY-th user joins a second time
-// without a token and must get the same ticket (same `seq`), because SPEC §3
+// without a token and must get the same ticket (same `seq`): the contract
 // allows one place per user per concert.
 //
 //   k6 run -e CONCERT_ID=1 scripts/k6/join.js

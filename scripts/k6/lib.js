@@ -30,7 +30,7 @@ export const SUMMARY_JSON = envStr('SUMMARY_JSON', '');
 // Per-trend statistics shown in summaries (p99 is not in k6's default set).
 export const TREND_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'];
 
-// Problem codes of the services (SPEC §2-3, shared/src/error.rs) and of nginx
+// Problem codes of the services (shared/src/contract/code.rs) and of nginx
 // (UPSTREAM_*). Each gets an always-true threshold (count>=0) only so that its
 // count is listed in the end-of-test summary.
 export const KNOWN_CODES = [

@@ -49,10 +49,7 @@ pub fn validate(concert: &NewConcert) -> ApiResult<()> {
 }
 
 #[utoipa::path(
-    post,
-    path = "/admin/concerts",
-    operation_id = "create_concert",
-    tag = "admin",
+    post, path = "/admin/concerts", operation_id = "create_concert", tag = "admin",
     summary = "Create a concert with its schedules and seats",
     security(("admin_token" = [])),
     request_body = NewConcert,
@@ -61,11 +58,8 @@ pub fn validate(concert: &NewConcert) -> ApiResult<()> {
         (status = 400, description = "`INVALID_REQUEST`: malformed body, bad title, schedule \
          count or seat count. `INVALID_AMOUNT`: a price outside 1 to 10,000,000.",
          body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, response = shared::docs::AdminUnauthorized),
         (status = 413, response = shared::docs::PayloadTooLarge),
         (status = 415, response = shared::docs::UnsupportedMediaType),
-        (status = 500, response = shared::docs::Internal),
-        (status = 503, response = shared::docs::Unavailable),
     )
 )]
 #[tracing::instrument(skip(state, _admin))]
@@ -99,10 +93,7 @@ async fn create(
 }
 
 #[utoipa::path(
-    get,
-    path = "/admin/concerts/{concert_id}",
-    operation_id = "get_concert_sales",
-    tag = "admin",
+    get, path = "/admin/concerts/{concert_id}", operation_id = "get_concert_sales", tag = "admin",
     summary = "A concert with its sales figures",
     params(("concert_id" = i64, Path, description = "Concert id")),
     security(("admin_token" = [])),
@@ -110,11 +101,8 @@ async fn create(
         (status = 200, description = "Seats, holds, sales and revenue, per schedule and in total.",
          body = ConcertSales),
         (status = 400, response = shared::docs::InvalidRequest),
-        (status = 401, response = shared::docs::AdminUnauthorized),
         (status = 404, description = "`CONCERT_NOT_FOUND`: no such concert.",
          body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 500, response = shared::docs::Internal),
-        (status = 503, response = shared::docs::Unavailable),
     )
 )]
 #[tracing::instrument(skip(state, _admin))]

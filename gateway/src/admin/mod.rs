@@ -67,10 +67,7 @@ fn positive(concert_id: i64) -> Result<i64, ApiError> {
 }
 
 #[utoipa::path(
-    get,
-    path = "/admin/rooms/{concert_id}",
-    operation_id = "get_room",
-    tag = "admin",
+    get, path = "/admin/rooms/{concert_id}", operation_id = "get_room", tag = "admin",
     summary = "A waiting room's settings and live figures",
     description = "Creates the room with the configured defaults if the concert exists and has \
                    none yet.",
@@ -79,11 +76,8 @@ fn positive(concert_id: i64) -> Result<i64, ApiError> {
     responses(
         (status = 200, description = "The room.", body = RoomView),
         (status = 400, response = shared::docs::InvalidRequest),
-        (status = 401, response = shared::docs::AdminUnauthorized),
         (status = 404, description = "`CONCERT_NOT_FOUND`: booking does not know the concert.",
          body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
-        (status = 500, response = shared::docs::Internal),
-        (status = 503, response = shared::docs::Unavailable),
     )
 )]
 async fn show(
@@ -98,10 +92,7 @@ async fn show(
 }
 
 #[utoipa::path(
-    put,
-    path = "/admin/rooms/{concert_id}",
-    operation_id = "change_room",
-    tag = "admin",
+    put, path = "/admin/rooms/{concert_id}", operation_id = "change_room", tag = "admin",
     summary = "Change a waiting room's settings live",
     description = "Any of `capacity` (1-1,000,000), `batch_size` (1-100,000), `tick_ms` \
                    (10-60,000), `active_ttl_secs` (1-86,400), `enabled`; absent fields stay as \
@@ -116,13 +107,10 @@ async fn show(
         (status = 400, description = "`INVALID_REQUEST`: malformed body, an unknown field, or a \
          value out of range.",
          body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, response = shared::docs::AdminUnauthorized),
         (status = 404, description = "`CONCERT_NOT_FOUND`: booking does not know the concert.",
          body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
         (status = 413, response = shared::docs::PayloadTooLarge),
         (status = 415, response = shared::docs::UnsupportedMediaType),
-        (status = 500, response = shared::docs::Internal),
-        (status = 503, response = shared::docs::Unavailable),
     )
 )]
 async fn change(

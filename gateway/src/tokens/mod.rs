@@ -103,10 +103,7 @@ fn describe(
 }
 
 #[utoipa::path(
-    post,
-    path = "/v1/queue/tokens",
-    operation_id = "join_queue",
-    tag = "queue",
+    post, path = "/v1/queue/tokens", operation_id = "join_queue", tag = "queue",
     summary = "Join a concert's line, or get a fresh token for your place",
     description = "No token, a token for another concert, or a token whose ticket is gone: the \
                    buyer is placed (the SAME place when they are already in line: one place per \
@@ -134,8 +131,6 @@ fn describe(
         (status = 413, response = shared::docs::PayloadTooLarge),
         (status = 415, response = shared::docs::UnsupportedMediaType),
         (status = 429, response = shared::docs::RateLimited),
-        (status = 500, response = shared::docs::Internal),
-        (status = 503, response = shared::docs::Unavailable),
     )
 )]
 async fn join(
@@ -220,20 +215,14 @@ fn count_join(concert_id: i64, result: &'static str) {
 }
 
 #[utoipa::path(
-    get,
-    path = "/v1/queue/status",
-    operation_id = "queue_status",
-    tag = "queue",
+    get, path = "/v1/queue/status", operation_id = "queue_status", tag = "queue",
     summary = "Position, estimated wait, or admission of a token",
     description = "Poll again after `poll_after_ms`. A fresh token comes back when the status \
                    changed (e.g. on admission).",
     security(("queue_token" = [])),
     responses(
         (status = 200, description = "The ticket's state.", body = TicketView),
-        (status = 401, response = shared::docs::InvalidToken),
         (status = 410, response = shared::docs::TicketGone),
-        (status = 500, response = shared::docs::Internal),
-        (status = 503, response = shared::docs::Unavailable),
     )
 )]
 async fn status(
@@ -257,18 +246,12 @@ async fn status(
 }
 
 #[utoipa::path(
-    delete,
-    path = "/v1/queue/tokens",
-    operation_id = "leave_queue",
-    tag = "queue",
+    delete, path = "/v1/queue/tokens", operation_id = "leave_queue", tag = "queue",
     summary = "Leave the line or give up an active slot",
     description = "The slot goes to the next in line. 204 whether or not anything was left.",
     security(("queue_token" = [])),
     responses(
         (status = 204, description = "Left (or there was nothing to leave)."),
-        (status = 401, response = shared::docs::InvalidToken),
-        (status = 500, response = shared::docs::Internal),
-        (status = 503, response = shared::docs::Unavailable),
     )
 )]
 async fn leave(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {

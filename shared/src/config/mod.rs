@@ -1,8 +1,8 @@
 //! Layered configuration, the part both services share: the layering itself, the sections
 //! every service has (`http`, `redis`, `jwt`, `admin`), the development defaults (defined
 //! once, here) and the production guard. Each service's `Settings` struct lives in its own
-//! crate (`gateway/src/settings.rs`, `booking/src/settings.rs`) and is loaded through
-//! [`load`].
+//! crate (`gateway/src/settings.rs`, `booking/src/settings.rs`) and implements
+//! [`Layered`], which loads it.
 //!
 //! Sources, later ones winning: the built-in defaults ([`COMMON_DEFAULTS`], then the
 //! service's own TOML), an optional TOML file (`--config PATH` or `GATEWAY_CONFIG` /
@@ -140,6 +140,38 @@ pub fn load<T: DeserializeOwned>(
         .try_parsing(true)
         .source(env);
     Ok(builder.add_source(environment).build()?.try_deserialize()?)
+}
+
+/// A service's settings type: its defaults, its variable prefix and its own checks. How
+/// settings are loaded is the same for every service (the provided methods).
+pub trait Layered: DeserializeOwned {
+    /// The service's own defaults (TOML), layered on [`COMMON_DEFAULTS`].
+    const DEFAULTS: &'static str;
+    /// The environment prefix: `GATEWAY` reads `GATEWAY__...`.
+    const PREFIX: &'static str;
+
+    /// Refuses values the types alone do not rule out.
+    fn validate(&self) -> Result<(), SettingsError>;
+
+    /// Defaults → `file` → process environment.
+    fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        Self::load_with(file, None)
+    }
+
+    /// Defaults → `file` → the given variables instead of the process environment.
+    fn load_with(
+        file: Option<&Path>,
+        env: Option<HashMap<String, String>>,
+    ) -> Result<Self, SettingsError> {
+        let settings: Self = load(Self::DEFAULTS, Self::PREFIX, file, env)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Built-in defaults only (tests start from these and adjust fields).
+    fn defaults() -> Self {
+        Self::load_with(None, Some(HashMap::new())).expect("the built-in defaults parse")
+    }
 }
 
 /// Checks of the shared sections, for a service's `validate`.

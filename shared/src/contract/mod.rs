@@ -21,5 +21,51 @@ pub mod queue;
 pub mod reservations;
 pub mod rooms;
 pub mod seats;
+pub mod status;
 
 pub use code::Code;
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    use super::status::{PointKind, ReservationStatus, SeatStatus};
+
+    fn enum_values(schema: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>) -> Vec<String> {
+        serde_json::to_value(schema).unwrap()["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn status_enums_speak_their_wire_form_everywhere() {
+        let seats = [SeatStatus::Available, SeatStatus::Held, SeatStatus::Sold];
+        for s in seats {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(
+            enum_values(SeatStatus::schema()),
+            ["AVAILABLE", "HELD", "SOLD"]
+        );
+        assert_eq!(
+            enum_values(ReservationStatus::schema()),
+            ["HELD", "CONFIRMED", "EXPIRED", "RELEASED"]
+        );
+        for r in [
+            ReservationStatus::Held,
+            ReservationStatus::Confirmed,
+            ReservationStatus::Expired,
+            ReservationStatus::Released,
+        ] {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+        assert_eq!(
+            enum_values(PointKind::schema()),
+            ["CHARGE", "USE", "REFUND"]
+        );
+        assert_eq!(serde_json::to_value(PointKind::Use).unwrap(), "USE");
+    }
+}

@@ -8,7 +8,7 @@
 use utoipa::OpenApi;
 
 use crate::contract::{concerts, payments, points, reservations, seats};
-use crate::docs::{self, Forbidden, ProblemDetails};
+use crate::docs::{self, ProblemDetails};
 
 /// The booking routes buyers use (merged into both services' documents).
 #[derive(OpenApi)]
@@ -45,8 +45,6 @@ pub struct BookingApi;
         (status = 400, response = docs::InvalidRequest),
         (status = 404, description = "`CONCERT_NOT_FOUND`: no such concert.",
          body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 500, response = docs::Internal),
-        (status = 503, response = docs::Unavailable),
     )
 )]
 pub fn get_concert() {}
@@ -62,15 +60,9 @@ pub fn get_concert() {}
         (status = 200, description = "Bookable schedules, earliest first.",
          body = Vec<concerts::ScheduleView>),
         (status = 400, response = docs::InvalidRequest),
-        (status = 401, response = docs::InvalidToken),
-        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting (`position` \
-         says where). `WRONG_CONCERT`: the token is for another concert.",
-         body = Forbidden, content_type = "application/problem+json"),
+        (status = 403, response = docs::NotAdmittedHere),
         (status = 404, description = "`CONCERT_NOT_FOUND`: no such concert.",
          body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 410, response = docs::TicketGone),
-        (status = 500, response = docs::Internal),
-        (status = 503, response = docs::Unavailable),
     )
 )]
 pub fn list_schedules() {}
@@ -84,15 +76,9 @@ pub fn list_schedules() {}
         (status = 200, description = "Every seat of the schedule, by seat number.",
          body = seats::SeatMap),
         (status = 400, response = docs::InvalidRequest),
-        (status = 401, response = docs::InvalidToken),
-        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting (`position` \
-         says where). `WRONG_CONCERT`: the schedule belongs to another concert than the token's.",
-         body = Forbidden, content_type = "application/problem+json"),
+        (status = 403, response = docs::NotAdmittedHere),
         (status = 404, description = "`SCHEDULE_NOT_FOUND`: no such schedule.",
          body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 410, response = docs::TicketGone),
-        (status = 500, response = docs::Internal),
-        (status = 503, response = docs::Unavailable),
     )
 )]
 pub fn get_seat_map() {}
@@ -108,20 +94,14 @@ pub fn get_seat_map() {}
     responses(
         (status = 201, description = "The seat is held.", body = reservations::ReservationView),
         (status = 400, response = docs::InvalidRequest),
-        (status = 401, response = docs::InvalidToken),
-        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting (`position` \
-         says where). `WRONG_CONCERT`: the schedule belongs to another concert than the token's.",
-         body = Forbidden, content_type = "application/problem+json"),
+        (status = 403, response = docs::NotAdmittedHere),
         (status = 404, description = "`SEAT_NOT_FOUND`: no such schedule, or no such seat in it.",
          body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "`SEAT_UNAVAILABLE`: the seat is held or sold. \
          `HOLD_LIMIT`: the buyer already holds `holds.max_per_user` seats (4 by default).",
          body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 410, response = docs::TicketGone),
         (status = 413, response = docs::PayloadTooLarge),
         (status = 415, response = docs::UnsupportedMediaType),
-        (status = 500, response = docs::Internal),
-        (status = 503, response = docs::Unavailable),
     )
 )]
 pub fn hold_seat() {}
@@ -134,16 +114,9 @@ pub fn hold_seat() {}
     responses(
         (status = 200, description = "The reservation.", body = reservations::ReservationView),
         (status = 400, response = docs::InvalidRequest),
-        (status = 401, response = docs::InvalidToken),
-        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting (`position` \
-         says where). `FORBIDDEN`: the reservation belongs to another buyer. \
-         `WRONG_CONCERT`: it is for another concert than the token's.",
-         body = Forbidden, content_type = "application/problem+json"),
+        (status = 403, response = docs::NotAdmittedOrNotYours),
         (status = 404, description = "`RESERVATION_NOT_FOUND`: no such reservation.",
          body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 410, response = docs::TicketGone),
-        (status = 500, response = docs::Internal),
-        (status = 503, response = docs::Unavailable),
     )
 )]
 pub fn get_reservation() {}
@@ -156,19 +129,12 @@ pub fn get_reservation() {}
     responses(
         (status = 204, description = "Released, or already expired or released."),
         (status = 400, response = docs::InvalidRequest),
-        (status = 401, response = docs::InvalidToken),
-        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting (`position` \
-         says where). `FORBIDDEN`: the reservation belongs to another buyer. \
-         `WRONG_CONCERT`: it is for another concert than the token's.",
-         body = Forbidden, content_type = "application/problem+json"),
+        (status = 403, response = docs::NotAdmittedOrNotYours),
         (status = 404, description = "`RESERVATION_NOT_FOUND`: no such reservation.",
          body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "`RESERVATION_NOT_HELD`: the reservation is already paid \
          (CONFIRMED).",
          body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 410, response = docs::TicketGone),
-        (status = 500, response = docs::Internal),
-        (status = 503, response = docs::Unavailable),
     )
 )]
 pub fn release_reservation() {}
@@ -190,26 +156,19 @@ pub fn release_reservation() {}
         (status = 400, description = "`INVALID_REQUEST`: malformed body, missing or invalid \
          `Idempotency-Key`, or `reservation_ids` empty, over 20 or repeated.",
          body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, response = docs::InvalidToken),
         (status = 402, description = "`INSUFFICIENT_BALANCE`: the balance is below the total; \
          nothing changed.",
          body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 403, description = "`NOT_ADMITTED`: the token is still waiting (`position` \
-         says where). `FORBIDDEN`: a reservation belongs to another buyer. \
-         `WRONG_CONCERT`: a reservation is for another concert than the token's.",
-         body = Forbidden, content_type = "application/problem+json"),
+        (status = 403, response = docs::NotAdmittedOrNotYours),
         (status = 404, description = "`RESERVATION_NOT_FOUND`: a reservation does not exist.",
          body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "`RESERVATION_EXPIRED`: a hold ran out before payment. \
          `RESERVATION_NOT_HELD`: a reservation is already paid or released. \
          `SEAT_UNAVAILABLE`: a seat was sold under another reservation meanwhile.",
          body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 410, response = docs::TicketGone),
         (status = 413, response = docs::PayloadTooLarge),
         (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::IdempotencyKeyReused),
-        (status = 500, response = docs::Internal),
-        (status = 503, response = docs::Unavailable),
     )
 )]
 pub fn pay() {}
@@ -225,8 +184,6 @@ pub fn pay() {}
         (status = 400, description = "`INVALID_REQUEST`: `user_id` is not a positive integer.",
          body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, response = docs::IdentityUnverified),
-        (status = 500, response = docs::Internal),
-        (status = 503, response = docs::Unavailable),
     )
 )]
 pub fn get_balance() {}
@@ -253,8 +210,6 @@ pub fn get_balance() {}
         (status = 413, response = docs::PayloadTooLarge),
         (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::IdempotencyKeyReused),
-        (status = 500, response = docs::Internal),
-        (status = 503, response = docs::Unavailable),
     )
 )]
 pub fn charge_points() {}
@@ -270,8 +225,6 @@ pub fn charge_points() {}
          an unknown query parameter.",
          body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, response = docs::IdentityUnverified),
-        (status = 500, response = docs::Internal),
-        (status = 503, response = docs::Unavailable),
     )
 )]
 pub fn list_point_history() {}

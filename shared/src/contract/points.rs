@@ -23,19 +23,7 @@ pub struct ChargeRequest {
     pub amount: serde_json::Number,
 }
 
-/// A point-history entry's kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[cfg_attr(
-    feature = "sqlx",
-    derive(sqlx::Type),
-    sqlx(type_name = "text", rename_all = "SCREAMING_SNAKE_CASE")
-)]
-pub enum PointKind {
-    Charge,
-    Use,
-    Refund,
-}
+pub use super::status::PointKind;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]

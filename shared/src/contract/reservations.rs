@@ -14,35 +14,7 @@ pub struct HoldRequest {
     pub seat_no: i64,
 }
 
-/// A reservation's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[cfg_attr(
-    feature = "sqlx",
-    derive(sqlx::Type),
-    sqlx(type_name = "text", rename_all = "SCREAMING_SNAKE_CASE")
-)]
-pub enum ReservationStatus {
-    /// Holding the seat until `held_until`.
-    Held,
-    /// Paid; `payment_id` is set.
-    Confirmed,
-    /// The hold ran out unpaid.
-    Expired,
-    /// The buyer let the seat go.
-    Released,
-}
-
-impl ReservationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReservationStatus::Held => "HELD",
-            ReservationStatus::Confirmed => "CONFIRMED",
-            ReservationStatus::Expired => "EXPIRED",
-            ReservationStatus::Released => "RELEASED",
-        }
-    }
-}
+pub use super::status::ReservationStatus;
 
 /// A seat hold and what became of it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

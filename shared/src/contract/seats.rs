@@ -3,19 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A seat as buyers see it. A hold past its deadline is `AVAILABLE` at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[cfg_attr(
-    feature = "sqlx",
-    derive(sqlx::Type),
-    sqlx(type_name = "text", rename_all = "SCREAMING_SNAKE_CASE")
-)]
-pub enum SeatStatus {
-    Available,
-    Held,
-    Sold,
-}
+pub use super::status::SeatStatus;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]

@@ -12,70 +12,47 @@ pub struct KeySpec {
     pub holds: &'static str,
 }
 
-const fn spec(pattern: &'static str, kind: &'static str, holds: &'static str) -> KeySpec {
-    KeySpec {
-        pattern,
-        kind,
-        holds,
-    }
+/// The layout: one line per key kind — the accessor of a concert key, its constant, its
+/// pattern, type and content. Generates the constants, [`LAYOUT`] (in this order) and the
+/// `Keys` accessors of the concert keys.
+macro_rules! layout {
+    (
+        concert: [$($name:ident => $spec:ident: $pattern:literal, $kind:literal, $holds:literal;)*]
+        other: [$($ospec:ident: $opattern:literal, $okind:literal, $oholds:literal;)*]
+    ) => {
+        $(pub const $spec: KeySpec = KeySpec { pattern: $pattern, kind: $kind, holds: $holds };)*
+        $(pub const $ospec: KeySpec = KeySpec { pattern: $opattern, kind: $okind, holds: $oholds };)*
+
+        /// Every key the system writes, in the README's order.
+        pub const LAYOUT: &[KeySpec] = &[$($spec,)* $($ospec,)*];
+
+        impl Keys {
+            $(
+                #[doc = concat!("`", $pattern, "`: ", $holds, ".")]
+                pub fn $name(&self, concert_id: i64) -> String {
+                    self.queue($spec, concert_id)
+                }
+            )*
+        }
+    };
 }
 
-pub const WAITING: KeySpec = spec(
-    "<p>q:{c}:w",
-    "zset",
-    "waiting line: member user id, score ticket number",
-);
-pub const ACTIVE: KeySpec = spec(
-    "<p>q:{c}:a",
-    "zset",
-    "admitted buyers: member user id, score admission expiry (ms)",
-);
-pub const ACTIVE_SEQ: KeySpec = spec("<p>q:{c}:as", "hash", "admitted user id → ticket number");
-pub const SEQ: KeySpec = spec("<p>q:{c}:seq", "string", "last ticket number handed out");
-pub const ROOM: KeySpec = spec(
-    "<p>q:{c}:room",
-    "hash",
-    "room settings (capacity, batch_size, tick_ms, active_ttl_secs, enabled) and tick bookkeeping (last_tick_ms, last_tick_by, admitted_1m)",
-);
-pub const ADMISSION_LOG: KeySpec = spec(
-    "<p>q:{c}:log",
-    "zset",
-    "admissions per tick over the last minute (measured rate)",
-);
-pub const JOIN_TIMES: KeySpec = spec(
-    "<p>q:{c}:jt",
-    "zset",
-    "ticket number → time checkpoints, at most one a second (oldest wait)",
-);
-pub const LEFT: KeySpec = spec(
-    "<p>q:{c}:left",
-    "zset",
-    "tickets that left the line in the last minute: member ticket number, score time (ms)",
-);
-pub const HOLD: KeySpec = spec(
-    "<p>hold:{c}:<schedule>:<seat>",
-    "string",
-    "reservation id holding the seat, `PX` = hold TTL",
-);
-pub const ROOMS: KeySpec = spec(
-    "<p>rooms",
-    "set",
-    "concert ids that have a room (ticker discovery)",
-);
-
-/// Every key the system writes, in the README's order.
-pub const LAYOUT: &[KeySpec] = &[
-    WAITING,
-    ACTIVE,
-    ACTIVE_SEQ,
-    SEQ,
-    ROOM,
-    ADMISSION_LOG,
-    JOIN_TIMES,
-    LEFT,
-    HOLD,
-    ROOMS,
-];
+layout! {
+    concert: [
+        waiting => WAITING: "<p>q:{c}:w", "zset", "waiting line: member user id, score ticket number";
+        active => ACTIVE: "<p>q:{c}:a", "zset", "admitted buyers: member user id, score admission expiry (ms)";
+        active_seq => ACTIVE_SEQ: "<p>q:{c}:as", "hash", "admitted user id → ticket number";
+        seq => SEQ: "<p>q:{c}:seq", "string", "last ticket number handed out";
+        room => ROOM: "<p>q:{c}:room", "hash", "room settings (capacity, batch_size, tick_ms, active_ttl_secs, enabled) and tick bookkeeping (last_tick_ms, last_tick_by, admitted_1m)";
+        admission_log => ADMISSION_LOG: "<p>q:{c}:log", "zset", "admissions per tick over the last minute (measured rate)";
+        join_times => JOIN_TIMES: "<p>q:{c}:jt", "zset", "ticket number → time checkpoints, at most one a second (oldest wait)";
+        left => LEFT: "<p>q:{c}:left", "zset", "tickets that left the line in the last minute: member ticket number, score time (ms)";
+    ]
+    other: [
+        HOLD: "<p>hold:{c}:<schedule>:<seat>", "string", "reservation id holding the seat, `PX` = hold TTL";
+        ROOMS: "<p>rooms", "set", "concert ids that have a room (ticker discovery)";
+    ]
+}
 
 /// Builds every key from one prefix.
 #[derive(Debug, Clone)]
@@ -102,38 +79,6 @@ impl Keys {
     fn queue(&self, spec: KeySpec, concert_id: i64) -> String {
         let suffix = spec.pattern.rsplit(':').next().unwrap_or_default();
         format!("{}q:{{{concert_id}}}:{suffix}", self.prefix)
-    }
-
-    pub fn waiting(&self, concert_id: i64) -> String {
-        self.queue(WAITING, concert_id)
-    }
-
-    pub fn active(&self, concert_id: i64) -> String {
-        self.queue(ACTIVE, concert_id)
-    }
-
-    pub fn active_seq(&self, concert_id: i64) -> String {
-        self.queue(ACTIVE_SEQ, concert_id)
-    }
-
-    pub fn seq(&self, concert_id: i64) -> String {
-        self.queue(SEQ, concert_id)
-    }
-
-    pub fn room(&self, concert_id: i64) -> String {
-        self.queue(ROOM, concert_id)
-    }
-
-    pub fn admission_log(&self, concert_id: i64) -> String {
-        self.queue(ADMISSION_LOG, concert_id)
-    }
-
-    pub fn join_times(&self, concert_id: i64) -> String {
-        self.queue(JOIN_TIMES, concert_id)
-    }
-
-    pub fn left(&self, concert_id: i64) -> String {
-        self.queue(LEFT, concert_id)
     }
 
     pub fn hold(&self, concert_id: i64, schedule_id: i64, seat_no: i32) -> String {

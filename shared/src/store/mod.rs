@@ -121,4 +121,24 @@ impl Store {
     pub fn keys(&self) -> &Keys {
         &self.keys
     }
+
+    /// Runs `script` on `keys` with `args` (a value or a tuple) in one call under the call
+    /// timeout; `op` names it in metrics. Every script replies name/value pairs.
+    async fn eval<A>(
+        &self,
+        op: &'static str,
+        script: &Script,
+        keys: &[String],
+        args: A,
+    ) -> Result<Reply, StoreError>
+    where
+        A: redis::ToRedisArgs + Send + Sync,
+    {
+        Ok(self
+            .redis
+            .run(op, |mut c| async move {
+                script.key(keys).arg(&args).invoke_async(&mut c).await
+            })
+            .await?)
+    }
 }

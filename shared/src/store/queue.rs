@@ -121,17 +121,8 @@ impl Store {
         keys.extend(
             seat.map(|(schedule_id, seat_no)| self.keys.hold(concert_id, schedule_id, seat_no)),
         );
-        let script = &self.scripts.status;
-        let reply: Reply = self
-            .redis
-            .run("queue_status", |mut c| async move {
-                script
-                    .key(&keys[..])
-                    .arg(user_id)
-                    .arg(seq)
-                    .invoke_async(&mut c)
-                    .await
-            })
+        let reply = self
+            .eval("queue_status", &self.scripts.status, &keys, (user_id, seq))
             .await?;
         let status = reply.text("status", "status")?;
         let Some(place) = place(&reply, "status", &status)? else {
@@ -157,18 +148,13 @@ impl Store {
             self.keys.active_seq(concert_id),
             self.keys.left(concert_id),
         ];
-        let script = &self.scripts.leave;
-        let reply: Reply = self
-            .redis
-            .run("queue_leave", |mut c| async move {
-                script
-                    .key(&keys[..])
-                    .arg(user_id)
-                    .arg(seq)
-                    .arg(LEFT_LISTED_MS)
-                    .invoke_async(&mut c)
-                    .await
-            })
+        let reply = self
+            .eval(
+                "queue_leave",
+                &self.scripts.leave,
+                &keys,
+                (user_id, seq, LEFT_LISTED_MS),
+            )
             .await?;
         match reply.text("leave", "left")?.as_str() {
             "waiting" => Ok(Left::Waiting),

@@ -177,16 +177,8 @@ impl Store {
         instance_id: &str,
     ) -> Result<Option<Tick>, StoreError> {
         let keys = self.keys.line(concert_id);
-        let script = &self.scripts.promote;
-        let r: Reply = self
-            .redis
-            .run("queue_promote", |mut c| async move {
-                script
-                    .key(&keys[..])
-                    .arg(instance_id)
-                    .invoke_async(&mut c)
-                    .await
-            })
+        let r = self
+            .eval("queue_promote", &self.scripts.promote, &keys, instance_id)
             .await?;
         const S: &str = "promote";
         let ran = r.int(S, "ran")?;
@@ -215,12 +207,8 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn room_stats(&self, concert_id: i64) -> Result<RoomStats, StoreError> {
         let keys = self.keys.line(concert_id);
-        let script = &self.scripts.stats;
-        let r: Reply = self
-            .redis
-            .run("room_stats", |mut c| async move {
-                script.key(&keys[..]).invoke_async(&mut c).await
-            })
+        let r = self
+            .eval("room_stats", &self.scripts.stats, &keys, Vec::<i64>::new())
             .await?;
         const S: &str = "stats";
         Ok(RoomStats {

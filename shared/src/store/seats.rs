@@ -7,7 +7,7 @@
 
 use uuid::Uuid;
 
-use super::{Reply, Store, StoreError};
+use super::{Store, StoreError};
 use crate::store::RedisCallError;
 
 /// A seat a payment sold, under the reservation that held it.
@@ -65,17 +65,14 @@ impl Store {
         seat_no: i32,
         reservation_id: Uuid,
     ) -> Result<bool, StoreError> {
-        let key = self.keys.hold(concert_id, schedule_id, seat_no);
-        let script = &self.scripts.release_hold;
-        let reply: Reply = self
-            .redis
-            .run("hold_release", |mut c| async move {
-                script
-                    .key(key)
-                    .arg(reservation_id.to_string())
-                    .invoke_async(&mut c)
-                    .await
-            })
+        let keys = [self.keys.hold(concert_id, schedule_id, seat_no)];
+        let reply = self
+            .eval(
+                "hold_release",
+                &self.scripts.release_hold,
+                &keys,
+                reservation_id.to_string(),
+            )
             .await?;
         reply.flag("release_hold", "released")
     }

@@ -107,6 +107,17 @@ fn named_codes(description: &str) -> Vec<&str> {
         .collect()
 }
 
+/// A response, or the reusable response it refers to.
+fn resolve<'a>(doc: &'a Value, response: &'a Value) -> &'a Value {
+    match response["$ref"].as_str() {
+        Some(r) => {
+            let name = r.strip_prefix("#/components/responses/").unwrap();
+            &doc["components"]["responses"][name]
+        }
+        None => response,
+    }
+}
+
 /// 3.1, exactly `expect.routes`, unique operation ids, and the right security schemes.
 pub fn check_routes(doc: &Value, expect: &Expect) {
     let version = doc["openapi"].as_str().expect("openapi version");
@@ -178,13 +189,7 @@ pub fn check_errors(doc: &Value, expect: &Expect) {
         let mut codes = BTreeSet::new();
         for (status, response) in responses {
             let status: u16 = status.parse().unwrap();
-            let response = match response["$ref"].as_str() {
-                Some(r) => {
-                    let name = r.strip_prefix("#/components/responses/").unwrap();
-                    &doc["components"]["responses"][name]
-                }
-                None => response,
-            };
+            let response = resolve(doc, response);
             assert!(
                 response.is_object(),
                 "{method} {path} {status}: dangling $ref"
@@ -242,17 +247,30 @@ pub fn check_errors(doc: &Value, expect: &Expect) {
 
 /// Routes that answer `NOT_ADMITTED` document the problem with the buyer's position.
 pub fn check_not_admitted(doc: &Value, expect: &Expect) {
+    // A problem (`allOf` ProblemDetails) with the position.
     let forbidden = &doc["components"]["schemas"]["Forbidden"];
+    let parts = forbidden["allOf"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     assert!(
-        forbidden["properties"]["position"].is_object(),
+        parts
+            .iter()
+            .any(|p| p["properties"]["position"].is_object()),
+        "{forbidden}"
+    );
+    assert!(
+        parts
+            .iter()
+            .any(|p| p["$ref"] == "#/components/schemas/ProblemDetails"),
         "{forbidden}"
     );
     for (method, path) in documented_routes(doc) {
         if !expect.codes_of(&method, &path).contains(&"NOT_ADMITTED") {
             continue;
         }
-        let schema = &doc["paths"][&path][&method]["responses"]["403"]["content"]
-            [shared::docs::PROBLEM_JSON]["schema"]["$ref"];
+        let response = resolve(doc, &doc["paths"][&path][&method]["responses"]["403"]);
+        let schema = &response["content"][shared::docs::PROBLEM_JSON]["schema"]["$ref"];
         assert_eq!(
             schema, "#/components/schemas/Forbidden",
             "{method} {path}: 403 must carry the position"

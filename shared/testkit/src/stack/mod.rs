@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use backend::BookingSide;
 use gateway::GatewaySettings;
+use shared::config::Layered;
 use shared::store::Keys;
 use shared::token::TokenKeys;
 use sqlx::PgPool;

@@ -11,20 +11,28 @@
 //! online spec validator is switched off, so the page makes no request outside the service.
 //!
 //! Error responses name their codes in backticks (`` `SEAT_UNAVAILABLE`: ... ``); the docs
-//! tests check every code so named exists and has the response's status.
+//! tests check every code so named exists and has the response's status. The responses
+//! every route of a kind has are added by [`Conventions`], not written on each route:
+//! 500 and 503 on every API route, 401 `INVALID_TOKEN` on routes that take a queue token
+//! (and 410 `TICKET_GONE` on the booking ones), 401 `UNAUTHORIZED` on operator routes.
+
+pub mod ops;
+mod responses;
+
+pub use ops::OpsApi;
+pub use responses::*;
 
 use axum::Router;
-use serde::Serialize;
 use utoipa::openapi::content::Content;
 use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Object, OpenApi, RefOr, Response, Type};
-use utoipa::{Modify, PartialSchema, ToResponse, ToSchema};
+use utoipa::openapi::{Object, OpenApi, Ref, RefOr, Response, Type};
+use utoipa::{Modify, PartialSchema, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::contract::ops::{Liveness, Readiness};
 use crate::contract::Code;
 
 /// Content type of every error body (RFC 9457).
@@ -39,183 +47,14 @@ pub const QUEUE_TOKEN: &str = "queue_token";
 /// Security scheme of operator routes: the admin token from configuration.
 pub const ADMIN_TOKEN: &str = "admin_token";
 
-/// An RFC 9457 problem, the body of every error response (`application/problem+json`).
-///
-/// Some problems carry extra members, e.g. `position` on `NOT_ADMITTED` from the gateway.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "type": "urn:ticketing:problem:SEAT_UNAVAILABLE",
-    "title": "Seat unavailable",
-    "status": 409,
-    "detail": "the seat is held or sold",
-    "code": "SEAT_UNAVAILABLE"
-}))]
-pub struct ProblemDetails {
-    /// `urn:ticketing:problem:<CODE>`.
-    #[serde(rename = "type")]
-    pub problem_type: String,
-    /// Short, human-readable summary of the code; the same for every occurrence.
-    pub title: String,
-    /// The HTTP status, repeated.
-    pub status: u16,
-    /// What went wrong in this occurrence.
-    pub detail: String,
-    /// Stable, machine-readable code; clients switch on this.
-    pub code: Code,
-}
-
-/// `INVALID_REQUEST`: a malformed path parameter, query, header or JSON body (unknown
-/// fields are rejected too).
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct InvalidRequest(pub ProblemDetails);
-
-/// `INVALID_TOKEN`: the queue token is missing, malformed, tampered, signed with another
-/// key or expired.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct InvalidToken(pub ProblemDetails);
-
-/// `UNAUTHORIZED`: the admin token is missing or wrong.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct AdminUnauthorized(pub ProblemDetails);
-
-/// `PAYLOAD_TOO_LARGE`: the body is over 64 KiB.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct PayloadTooLarge(pub ProblemDetails);
-
-/// `UNSUPPORTED_MEDIA_TYPE`: the body is not sent as `Content-Type: application/json`.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct UnsupportedMediaType(pub ProblemDetails);
-
-/// `IDEMPOTENCY_KEY_REUSED`: this `Idempotency-Key` was used before with another request.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct IdempotencyKeyReused(pub ProblemDetails);
-
-/// `INTERNAL`: the server failed; the cause is logged under the response's `X-Request-Id`.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct Internal(pub ProblemDetails);
-
-/// `SERVICE_UNAVAILABLE`: PostgreSQL or Redis is unreachable or overloaded; nothing was
-/// changed. Retry after `Retry-After` seconds.
-#[derive(ToResponse)]
-#[response(
-    content_type = "application/problem+json",
-    headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))
-)]
-pub struct Unavailable(pub ProblemDetails);
-
-/// `TICKET_GONE`: the token's ticket was dropped (its admission expired, the buyer left or
-/// paid); join the line again with `POST /v1/queue/tokens`.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct TicketGone(pub ProblemDetails);
-
-/// `RATE_LIMITED`: too many joins from this client. Retry after `Retry-After` seconds.
-#[derive(ToResponse)]
-#[response(
-    content_type = "application/problem+json",
-    headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))
-)]
-pub struct RateLimited(pub ProblemDetails);
-
-/// `UNAUTHORIZED`: with `identity.mode = jwt`, the `X-User-Token` header is missing, not
-/// valid, or names another user than the request.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct IdentityUnverified(pub ProblemDetails);
-
-/// A 403 problem. `NOT_ADMITTED` (the token is still waiting) carries the buyer's current
-/// `position` in line; the other 403 codes do not.
-#[derive(Serialize, ToSchema)]
-#[schema(example = json!({
-    "type": "urn:ticketing:problem:NOT_ADMITTED",
-    "title": "Not admitted yet",
-    "status": 403,
-    "detail": "this token is still waiting in line; poll /v1/queue/status",
-    "code": "NOT_ADMITTED",
-    "position": 1234
-}))]
-pub struct Forbidden {
-    /// `urn:ticketing:problem:<CODE>`.
-    #[serde(rename = "type")]
-    pub problem_type: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    pub code: Code,
-    /// `NOT_ADMITTED` only: the place in line, 1 for the head.
-    #[schema(minimum = 1)]
-    pub position: Option<u64>,
-}
-
-/// A `SERVICE_UNAVAILABLE` problem from `/readyz`, with the checks (`ok` / `unavailable`).
-#[derive(Serialize, ToSchema)]
-pub struct NotReady {
-    #[serde(rename = "type")]
-    pub problem_type: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    pub code: Code,
-    pub checks: std::collections::BTreeMap<String, String>,
-}
-
-/// The probes and metrics both services serve (`shared::service::probes`), merged into
-/// each document.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(healthz, readyz, metrics),
-    tags((name = "operations", description = "Probes and metrics."))
-)]
-pub struct OpsApi;
-
-#[utoipa::path(
-    get, path = "/healthz", operation_id = "healthz", tag = "operations",
-    summary = "Liveness: the process is up",
-    responses((status = 200, description = "Always `{\"status\": \"ok\"}`.", body = Liveness))
-)]
-pub fn healthz() {}
-
-#[utoipa::path(
-    get, path = "/readyz", operation_id = "readyz", tag = "operations",
-    summary = "Readiness: every dependency answers",
-    description = "The gateway checks Redis and booking; booking checks PostgreSQL and Redis, \
-                   concurrently. A load balancer stops sending buyers to an instance that could \
-                   only answer 503.",
-    responses(
-        (status = 200, description = "Every dependency answers.", body = Readiness),
-        (status = 503, description = "`SERVICE_UNAVAILABLE`: a dependency does not answer \
-         (`checks` says which).",
-         body = NotReady, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
-    )
-)]
-pub fn readyz() {}
-
-#[utoipa::path(
-    get, path = "/metrics", operation_id = "metrics", tag = "operations",
-    summary = "Prometheus metrics",
-    description = "Requests and latency by route and status, pool usage, Redis call latency, \
-                   and each service's own figures (the README lists them).",
-    responses(
-        (status = 200, description = "Prometheus text exposition format.", body = String,
-         content_type = "text/plain; version=0.0.4"),
-    )
-)]
-pub fn metrics() {}
-
 /// What every service's document has in common; add it as a modifier:
 /// `#[openapi(modifiers(&shared::docs::Conventions))]`.
 ///
 /// - the bearer security schemes [`QUEUE_TOKEN`] and [`ADMIN_TOKEN`];
-/// - the reusable error responses above and the [`ProblemDetails`] / [`Code`] schemas;
-/// - an `X-Request-Id` header on every response (SPEC §2).
+/// - the reusable error responses ([`responses`]) and the [`ProblemDetails`] / [`Code`]
+///   schemas;
+/// - the responses every route of a kind has (see the module docs);
+/// - an `X-Request-Id` header on every response.
 pub struct Conventions;
 
 impl Modify for Conventions {
@@ -236,19 +75,7 @@ impl Modify for Conventions {
                 None,
             ),
         );
-        for (name, response) in [
-            InvalidRequest::response(),
-            InvalidToken::response(),
-            AdminUnauthorized::response(),
-            PayloadTooLarge::response(),
-            UnsupportedMediaType::response(),
-            IdempotencyKeyReused::response(),
-            Internal::response(),
-            Unavailable::response(),
-            TicketGone::response(),
-            RateLimited::response(),
-            IdentityUnverified::response(),
-        ] {
+        for (name, response) in responses::all() {
             components.responses.insert(name.to_string(), response);
         }
         let mut schemas = vec![
@@ -279,12 +106,60 @@ impl Modify for Conventions {
             .into_iter()
             .flatten()
             {
+                add_standard_responses(operation);
                 for response in operation.responses.responses.values_mut() {
                     add_request_id(response);
                 }
             }
         }
     }
+}
+
+/// Whether the operation is secured by `scheme`.
+fn secured_by(operation: &Operation, scheme: &str) -> bool {
+    operation.security.iter().flatten().any(|requirement| {
+        serde_json::to_value(requirement)
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.contains_key(scheme)))
+            .unwrap_or(false)
+    })
+}
+
+/// The responses every route of a kind has (see the module docs), unless it names its own.
+fn add_standard_responses(operation: &mut Operation) {
+    let tags = operation.tags.clone().unwrap_or_default();
+    if tags.iter().any(|t| t == "operations" || t == "docs") {
+        return;
+    }
+    let mut standard = vec![("500", "Internal"), ("503", "Unavailable")];
+    if secured_by(operation, QUEUE_TOKEN) {
+        standard.push(("401", "InvalidToken"));
+        if !tags.iter().any(|t| t == "queue") {
+            standard.push(("410", "TicketGone"));
+        }
+    }
+    if secured_by(operation, ADMIN_TOKEN) {
+        standard.push(("401", "AdminUnauthorized"));
+    }
+    for (status, name) in standard {
+        operation
+            .responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+    }
+}
+
+/// A service's whole document: its own routes, `merged` documents (booking's public routes,
+/// the probes), then the [`Conventions`].
+pub fn document(own: OpenApi, merged: impl IntoIterator<Item = OpenApi>) -> OpenApi {
+    let mut doc = own;
+    for other in merged {
+        doc.merge(other);
+    }
+    doc.merge(<OpsApi as utoipa::OpenApi>::openapi());
+    Conventions.modify(&mut doc);
+    doc
 }
 
 fn bearer(description: &str, format: Option<&str>) -> SecurityScheme {
