@@ -1,13 +1,24 @@
-//! Who is calling: the buyer from a verified, active queue token, or an operator.
+//! Who is calling: the gateway (the internal token), the buyer from a verified, active queue
+//! token, or an operator.
 //!
-//! Booking sits behind the gateway, which already checked the admission in Redis; here the
-//! token must verify (same key as the gateway), be `active`, and the concert it names must
-//! match the resource (checked by each handler with [`Buyer::require_concert`]).
+//! Booking trusts only the gateway for buyer routes: with `internal.token` set, every
+//! `/v1/*` request must carry `X-Internal-Token` with that value ([`require_internal`],
+//! constant-time) or gets 401. The token must verify (same key as the gateway), be `active`,
+//! and the concert it names must match the resource ([`Buyer::require_concert`]); holds
+//! and new payments also check in Redis that the admission is still live
+//! ([`Buyer::require_admitted`]), so a paid-up or expired ticket cannot buy again by
+//! calling booking directly.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use shared::http::bearer;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
+use shared::auth::constant_time_eq;
+use shared::http::{bearer, INTERNAL_TOKEN};
+use shared::store::Place;
 use shared::token::{TicketStatus, TokenError};
+use shared::{Code, Problem};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -21,6 +32,22 @@ pub struct Buyer {
 }
 
 impl Buyer {
+    /// The admission in Redis, now: `Ok` while it is live; 403 `NOT_ADMITTED` when the
+    /// ticket is (back) in line, 410 `TICKET_GONE` when it was dropped (paid, left,
+    /// expired).
+    pub async fn require_admitted(&self, state: &AppState) -> Result<(), ApiError> {
+        match state
+            .store
+            .status(self.concert_id, self.user_id, self.seq)
+            .await?
+            .map(|t| t.place)
+        {
+            Some(Place::Active { .. }) => Ok(()),
+            Some(Place::Waiting { .. }) => Err(ApiError::NotAdmitted),
+            None => Err(ApiError::TicketGone),
+        }
+    }
+
     pub fn require_concert(&self, concert_id: i64) -> Result<(), ApiError> {
         if self.concert_id == concert_id {
             Ok(())
@@ -71,4 +98,28 @@ impl FromRequestParts<AppState> for Admin {
         shared::auth::require_admin(&parts.headers, &state.settings.admin.token)?;
         Ok(Admin)
     }
+}
+
+/// The buyer routes' gate: with `internal.token` set, only a request carrying it in
+/// `X-Internal-Token` gets through (401 `UNAUTHORIZED` otherwise).
+pub async fn require_internal(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(token) = &state.settings.internal.token {
+        let given = request
+            .headers()
+            .get(&INTERNAL_TOKEN)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !constant_time_eq(given, token.expose_secret().as_bytes()) {
+            return Problem::new(
+                Code::Unauthorized,
+                "booking's buyer routes answer the gateway only (X-Internal-Token)",
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
 }

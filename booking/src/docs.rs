@@ -27,7 +27,7 @@ use utoipa::OpenApi;
                        get 413. Unknown routes answer 404 `NOT_FOUND` and known routes with \
                        another method 405 `METHOD_NOT_ALLOWED`."
     ),
-    paths(crate::admin::create, crate::admin::show),
+    paths(crate::admin::create, crate::admin::show, crate::admin::charge),
     tags(
         (name = "admin", description = "Operator routes (admin token)."),
         (name = "docs", description = "This document and the interactive docs page."),

@@ -19,6 +19,12 @@ pub enum ApiError {
     InvalidToken(String),
     #[error("the token is not active yet")]
     NotAdmitted,
+    #[error("the ticket was dropped (paid, left or expired); join the queue again")]
+    TicketGone,
+    #[error("{0}")]
+    IdentityRequired(String),
+    #[error("no such payment")]
+    PaymentNotFound,
     #[error("the token is for concert {token}, not {resource}")]
     WrongConcert { token: i64, resource: i64 },
     #[error("{0}")]
@@ -141,6 +147,9 @@ impl From<ApiError> for Problem {
             ApiError::InvalidAmount(_) => Code::InvalidAmount,
             ApiError::InvalidToken(_) => Code::InvalidToken,
             ApiError::NotAdmitted => Code::NotAdmitted,
+            ApiError::TicketGone => Code::TicketGone,
+            ApiError::IdentityRequired(_) => Code::IdentityRequired,
+            ApiError::PaymentNotFound => Code::NotFound,
             ApiError::WrongConcert { .. } => Code::WrongConcert,
             ApiError::Forbidden(_) => Code::Forbidden,
             ApiError::ConcertNotFound => Code::ConcertNotFound,

@@ -74,21 +74,41 @@ pub async fn begin(
     if inserted == 1 {
         return Ok(Begin::New);
     }
-    let (hash, status, body): (String, i16, serde_json::Value) = sqlx::query_as(
+    match saved(conn, user_id, scope, key, fingerprint).await? {
+        Some((status, body)) => Ok(Begin::Replay(status, body)),
+        None => Err(ApiError::Internal(anyhow::anyhow!(
+            "idempotency key conflicted but no row was found"
+        ))),
+    }
+}
+
+/// The saved answer to `key` (same request), or `None` when the key was never used;
+/// 422 when it was used with another request.
+pub async fn saved(
+    conn: &mut PgConnection,
+    user_id: i64,
+    scope: &str,
+    key: &IdempotencyKey,
+    fingerprint: &str,
+) -> ApiResult<Option<(StatusCode, serde_json::Value)>> {
+    let row: Option<(String, i16, serde_json::Value)> = sqlx::query_as(
         "SELECT request_hash, status, body FROM idempotency
          WHERE user_id = $1 AND scope = $2 AND key = $3",
     )
     .bind(user_id)
     .bind(scope)
     .bind(key.as_str())
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
+    let Some((hash, status, body)) = row else {
+        return Ok(None);
+    };
     if hash != fingerprint {
         return Err(ApiError::IdempotencyKeyReused);
     }
     let status = StatusCode::from_u16(status as u16)
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored idempotent status {status}")))?;
-    Ok(Begin::Replay(status, body))
+    Ok(Some((status, body)))
 }
 
 /// Stores the response of a request begun with [`begin`].

@@ -2,13 +2,14 @@
 //! [`shared::config`]) and its own — the database, holds and payment groups. Loaded
 //! defaults → file → `BOOKING__...` variables.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use shared::config::{
-    self, AdminSettings, HttpSettings, JwtSettings, Layered, Profile, RedisSettings, SettingsError,
+    AdminSettings, Common, HttpSettings, JwtSettings, Layered, Profile, RedisSettings, Role,
+    Secret, SettingsError,
 };
 
-/// Defaults of booking's own keys (on top of [`config::COMMON_DEFAULTS`]).
+/// Defaults of booking's own keys (on top of [`shared::config::COMMON_DEFAULTS`]).
 const DEFAULTS: &str = r#"
 [http]
 addr = "0.0.0.0:8081"
@@ -24,6 +25,7 @@ sweep_interval_ms = 1000
 [payments]
 batch_max = 16
 batch_workers = 1
+[internal]
 "#;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,6 +60,15 @@ pub struct PaymentSettings {
     pub batch_workers: usize,
 }
 
+/// Booking trusts only the gateway for buyer routes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InternalSettings {
+    /// When set, every `/v1/*` request must carry `X-Internal-Token` with this value (the
+    /// gateway's `booking.internal_token`), else 401. Required with `profile = prod`.
+    pub token: Option<SecretString>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BookingSettings {
@@ -69,11 +80,38 @@ pub struct BookingSettings {
     pub admin: AdminSettings,
     pub holds: HoldSettings,
     pub payments: PaymentSettings,
+    pub internal: InternalSettings,
 }
 
 impl Layered for BookingSettings {
     const DEFAULTS: &'static str = DEFAULTS;
     const PREFIX: &'static str = "BOOKING";
+
+    fn common(&self) -> Common<'_> {
+        Common {
+            profile: self.profile,
+            http: &self.http,
+            redis: &self.redis,
+            jwt: &self.jwt,
+            admin: &self.admin,
+        }
+    }
+
+    fn secrets(&self) -> Vec<Secret<'_>> {
+        let mut secrets = self.common().secrets([
+            "BOOKING__JWT__SECRET",
+            "BOOKING__JWT__PREVIOUS_SECRET",
+            "BOOKING__ADMIN__TOKEN",
+        ]);
+        if let Some(token) = &self.internal.token {
+            secrets.push(Secret {
+                key: "BOOKING__INTERNAL__TOKEN",
+                role: Role::Internal,
+                value: token.expose_secret(),
+            });
+        }
+        secrets
+    }
 
     fn validate(&self) -> Result<(), SettingsError> {
         if self.holds.ttl_secs == 0 || self.holds.max_per_user == 0 {
@@ -92,13 +130,14 @@ impl Layered for BookingSettings {
                 "payments: batch_workers must not exceed database.max_connections".into(),
             ));
         }
-        config::validate_common(
-            self.profile,
-            &self.http,
-            &self.redis,
-            &self.jwt,
-            &self.admin,
-        )
+        if self.profile == Profile::Prod && self.internal.token.is_none() {
+            return Err(SettingsError::InsecureProd(
+                "BOOKING__INTERNAL__TOKEN is not set: anyone who reaches booking could act as \
+                 any buyer"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -124,11 +163,46 @@ mod tests {
         assert_eq!(b.http.addr.port(), 8081);
     }
 
+    const STRONG_PROD: &[(&str, &str)] = &[
+        ("BOOKING__PROFILE", "prod"),
+        ("BOOKING__JWT__SECRET", "q7Lr2vX9mKp4Tz8wYc1Nf6Hb3Dj5Gs0R"),
+        ("BOOKING__ADMIN__TOKEN", "op-3Kd8Wq2Zx7Mv4Rb9Nc5Ht1"),
+        (
+            "BOOKING__INTERNAL__TOKEN",
+            "in-5Rt8Wq2Zx7Mv4Kb9Nc3Hd6Fs1Lp0Yj",
+        ),
+    ];
+
     #[test]
-    fn prod_profile_refuses_development_secrets() {
+    fn prod_refuses_weak_secrets_and_a_missing_internal_token_and_names_the_key() {
+        assert!(BookingSettings::load_with(None, env(STRONG_PROD)).is_ok());
         let err =
             BookingSettings::load_with(None, env(&[("BOOKING__PROFILE", "prod")])).unwrap_err();
         assert!(matches!(err, SettingsError::InsecureProd(_)), "{err}");
+        for (key, value) in [
+            ("BOOKING__INTERNAL__TOKEN", ""),
+            ("BOOKING__INTERNAL__TOKEN", "short"),
+            (
+                "BOOKING__INTERNAL__TOKEN",
+                "q7Lr2vX9mKp4Tz8wYc1Nf6Hb3Dj5Gs0R",
+            ),
+            ("BOOKING__ADMIN__TOKEN", "dev-admin-token"),
+            (
+                "BOOKING__JWT__SECRET",
+                "a-placeholder-secret-that-is-long-enough",
+            ),
+        ] {
+            let vars: Vec<(&str, &str)> = STRONG_PROD
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != key)
+                .chain((!value.is_empty()).then_some((key, value)))
+                .collect();
+            match BookingSettings::load_with(None, env(&vars)) {
+                Err(SettingsError::InsecureProd(why)) => assert!(why.contains(key), "{why}"),
+                other => panic!("{key}={value} was not refused: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -20,8 +20,14 @@ pub enum ApiError {
     Invalid(String),
     #[error("invalid token: {0}")]
     InvalidToken(String),
-    #[error("identity not verified: {0}")]
-    Unauthorized(String),
+    #[error("{0}")]
+    IdentityRequired(String),
+    #[error("{0}")]
+    IdentityInvalid(String),
+    #[error("the request is for user {claimed}, the caller is user {caller}")]
+    IdentityMismatch { claimed: i64, caller: i64 },
+    #[error("buyers cannot add points themselves here; points come from the operator side")]
+    SelfChargeDisabled,
     #[error("concert {0} not found")]
     ConcertNotFound(i64),
     #[error("the queue of concert {0} is closed")]
@@ -69,7 +75,14 @@ impl ApiError {
         match self {
             ApiError::Invalid(msg) => Problem::invalid(msg.clone()),
             ApiError::InvalidToken(msg) => Problem::new(Code::InvalidToken, msg.clone()),
-            ApiError::Unauthorized(msg) => Problem::new(Code::Unauthorized, msg.clone()),
+            ApiError::IdentityRequired(msg) => Problem::new(Code::IdentityRequired, msg.clone()),
+            ApiError::IdentityInvalid(msg) => Problem::new(Code::IdentityInvalid, msg.clone()),
+            ApiError::IdentityMismatch { .. } => {
+                Problem::new(Code::IdentityMismatch, self.to_string())
+            }
+            ApiError::SelfChargeDisabled => {
+                Problem::new(Code::SelfChargeDisabled, self.to_string())
+            }
             ApiError::ConcertNotFound(_) => Problem::new(Code::ConcertNotFound, self.to_string()),
             ApiError::QueueClosed(_) => Problem::new(Code::QueueClosed, self.to_string()),
             ApiError::NotAdmitted { position } => Problem::new(

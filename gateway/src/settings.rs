@@ -1,15 +1,19 @@
 //! The gateway's settings: the shared sections (`http`, `redis`, `jwt`, `admin`, see
 //! [`shared::config`]) and its own — room defaults (`queue`), the booking client, the
-//! buyer's identity, the join limit. Loaded defaults → file → `GATEWAY__...` variables.
+//! buyer's identity, self-charge, the join limit. Loaded defaults → file → `GATEWAY__...` variables.
 
-use secrecy::SecretString;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use shared::config::{
-    self, AdminSettings, HttpSettings, JwtSettings, Layered, Profile, RedisSettings, SettingsError,
+    AdminSettings, Common, HttpSettings, JwtSettings, Layered, Profile, RedisSettings, Role,
+    Secret, SettingsError,
 };
 use shared::store::RoomSettings;
 
-/// Defaults of the gateway's own keys (on top of [`config::COMMON_DEFAULTS`]).
+/// Defaults of the gateway's own keys (on top of [`shared::config::COMMON_DEFAULTS`]).
 const DEFAULTS: &str = r#"
 [http]
 addr = "0.0.0.0:8080"
@@ -26,6 +30,8 @@ connect_timeout_ms = 1000
 pool_max_idle_per_host = 256
 [identity]
 mode = "none"
+trusted_proxies = ""
+[points]
 [rate_limit]
 joins_per_sec = 0
 burst = 20
@@ -62,22 +68,67 @@ pub struct BookingClientSettings {
     pub timeout_ms: u64,
     pub connect_timeout_ms: u64,
     pub pool_max_idle_per_host: usize,
+    /// Sent as `X-Internal-Token` on every call (booking's `internal.token`).
+    pub internal_token: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IdentityMode {
-    /// `user_id` is taken as given (development, or a trusted edge in front).
+    /// `user_id` is taken as given (development only).
     None,
-    /// `user_id` must equal the `sub` of a signed upstream user JWT in `X-User-Token`.
+    /// The site's user JWT in `X-User-Token`, verified with `secret` (HS256) or the keys
+    /// of `jwks_file`; `sub` is the user id.
     Jwt,
+    /// `X-User-Id`, set by a trusted load balancer after its own login check, accepted only
+    /// from `trusted_proxies`.
+    Header,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentitySettings {
     pub mode: IdentityMode,
+    /// HS256 key of the site's user tokens (mode `jwt`; or `jwks_file`).
     pub secret: Option<SecretString>,
+    /// A JWKS file with the site's public keys (RS256, ES256, EdDSA; picked by `kid`),
+    /// re-read when it changes (mode `jwt`; or `secret`).
+    pub jwks_file: Option<PathBuf>,
+    /// `iss` the user tokens must carry, when set.
+    pub issuer: Option<String>,
+    /// `aud` the user tokens must carry, when set.
+    pub audience: Option<String>,
+    /// Comma-separated CIDRs of the proxies allowed to set `X-User-Id` (mode `header`).
+    pub trusted_proxies: String,
+}
+
+impl IdentitySettings {
+    /// `trusted_proxies`, parsed.
+    pub fn trusted(&self) -> Result<Vec<IpNet>, SettingsError> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        SettingsError::Invalid(format!(
+                            "identity.trusted_proxies: `{s}` is not an address or CIDR"
+                        ))
+                    })
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointsSettings {
+    /// Whether buyers may add points through the gateway (`POST
+    /// /v1/users/{id}/points/charge`). Unset: on with `profile = dev`, off with `prod`,
+    /// where `true` is refused.
+    pub self_charge: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -101,12 +152,62 @@ pub struct GatewaySettings {
     pub queue: QueueSettings,
     pub booking: BookingClientSettings,
     pub identity: IdentitySettings,
+    pub points: PointsSettings,
     pub rate_limit: RateLimitSettings,
+}
+
+impl GatewaySettings {
+    /// Whether buyers may charge points themselves (see [`PointsSettings`]).
+    pub fn self_charge(&self) -> bool {
+        self.points
+            .self_charge
+            .unwrap_or(self.profile == Profile::Dev)
+    }
 }
 
 impl Layered for GatewaySettings {
     const DEFAULTS: &'static str = DEFAULTS;
     const PREFIX: &'static str = "GATEWAY";
+
+    fn common(&self) -> Common<'_> {
+        Common {
+            profile: self.profile,
+            http: &self.http,
+            redis: &self.redis,
+            jwt: &self.jwt,
+            admin: &self.admin,
+        }
+    }
+
+    fn secrets(&self) -> Vec<Secret<'_>> {
+        let mut secrets = self.common().secrets([
+            "GATEWAY__JWT__SECRET",
+            "GATEWAY__JWT__PREVIOUS_SECRET",
+            "GATEWAY__ADMIN__TOKEN",
+        ]);
+        let more = [
+            (
+                "GATEWAY__IDENTITY__SECRET",
+                Role::Identity,
+                &self.identity.secret,
+            ),
+            (
+                "GATEWAY__BOOKING__INTERNAL_TOKEN",
+                Role::Internal,
+                &self.booking.internal_token,
+            ),
+        ];
+        for (key, role, value) in more {
+            if let Some(value) = value {
+                secrets.push(Secret {
+                    key,
+                    role,
+                    value: value.expose_secret(),
+                });
+            }
+        }
+        secrets
+    }
 
     fn validate(&self) -> Result<(), SettingsError> {
         let q = &self.queue;
@@ -115,18 +216,44 @@ impl Layered for GatewaySettings {
                 "queue: capacity, batch_size, active_ttl_secs must be > 0 and tick_ms >= 10".into(),
             ));
         }
-        if self.identity.mode == IdentityMode::Jwt && self.identity.secret.is_none() {
-            return Err(SettingsError::Invalid(
-                "identity.mode = jwt needs identity.secret".into(),
-            ));
+        let id = &self.identity;
+        let trusted = id.trusted()?;
+        match id.mode {
+            IdentityMode::Jwt if id.secret.is_none() == id.jwks_file.is_none() => {
+                return Err(SettingsError::Invalid(
+                    "identity.mode = jwt needs exactly one of identity.secret and \
+                     identity.jwks_file"
+                        .into(),
+                ))
+            }
+            IdentityMode::Header if trusted.is_empty() => {
+                return Err(SettingsError::Invalid(
+                    "identity.mode = header needs identity.trusted_proxies (the load \
+                     balancers allowed to set X-User-Id)"
+                        .into(),
+                ))
+            }
+            _ => {}
         }
-        config::validate_common(
-            self.profile,
-            &self.http,
-            &self.redis,
-            &self.jwt,
-            &self.admin,
-        )
+        if self.profile == Profile::Prod {
+            let refuse = |why: &str| Err(SettingsError::InsecureProd(why.into()));
+            if id.mode == IdentityMode::None {
+                return refuse(
+                    "GATEWAY__IDENTITY__MODE is none: anyone could act as any user; use jwt \
+                     or header",
+                );
+            }
+            if self.points.self_charge == Some(true) {
+                return refuse("GATEWAY__POINTS__SELF_CHARGE is true: buyers could mint points");
+            }
+            if self.booking.internal_token.is_none() {
+                return refuse(
+                    "GATEWAY__BOOKING__INTERNAL_TOKEN is not set: booking (which requires it in \
+                     production) would refuse every call",
+                );
+            }
+        }
+        Ok(())
     }
 }
 
@@ -172,23 +299,140 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    /// A production configuration that starts: strong, distinct secrets, a verified
+    /// identity, self-charge off by default, the internal token set.
+    pub(crate) const STRONG_PROD: &[(&str, &str)] = &[
+        ("GATEWAY__PROFILE", "prod"),
+        ("GATEWAY__JWT__SECRET", "q7Lr2vX9mKp4Tz8wYc1Nf6Hb3Dj5Gs0R"),
+        ("GATEWAY__ADMIN__TOKEN", "op-8Vd2Kq7Wm4Zx9Rt6Yb3Nc5"),
+        ("GATEWAY__IDENTITY__MODE", "jwt"),
+        (
+            "GATEWAY__IDENTITY__SECRET",
+            "id-Hs256-3Fq8Zr6Wt1Mv9Kd4Xb7Nc2Lp",
+        ),
+        (
+            "GATEWAY__BOOKING__INTERNAL_TOKEN",
+            "in-5Rt8Wq2Zx7Mv4Kb9Nc3Hd6Fs1Lp0Yj",
+        ),
+    ];
+
+    fn prod_with(over: &[(&str, &str)]) -> Result<GatewaySettings, SettingsError> {
+        let mut vars: Vec<(&str, &str)> = STRONG_PROD.to_vec();
+        for (k, v) in over {
+            vars.retain(|(key, _)| key != k);
+            if !v.is_empty() {
+                vars.push((k, v));
+            }
+        }
+        GatewaySettings::load_with(None, env(&vars))
+    }
+
     #[test]
-    fn prod_profile_refuses_development_secrets() {
+    fn a_strong_production_configuration_loads_with_self_charge_off() {
+        let s = prod_with(&[]).unwrap();
+        assert!(!s.self_charge());
+        assert!(GatewaySettings::defaults().self_charge(), "on in dev");
+    }
+
+    #[test]
+    fn prod_refuses_every_weak_setting_and_names_it() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("GATEWAY__JWT__SECRET", "")], "GATEWAY__JWT__SECRET"),
+            (&[("GATEWAY__ADMIN__TOKEN", "")], "GATEWAY__ADMIN__TOKEN"),
+            (
+                &[(
+                    "GATEWAY__JWT__SECRET",
+                    "CHANGE-ME-jwt-secret-at-least-32-random-bytes",
+                )],
+                "GATEWAY__JWT__SECRET",
+            ),
+            (
+                &[("GATEWAY__ADMIN__TOKEN", "CHANGE-ME-gateway-admin-token")],
+                "GATEWAY__ADMIN__TOKEN",
+            ),
+            (
+                &[("GATEWAY__JWT__PREVIOUS_SECRET", "short-previous-key")],
+                "GATEWAY__JWT__PREVIOUS_SECRET",
+            ),
+            (
+                &[(
+                    "GATEWAY__IDENTITY__SECRET",
+                    "q7Lr2vX9mKp4Tz8wYc1Nf6Hb3Dj5Gs0R",
+                )],
+                "GATEWAY__IDENTITY__SECRET",
+            ),
+            (
+                &[(
+                    "GATEWAY__BOOKING__INTERNAL_TOKEN",
+                    "an-example-internal-token-of-40-bytes-x",
+                )],
+                "GATEWAY__BOOKING__INTERNAL_TOKEN",
+            ),
+            (
+                &[("GATEWAY__BOOKING__INTERNAL_TOKEN", "")],
+                "GATEWAY__BOOKING__INTERNAL_TOKEN",
+            ),
+            (
+                &[
+                    ("GATEWAY__IDENTITY__MODE", "none"),
+                    ("GATEWAY__IDENTITY__SECRET", ""),
+                ],
+                "GATEWAY__IDENTITY__MODE",
+            ),
+            (
+                &[("GATEWAY__POINTS__SELF_CHARGE", "true")],
+                "GATEWAY__POINTS__SELF_CHARGE",
+            ),
+        ];
+        for (over, key) in cases {
+            match prod_with(over) {
+                Err(SettingsError::InsecureProd(why)) => {
+                    assert!(why.contains(key), "{over:?}: {why}")
+                }
+                other => panic!("{over:?} was not refused: {other:?}"),
+            }
+        }
+        // The development defaults as such.
         let err =
             GatewaySettings::load_with(None, env(&[("GATEWAY__PROFILE", "prod")])).unwrap_err();
         assert!(matches!(err, SettingsError::InsecureProd(_)), "{err}");
-        let ok = GatewaySettings::load_with(
+    }
+
+    #[test]
+    fn identity_modes_need_their_keys() {
+        for vars in [
+            &[("GATEWAY__IDENTITY__MODE", "jwt")][..],
+            &[
+                ("GATEWAY__IDENTITY__MODE", "jwt"),
+                ("GATEWAY__IDENTITY__SECRET", "s"),
+                ("GATEWAY__IDENTITY__JWKS_FILE", "/k.json"),
+            ],
+            &[("GATEWAY__IDENTITY__MODE", "header")],
+            &[
+                ("GATEWAY__IDENTITY__MODE", "header"),
+                ("GATEWAY__IDENTITY__TRUSTED_PROXIES", "10.0.0.0/8,not-an-ip"),
+            ],
+        ] {
+            assert!(
+                matches!(
+                    GatewaySettings::load_with(None, env(vars)),
+                    Err(SettingsError::Invalid(_))
+                ),
+                "{vars:?}"
+            );
+        }
+        let s = GatewaySettings::load_with(
             None,
             env(&[
-                ("GATEWAY__PROFILE", "prod"),
+                ("GATEWAY__IDENTITY__MODE", "header"),
                 (
-                    "GATEWAY__JWT__SECRET",
-                    "a-production-secret-of-more-than-32-bytes",
+                    "GATEWAY__IDENTITY__TRUSTED_PROXIES",
+                    "10.0.0.0/8, 127.0.0.1,::1",
                 ),
-                ("GATEWAY__ADMIN__TOKEN", "a-long-admin-token-123"),
             ]),
-        );
-        assert!(ok.is_ok());
+        )
+        .unwrap();
+        assert_eq!(s.identity.trusted().unwrap().len(), 3);
     }
 
     #[test]

@@ -37,7 +37,9 @@ pub enum StartupError {
     #[error("invalid redis settings: {0}")]
     Redis(#[from] redis::RedisError),
     #[error("cannot build the booking client: {0}")]
-    Booking(#[from] reqwest::Error),
+    Booking(#[from] crate::forward::client::BookingError),
+    #[error(transparent)]
+    Identity(#[from] crate::tokens::identity::JwksError),
 }
 
 /// A built gateway, bound to its address but not serving yet.
@@ -77,7 +79,7 @@ fn state(settings: GatewaySettings) -> Result<AppState, StartupError> {
     ));
     Ok(AppState {
         tokens: Arc::new(TokenKeys::new(&settings.jwt)),
-        identity: Identity::new(&settings.identity),
+        identity: Identity::new(&settings.identity)?,
         limiter: JoinLimiter::new(&settings.rate_limit).map(Arc::new),
         settings: Arc::new(settings),
         instance_id,

@@ -14,6 +14,13 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Proves to booking that a call comes from a gateway (booking's `internal.token`).
+pub static INTERNAL_TOKEN: HeaderName = HeaderName::from_static("x-internal-token");
+
+/// Who asks, as the gateway tells booking on routes that need it (`GET /v1/payments/{id}`);
+/// booking believes it because only a gateway has the internal token.
+pub static CALLER: HeaderName = HeaderName::from_static("x-user-id");
+
 /// Set by booking on a new payment's 201 once it ended the buyer's admission in Redis, so
 /// the gateway need not end it again. Internal: the gateway does not pass it on.
 pub static ADMISSION_ENDED: HeaderName = HeaderName::from_static("x-admission-ended");

@@ -79,6 +79,8 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     verify: Vec<VerifyKey>,
     validation: Validation,
+    /// `validation` without the expiry check.
+    lenient: Validation,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -109,11 +111,14 @@ impl TokenKeys {
         validation.leeway = 0;
         validation.validate_exp = true;
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+        let mut lenient = validation.clone();
+        lenient.validate_exp = false;
         Self {
             kid: settings.kid.clone(),
             encoding: EncodingKey::from_secret(secret),
             verify,
             validation,
+            lenient,
         }
     }
 
@@ -124,7 +129,17 @@ impl TokenKeys {
         encode(&header, claims, &self.encoding).unwrap_or_default()
     }
 
+    /// A token whose signature, algorithm and claims are valid but that may have expired
+    /// (for looking up what it bought after its admission ended).
+    pub fn verify_ignoring_expiry(&self, token: &str) -> Result<QueueClaims, TokenError> {
+        self.verify_with(token, &self.lenient)
+    }
+
     pub fn verify(&self, token: &str) -> Result<QueueClaims, TokenError> {
+        self.verify_with(token, &self.validation)
+    }
+
+    fn verify_with(&self, token: &str, validation: &Validation) -> Result<QueueClaims, TokenError> {
         let header = decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != Algorithm::HS256 {
             return Err(TokenError::BadSignature);
@@ -138,7 +153,7 @@ impl TokenKeys {
         }
         let mut last = TokenError::BadSignature;
         for candidate in candidates {
-            match decode::<QueueClaims>(token, &candidate.key, &self.validation) {
+            match decode::<QueueClaims>(token, &candidate.key, validation) {
                 Ok(data) => {
                     let claims = data.claims;
                     let user_ok = claims.sub.parse::<i64>().is_ok_and(|u| u > 0);

@@ -1,14 +1,16 @@
-//! Operator API: create a concert with its schedules and seats; read its sales figures.
+//! Operator API: create a concert with its schedules and seats; read its sales figures;
+//! top up a buyer's points.
 
 pub mod store;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use shared::contract::admin::{
     ConcertSales, Created, NewConcert, MAX_PRICE, MAX_SCHEDULES, MAX_SEATS, MAX_TITLE_CHARS,
 };
+use shared::contract::points::{Balance, ChargeRequest};
 use shared::docs::ProblemDetails;
 use shared::http::{Json, Path};
 
@@ -20,6 +22,45 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/concerts", post(create))
         .route("/admin/concerts/{concert_id}", get(show))
+        .route("/admin/users/{user_id}/points/charge", post(charge))
+}
+
+#[utoipa::path(
+    post, path = "/admin/users/{user_id}/points/charge", operation_id = "admin_charge_points",
+    tag = "admin",
+    summary = "Add points to a buyer's balance (the operator's or a payment provider's top-up)",
+    description = "Where points come from in production (buyers cannot charge themselves \
+                   there). Idempotent: the same `Idempotency-Key` with the same amount returns \
+                   the first result again and charges once. Same body and answer as the \
+                   buyer's own charge.",
+    params(
+        ("user_id" = i64, Path, minimum = 1, description = "User id"),
+        ("Idempotency-Key" = String, Header,
+         description = "1-255 visible ASCII characters, unique per top-up"),
+    ),
+    security(("admin_token" = [])),
+    request_body = ChargeRequest,
+    responses(
+        (status = 200, description = "Charged (or the replay of an earlier identical request).",
+         body = Balance),
+        (status = 400, description = "`INVALID_REQUEST`: malformed body, bad `user_id`, missing \
+         or invalid `Idempotency-Key`. `INVALID_AMOUNT`: `amount` is not an integer from 1 to \
+         10,000,000, or the balance would exceed its maximum.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, response = shared::docs::PayloadTooLarge),
+        (status = 415, response = shared::docs::UnsupportedMediaType),
+        (status = 422, response = shared::docs::IdempotencyKeyReused),
+    )
+)]
+#[tracing::instrument(skip(state, _admin, headers, request))]
+async fn charge(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(user_id): Path<i64>,
+    headers: HeaderMap,
+    Json(request): Json<ChargeRequest>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    crate::points::charge_points(&state, user_id, &headers, request).await
 }
 
 /// Every rule a new concert breaks, first one first.

@@ -19,8 +19,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use shared::contract::reservations::{HoldRequest, ReservationStatus, ReservationView};
-use shared::http::{Json, Path};
+use shared::contract::reservations::{
+    HoldRequest, ReservationPage, ReservationQuery, ReservationStatus, ReservationView,
+};
+use shared::http::{Json, Path, Query};
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -30,10 +32,35 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/reservations", post(hold)).route(
-        "/v1/reservations/{reservation_id}",
-        get(show).delete(release),
-    )
+    Router::new()
+        .route("/v1/reservations", post(hold))
+        .route(
+            "/v1/reservations/{reservation_id}",
+            get(show).delete(release),
+        )
+        .route("/v1/users/{user_id}/reservations", get(of_user))
+}
+
+/// A buyer's holds and purchases, newest first, a page at a time (no admission needed:
+/// the gateway binds the path's user to the caller).
+#[tracing::instrument(skip(state))]
+async fn of_user(
+    State(state): State<AppState>,
+    Path(user_id): Path<i64>,
+    Query(query): Query<ReservationQuery>,
+) -> ApiResult<Json<ReservationPage>> {
+    let user_id = crate::points::valid_user_id(user_id)?;
+    let limit = crate::points::page_limit(query.limit)?;
+    let mut conn = state.db.acquire().await?;
+    let items = store::of_user(&mut conn, user_id, query.before, limit).await?;
+    let next_before = (items.len() as i64 == limit)
+        .then(|| items.last().map(|r| r.reservation_id))
+        .flatten();
+    Ok(Json(ReservationPage {
+        user_id,
+        items,
+        next_before,
+    }))
 }
 
 fn hold_outcome(outcome: &'static str) {
@@ -81,6 +108,7 @@ async fn hold_seat(
     if request.seat_no < 1 || request.seat_no > i64::from(info.total_seats) {
         return Err(ApiError::SeatNotFound);
     }
+    buyer.require_admitted(state).await?;
     let seat_no = request.seat_no as i32;
     let ttl_secs = state.settings.holds.ttl_secs;
     let reservation_id = Uuid::now_v7();

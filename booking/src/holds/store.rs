@@ -2,7 +2,7 @@
 //! sweeper): users → seats → reservations.
 
 use chrono::{DateTime, Utc};
-use shared::contract::reservations::ReservationView;
+use shared::contract::reservations::{MyReservation, ReservationView};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -165,4 +165,26 @@ pub async fn sweep_expired(conn: &mut PgConnection) -> sqlx::Result<u64> {
     .execute(conn)
     .await?
     .rows_affected())
+}
+
+/// One page of a buyer's reservations, newest first: those older than `before` when given.
+pub async fn of_user(
+    conn: &mut PgConnection,
+    user_id: i64,
+    before: Option<Uuid>,
+    limit: i64,
+) -> sqlx::Result<Vec<MyReservation>> {
+    sqlx::query_as(
+        "SELECT r.id AS reservation_id, r.concert_id, r.schedule_id, s.starts_at, r.seat_no,
+                r.price, reservation_status_now(r.status, r.held_until) AS status, r.held_until,
+                r.payment_id
+         FROM reservations r JOIN schedules s ON s.id = r.schedule_id
+         WHERE r.user_id = $1 AND ($2::UUID IS NULL OR r.id < $2)
+         ORDER BY r.id DESC LIMIT $3",
+    )
+    .bind(user_id)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
 }

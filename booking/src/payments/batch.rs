@@ -100,6 +100,23 @@ pub struct Paid {
     pub admission_ended: bool,
 }
 
+impl Paid {
+    /// The saved answer of an earlier payment, sent again.
+    pub fn replay(status: axum::http::StatusCode, body: serde_json::Value) -> Self {
+        Paid {
+            row: PayRow {
+                replayed: true,
+                status: status.as_u16() as i16,
+                body,
+                schedule_ids: None,
+                seat_nos: None,
+                amount: None,
+            },
+            admission_ended: false,
+        }
+    }
+}
+
 pub type PayResult = Result<Paid, PayFailure>;
 
 struct Job {

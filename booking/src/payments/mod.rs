@@ -29,10 +29,10 @@ use std::collections::HashSet;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
-use shared::contract::payments::{PaymentRequest, MAX_RESERVATIONS_PER_PAYMENT};
-use shared::http::{Json, ADMISSION_ENDED};
+use shared::contract::payments::{PaymentDetail, PaymentRequest, MAX_RESERVATIONS_PER_PAYMENT};
+use shared::http::{Json, Path, ADMISSION_ENDED, CALLER};
 use uuid::Uuid;
 
 use crate::auth::Buyer;
@@ -47,7 +47,40 @@ pub mod store;
 use batch::{Paid, PayCall, PayFailure};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/payments", post(pay))
+    Router::new()
+        .route("/v1/payments", post(pay))
+        .route("/v1/payments/{payment_id}", get(show))
+}
+
+/// One of the caller's payments: the gateway says who asks (`X-User-Id`); anyone else's
+/// payment is 404, like one that does not exist.
+#[tracing::instrument(skip(state, headers))]
+async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(payment_id): Path<Uuid>,
+) -> ApiResult<Json<PaymentDetail>> {
+    let caller: i64 = headers
+        .get(&CALLER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| {
+            ApiError::IdentityRequired("X-User-Id (set by the gateway) is required".into())
+        })?;
+    let mut conn = state.db.acquire().await?;
+    let payment = store::payment(&mut conn, payment_id)
+        .await?
+        .filter(|p| p.user_id == caller)
+        .ok_or(ApiError::PaymentNotFound)?;
+    let seats = store::paid_seats(&mut conn, payment_id).await?;
+    Ok(Json(PaymentDetail {
+        payment_id,
+        user_id: payment.user_id,
+        concert_id: payment.concert_id,
+        amount: payment.amount,
+        paid_at: payment.paid_at,
+        seats,
+    }))
 }
 
 #[tracing::instrument(skip(state, headers, request))]
@@ -94,6 +127,13 @@ async fn pay_inner(
     ids.sort();
     let fingerprint = idempotency::fingerprint(&ids);
 
+    // The admission must still be live in Redis; once it ended (paid, expired), a retry of
+    // a payment that went through still gets its saved answer.
+    match buyer.require_admitted(state).await {
+        Ok(()) => {}
+        Err(ApiError::TicketGone) => return replay(state, buyer, &key, &fingerprint).await,
+        Err(e) => return Err(e),
+    }
     let call = PayCall {
         user_id: buyer.user_id,
         concert_id: buyer.concert_id,
@@ -120,4 +160,18 @@ async fn pay_inner(
         metrics::counter!("booking_payment_points_total").increment(amount as u64);
     }
     Ok((status, paid))
+}
+
+/// A payment whose ticket is gone: the saved answer of the same key and request, or 410.
+async fn replay(
+    state: &AppState,
+    buyer: Buyer,
+    key: &IdempotencyKey,
+    fingerprint: &str,
+) -> ApiResult<(StatusCode, Paid)> {
+    let mut conn = state.db.acquire().await?;
+    let (status, body) = idempotency::saved(&mut conn, buyer.user_id, "payment", key, fingerprint)
+        .await?
+        .ok_or(ApiError::TicketGone)?;
+    Ok((status, Paid::replay(status, body)))
 }

@@ -3,7 +3,9 @@
 //! checks, the lock order, the writes — are in migrations 0002–0004; their output columns
 //! are renamed here, so no PL/pgSQL name leaks into Rust.
 
-use sqlx::PgPool;
+use chrono::{DateTime, Utc};
+use shared::contract::payments::PaidSeat;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::batch::PayCall;
@@ -83,5 +85,36 @@ pub async fn pay_group(db: &PgPool, group: &[&PayCall]) -> sqlx::Result<Vec<Grou
     .bind(hashes)
     .bind(payments)
     .fetch_all(db)
+    .await
+}
+
+/// A payment's row.
+#[derive(Debug, sqlx::FromRow)]
+pub struct PaymentRow {
+    pub user_id: i64,
+    pub concert_id: i64,
+    pub amount: i64,
+    pub paid_at: DateTime<Utc>,
+}
+
+pub async fn payment(
+    conn: &mut PgConnection,
+    payment_id: Uuid,
+) -> sqlx::Result<Option<PaymentRow>> {
+    sqlx::query_as("SELECT user_id, concert_id, amount, paid_at FROM payments WHERE id = $1")
+        .bind(payment_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The seats a payment bought, by reservation id.
+pub async fn paid_seats(conn: &mut PgConnection, payment_id: Uuid) -> sqlx::Result<Vec<PaidSeat>> {
+    sqlx::query_as(
+        "SELECT r.id AS reservation_id, r.schedule_id, s.starts_at, r.seat_no, r.price
+         FROM reservations r JOIN schedules s ON s.id = r.schedule_id
+         WHERE r.payment_id = $1 ORDER BY r.id",
+    )
+    .bind(payment_id)
+    .fetch_all(conn)
     .await
 }

@@ -48,14 +48,20 @@ pub fn valid_amount(amount: &serde_json::Number) -> ApiResult<i64> {
         })
 }
 
-/// The page size and cursor of a history request.
-pub fn valid_page(query: &HistoryQuery) -> ApiResult<(i64, Option<i64>)> {
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+/// A page size: 1 to 100, 20 when not given.
+pub fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::Invalid(format!(
             "limit must be from 1 to {MAX_PAGE}"
         )));
     }
+    Ok(limit)
+}
+
+/// The page size and cursor of a history request.
+pub fn valid_page(query: &HistoryQuery) -> ApiResult<(i64, Option<i64>)> {
+    let limit = page_limit(query.limit)?;
     if query.before.is_some_and(|b| b <= 0) {
         return Err(ApiError::Invalid("before must be a positive cursor".into()));
     }
@@ -83,9 +89,21 @@ async fn charge(
     headers: HeaderMap,
     Json(request): Json<ChargeRequest>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    charge_points(&state, user_id, &headers, request).await
+}
+
+/// A charge, idempotent by `Idempotency-Key`: the buyer's own (through the gateway, when
+/// self-charge is on) and the operator's (`POST /admin/users/{id}/points/charge`, e.g. a
+/// payment provider's webhook) are the same transaction with the same answer.
+pub async fn charge_points(
+    state: &AppState,
+    user_id: i64,
+    headers: &HeaderMap,
+    request: ChargeRequest,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let user_id = valid_user_id(user_id)?;
     let amount = valid_amount(&request.amount)?;
-    let key = IdempotencyKey::from_headers(&headers)?;
+    let key = IdempotencyKey::from_headers(headers)?;
     let fingerprint =
         idempotency::fingerprint(&serde_json::json!({"user_id": user_id, "amount": amount}));
 

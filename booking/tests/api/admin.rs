@@ -10,12 +10,14 @@ async fn operator_creates_a_concert_and_reads_its_sales(opts: PgPoolOptions, c: 
     let (concert, schedules) = app.create_concert(&[50, 10]).await;
     assert_eq!(schedules.len(), 2);
 
-    let token = app.active_token(1, concert);
+    let token = app.active_token(1, concert).await;
     app.charge(1, 10_000).await;
     let (_, held) = app.hold(&token, schedules[1], 3).await;
     let id = held["reservation_id"].as_str().unwrap().to_string();
     let (status, _) = app.pay(&token, &[&id], "k1").await;
     assert_eq!(status, StatusCode::CREATED);
+    // The payment ended the admission: a second one to hold another seat.
+    let token = app.active_token(1, concert).await;
     app.hold(&token, schedules[0], 1).await;
 
     let (status, sales) = json_of(
@@ -80,7 +82,7 @@ async fn admin_routes_need_the_admin_token_and_valid_bodies(
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // A buyer token is not an admin token.
-    let buyer = app.active_token(1, 1);
+    let buyer = app.active_token(1, 1).await;
     let (status, _) = json_of(
         app.get("/admin/concerts/1")
             .bearer_auth(&buyer)

@@ -10,7 +10,7 @@ use testkit::prelude::*;
 async fn bad_bodies_get_problems_and_change_nothing(opts: PgPoolOptions, c: PgConnectOptions) {
     let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
-    let token = app.active_token(1, concert);
+    let token = app.active_token(1, concert).await;
     app.charge(1, 10_000).await;
     let before = app.snapshot().await;
     let huge = format!("{{\"amount\": 1, \"pad\": \"{}\"}}", "x".repeat(70 * 1024));

@@ -20,7 +20,7 @@ async fn hundred_concurrent_holds_on_one_seat_yield_exactly_one(
             let app = app.clone();
             let schedule = schedules[0];
             tokio::spawn(async move {
-                let token = app.active_token(user, concert);
+                let token = app.active_token(user, concert).await;
                 app.hold(&token, schedule, 1).await
             })
         })
@@ -49,7 +49,7 @@ async fn hundred_concurrent_holds_on_one_seat_yield_exactly_one(
 async fn concurrent_payments_of_one_hold_charge_once(opts: PgPoolOptions, c: PgConnectOptions) {
     let app = Arc::new(Stack::booking(pool(opts, c).await).await);
     let (concert, schedules) = app.create_concert(&[50]).await;
-    let token = app.active_token(1, concert);
+    let token = app.active_token(1, concert).await;
     app.charge(1, 100_000).await;
     let (_, held) = app.hold(&token, schedules[0], 1).await;
     let id = held["reservation_id"].as_str().unwrap().to_string();
@@ -113,7 +113,7 @@ async fn storm_of_buyers_keeps_every_invariant(opts: PgPoolOptions, c: PgConnect
                 let amount = if user % 3 == 0 { 1_500 } else { 5_000 };
                 let (status, _) = app.charge(user, amount).await;
                 assert_eq!(status, StatusCode::OK);
-                let token = app.active_token(user, concert);
+                let token = app.active_token(user, concert).await;
                 let mut held = Vec::new();
                 for _ in 0..6 {
                     let seat = rand::rng().random_range(1..=50);

@@ -33,7 +33,7 @@ fn refusal(outcome: &PayResult) -> Option<&Refusal> {
 
 async fn hold_id(app: &Stack, user_id: i64, concert: i64, schedule: i64, seat: i64) -> Uuid {
     let (status, body) = app
-        .hold(&app.active_token(user_id, concert), schedule, seat)
+        .hold(&app.active_token(user_id, concert).await, schedule, seat)
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body["reservation_id"].as_str().unwrap().parse().unwrap()
@@ -104,7 +104,7 @@ async fn a_group_commits_each_payment_on_its_own_merits(opts: PgPoolOptions, c: 
     for (user, balance) in [(1, 4_000), (2, 500), (3, 4_000), (4, 5_000)] {
         assert_eq!(app.balance(user).await, balance, "user {user}");
     }
-    let token = app.active_token(1, concert);
+    let token = app.active_token(1, concert).await;
     for (seat, status) in [(1, "SOLD"), (2, "HELD"), (3, "SOLD")] {
         assert_eq!(
             app.seat_status(&token, s, seat).await,
@@ -152,7 +152,7 @@ async fn concurrent_payments_commit_in_groups_and_keep_every_invariant(
     for (&user, id) in buyers.iter().zip(&holds) {
         let times = if user % 2 == 0 { 2 } else { 1 };
         for _ in 0..times {
-            calls.push((user, app.active_token(user, concert), id.to_string()));
+            calls.push((user, app.active_token(user, concert).await, id.to_string()));
         }
     }
     let shared_app = &app;

@@ -10,7 +10,7 @@ use testkit::prelude::*;
 async fn buyer_lists_schedules_and_seats_then_holds_one(opts: PgPoolOptions, c: PgConnectOptions) {
     let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
-    let token = app.active_token(1, concert);
+    let token = app.active_token(1, concert).await;
 
     let (status, list) = json_of(
         app.get(&format!("/v1/concerts/{concert}/schedules"))
@@ -53,7 +53,7 @@ async fn buyer_lists_schedules_and_seats_then_holds_one(opts: PgPoolOptions, c: 
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(shown["status"], "HELD");
-    let other = app.active_token(2, concert);
+    let other = app.active_token(2, concert).await;
     let (status, body) = json_of(
         app.get(&format!("/v1/reservations/{id}"))
             .bearer_auth(&other)
@@ -88,8 +88,8 @@ async fn second_hold_on_same_seat_is_409_and_bad_seats_are_404(
 ) {
     let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
-    let a = app.active_token(1, concert);
-    let b = app.active_token(2, concert);
+    let a = app.active_token(1, concert).await;
+    let b = app.active_token(2, concert).await;
     assert_eq!(app.hold(&a, schedules[0], 1).await.0, StatusCode::CREATED);
     let (status, body) = app.hold(&b, schedules[0], 1).await;
     assert_eq!(
@@ -134,7 +134,7 @@ async fn tokens_must_be_valid_active_and_for_this_concert(
     let (other_concert, _) = app.create_concert(&[5]).await;
     let before = app.snapshot().await;
 
-    let wrong = app.active_token(1, other_concert);
+    let wrong = app.active_token(1, other_concert).await;
     let (status, body) = app.hold(&wrong, schedules[0], 1).await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -167,7 +167,7 @@ async fn tokens_must_be_valid_active_and_for_this_concert(
     );
 
     let expired = app.token(1, concert, TicketStatus::Active, -5);
-    let mut tampered = app.active_token(1, concert);
+    let mut tampered = app.active_token(1, concert).await;
     tampered.insert(tampered.len() - 3, 'x');
     let foreign = {
         let mut jwt = app.booking_settings.jwt.clone();
@@ -217,7 +217,7 @@ async fn tokens_must_be_valid_active_and_for_this_concert(
 async fn hold_limit_per_buyer_and_release(opts: PgPoolOptions, c: PgConnectOptions) {
     let app = Stack::booking_with(pool(opts, c).await, |s| s.holds.max_per_user = 2).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
-    let token = app.active_token(1, concert);
+    let token = app.active_token(1, concert).await;
     let (_, first) = app.hold(&token, schedules[0], 1).await;
     assert_eq!(
         app.hold(&token, schedules[0], 2).await.0,
@@ -229,7 +229,7 @@ async fn hold_limit_per_buyer_and_release(opts: PgPoolOptions, c: PgConnectOptio
         (StatusCode::CONFLICT, Some("HOLD_LIMIT"))
     );
     // The refused attempt left no Redis key behind: another buyer can take seat 3.
-    let other = app.active_token(2, concert);
+    let other = app.active_token(2, concert).await;
     assert_eq!(
         app.hold(&other, schedules[0], 3).await.0,
         StatusCode::CREATED
@@ -286,8 +286,8 @@ async fn expired_hold_frees_the_seat_and_late_payment_is_refused(
     })
     .await;
     let (concert, schedules) = app.create_concert(&[50]).await;
-    let late = app.active_token(1, concert);
-    let other = app.active_token(2, concert);
+    let late = app.active_token(1, concert).await;
+    let other = app.active_token(2, concert).await;
     app.charge(1, 10_000).await;
     let (_, held) = app.hold(&late, schedules[0], 5).await;
     let id = held["reservation_id"].as_str().unwrap().to_string();
@@ -332,7 +332,7 @@ async fn sweeper_marks_expired_holds(opts: PgPoolOptions, c: PgConnectOptions) {
     })
     .await;
     let (concert, schedules) = app.create_concert(&[50]).await;
-    let token = app.active_token(1, concert);
+    let token = app.active_token(1, concert).await;
     app.hold(&token, schedules[0], 1).await;
     let swept = eventually(Duration::from_secs(5), || async {
         let (held, expired): (i64, i64) = sqlx::query_as(
@@ -356,8 +356,8 @@ async fn redis_flushed_while_holds_exist_still_no_double_sale(
 ) {
     let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
-    let a = app.active_token(1, concert);
-    let b = app.active_token(2, concert);
+    let a = app.active_token(1, concert).await;
+    let b = app.active_token(2, concert).await;
     app.charge(1, 10_000).await;
     app.charge(2, 10_000).await;
     let (_, held) = app.hold(&a, schedules[0], 9).await;
@@ -376,6 +376,8 @@ async fn redis_flushed_while_holds_exist_still_no_double_sale(
         .await
         .unwrap();
 
+    // B's admission went with the rest; admitted again (as a re-join would), B tries.
+    app.admit(2, concert, 1, 600).await;
     let (status, body) = app.hold(&b, schedules[0], 9).await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -390,6 +392,7 @@ async fn redis_flushed_while_holds_exist_still_no_double_sale(
     assert!(left.is_empty(), "{left:?}");
 
     let id = held["reservation_id"].as_str().unwrap();
+    app.admit(1, concert, 1, 600).await;
     assert_eq!(app.pay(&a, &[id], "a").await.0, StatusCode::CREATED);
     let (status, _) = app.hold(&b, schedules[0], 9).await;
     assert_eq!(status, StatusCode::CONFLICT);

@@ -55,8 +55,8 @@ async fn metrics_show_holds_payments_pools_and_requests_after_traffic(
     let before = scrape(&app).await;
 
     let (concert, schedules) = app.create_concert(&[10]).await;
-    let token = app.active_token(1, concert);
-    let other = app.active_token(2, concert);
+    let token = app.active_token(1, concert).await;
+    let other = app.active_token(2, concert).await;
     app.charge(1, 5_000).await;
     let (status, held) = app.hold(&token, schedules[0], 1).await;
     assert_eq!(status, StatusCode::CREATED, "{held}");
@@ -143,7 +143,7 @@ async fn shutdown_finishes_in_flight_requests_and_refuses_new_ones(
 ) {
     let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[10]).await;
-    let token = app.active_token(1, concert);
+    let token = app.active_token(1, concert).await;
     app.charge(1, 5_000).await;
     let (_, held) = app.hold(&token, schedules[0], 1).await;
     let id = held["reservation_id"].as_str().unwrap().to_owned();

@@ -11,7 +11,7 @@ async fn payment_sells_the_seats_debits_once_and_ends_the_admission(
 ) {
     let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
-    let token = app.active_token(1, concert);
+    let token = app.active_token(1, concert).await;
     app.charge(1, 5_000).await;
     let (_, r1) = app.hold(&token, schedules[0], 1).await;
     let (_, r2) = app.hold(&token, schedules[0], 2).await;
@@ -78,7 +78,14 @@ async fn payment_sells_the_seats_debits_once_and_ends_the_admission(
         .unwrap();
     assert_eq!(active, None);
 
-    // Paying again with another key: nothing is held any more.
+    // Paying again with another key: the admission ended with the payment (410), and
+    // with a new admission nothing is held any more (409).
+    let (status, body) = app.pay(&token, &ids, "pay-2").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::GONE, Some("TICKET_GONE"))
+    );
+    let token = app.active_token(1, concert).await;
     let (status, body) = app.pay(&token, &ids, "pay-2").await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -96,7 +103,7 @@ async fn replayed_payment_key_returns_the_same_response_and_charges_once(
 ) {
     let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
-    let token = app.active_token(1, concert);
+    let token = app.active_token(1, concert).await;
     app.charge(1, 5_000).await;
     let (_, r1) = app.hold(&token, schedules[0], 1).await;
     let (_, r2) = app.hold(&token, schedules[0], 2).await;
@@ -129,7 +136,7 @@ async fn replayed_payment_key_returns_the_same_response_and_charges_once(
 async fn insufficient_balance_is_402_and_changes_nothing(opts: PgPoolOptions, c: PgConnectOptions) {
     let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
-    let token = app.active_token(1, concert);
+    let token = app.active_token(1, concert).await;
     app.charge(1, 999).await;
     let (_, held) = app.hold(&token, schedules[0], 1).await;
     let before = app.snapshot().await;
@@ -164,8 +171,8 @@ async fn paying_for_others_or_unknown_reservations_is_refused(
 ) {
     let app = Stack::booking(pool(opts, c).await).await;
     let (concert, schedules) = app.create_concert(&[50]).await;
-    let owner = app.active_token(1, concert);
-    let thief = app.active_token(2, concert);
+    let owner = app.active_token(1, concert).await;
+    let thief = app.active_token(2, concert).await;
     app.charge(2, 100_000).await;
     let (_, held) = app.hold(&owner, schedules[0], 1).await;
     let id = held["reservation_id"].as_str().unwrap();
@@ -207,8 +214,8 @@ async fn paying_with_a_token_for_another_concert_is_403_wrong_concert_and_change
     let app = Stack::booking(pool(opts, c).await).await;
     let (concert_a, schedules) = app.create_concert(&[50]).await;
     let (concert_b, _) = app.create_concert(&[50]).await;
-    let token_a = app.active_token(1, concert_a);
-    let token_b = app.active_token(1, concert_b);
+    let token_a = app.active_token(1, concert_a).await;
+    let token_b = app.active_token(1, concert_b).await;
     app.charge(1, 5_000).await;
     let (_, held) = app.hold(&token_a, schedules[0], 1).await;
     let id = held["reservation_id"].as_str().unwrap();

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use crate::settings::BookingClientSettings;
 use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use secrecy::ExposeSecret;
+use shared::http::INTERNAL_TOKEN;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BookingError {
@@ -15,6 +17,8 @@ pub enum BookingError {
     Unreachable(#[source] reqwest::Error),
     #[error("booking answered {0} to {1}")]
     Unexpected(StatusCode, &'static str),
+    #[error("booking.internal_token is not a valid header value")]
+    BadInternalToken,
 }
 
 /// A reply from booking, read in full (booking's bodies are small JSON documents).
@@ -29,10 +33,12 @@ pub struct BookingReply {
 pub struct BookingClient {
     http: reqwest::Client,
     base: Arc<str>,
+    /// `X-Internal-Token`, when configured (marked sensitive: never logged).
+    internal: Option<HeaderValue>,
 }
 
 impl BookingClient {
-    pub fn new(settings: &BookingClientSettings) -> Result<Self, reqwest::Error> {
+    pub fn new(settings: &BookingClientSettings) -> Result<Self, BookingError> {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(settings.pool_max_idle_per_host)
             .pool_idle_timeout(Duration::from_secs(60))
@@ -40,11 +46,32 @@ impl BookingClient {
             .timeout(Duration::from_millis(settings.timeout_ms.max(1)))
             .tcp_nodelay(true)
             .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+            .build()
+            .map_err(BookingError::Unreachable)?;
+        let internal = settings
+            .internal_token
+            .as_ref()
+            .map(|t| HeaderValue::from_str(t.expose_secret()))
+            .transpose()
+            .map_err(|_| BookingError::BadInternalToken)?
+            .map(|mut v| {
+                v.set_sensitive(true);
+                v
+            });
         Ok(Self {
             http,
             base: settings.url.trim_end_matches('/').into(),
+            internal,
         })
+    }
+
+    /// The request with the internal token, if there is one.
+    fn request(&self, method: Method, path_and_query: &str) -> reqwest::RequestBuilder {
+        let request = self.http.request(method, self.url(path_and_query));
+        match &self.internal {
+            Some(token) => request.header(&INTERNAL_TOKEN, token.clone()),
+            None => request,
+        }
     }
 
     fn url(&self, path_and_query: &str) -> String {
@@ -55,8 +82,7 @@ impl BookingClient {
     #[tracing::instrument(skip(self))]
     pub async fn concert_exists(&self, concert_id: i64) -> Result<bool, BookingError> {
         let response = self
-            .http
-            .get(self.url(&format!("/v1/concerts/{concert_id}")))
+            .request(Method::GET, &format!("/v1/concerts/{concert_id}"))
             .send()
             .await
             .map_err(BookingError::Unreachable)?;
@@ -83,10 +109,7 @@ impl BookingClient {
         headers: HeaderMap,
         body: Bytes,
     ) -> Result<BookingReply, BookingError> {
-        let mut request = self
-            .http
-            .request(method, self.url(path_and_query))
-            .headers(headers);
+        let mut request = self.request(method, path_and_query).headers(headers);
         if !body.is_empty() {
             request = request.body(body);
         }

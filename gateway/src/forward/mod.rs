@@ -6,10 +6,16 @@
 //! dropped one 410 `TICKET_GONE`. A token for concert A cannot list concert B's schedules
 //! (403 `WRONG_CONCERT`); for ids the gateway cannot map to a concert (schedules,
 //! reservations) booking checks the token's concert itself — the token is forwarded.
-//! Points routes and `GET /v1/concerts/{id}` need no admission.
+//! The per-user routes (points, history, reservations) need no admission but are bound to
+//! the caller's identity; a buyer's own charge needs `points.self_charge`; `GET
+//! /v1/payments/{id}` tells booking who asks (`X-User-Id`). A payment whose ticket is gone
+//! still reaches booking when it carries an `Idempotency-Key`: a retry of a payment that
+//! went through gets its saved 201 there (a new key gets 410). `GET /v1/concerts/{id}` is
+//! public.
 //!
 //! The request goes on with its method, path, query, body and the headers booking uses
-//! (`Authorization`, `Content-Type`, `Idempotency-Key`, `X-Request-Id`); booking's status,
+//! (`Authorization`, `Content-Type`, `Idempotency-Key`, `X-Request-Id`), and the client adds
+//! `X-Internal-Token`, which proves to booking that the call comes from a gateway; booking's status,
 //! `Content-Type`, `Retry-After` and body come back unchanged. Booking unreachable or too
 //! slow → 503 with `Retry-After`. After booking confirms a payment (201) without
 //! `x-admission-ended` (its Redis call failed) the gateway ends the admission itself, so
@@ -24,18 +30,20 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use shared::http::{Path, ADMISSION_ENDED, MAX_BODY_BYTES, REQUEST_ID};
+use shared::http::{bearer, Path, ADMISSION_ENDED, CALLER, MAX_BODY_BYTES, REQUEST_ID};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tokens;
+use crate::tokens::{self, Peer};
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// Request headers passed on to booking.
 fn forwarded_request_headers() -> [HeaderName; 4] {
     [
         header::AUTHORIZATION,
         header::CONTENT_TYPE,
-        HeaderName::from_static("idempotency-key"),
+        HeaderName::from_static(IDEMPOTENCY_KEY),
         REQUEST_ID.clone(),
     ]
 }
@@ -54,9 +62,11 @@ pub fn router() -> Router<AppState> {
             get(admitted).delete(admitted),
         )
         .route("/v1/payments", post(payments))
-        .route("/v1/users/{user_id}/points", get(points))
-        .route("/v1/users/{user_id}/points/charge", post(points))
-        .route("/v1/users/{user_id}/points/history", get(points))
+        .route("/v1/payments/{payment_id}", get(payment))
+        .route("/v1/users/{user_id}/points", get(per_user))
+        .route("/v1/users/{user_id}/points/charge", post(charge))
+        .route("/v1/users/{user_id}/points/history", get(per_user))
+        .route("/v1/users/{user_id}/reservations", get(per_user))
 }
 
 /// `GET /v1/concerts/{id}`: public, no admission check.
@@ -64,15 +74,62 @@ async fn open(State(state): State<AppState>, request: Request) -> Result<Respons
     proxy(&state, request).await
 }
 
-/// Points routes: no admission; the path's user must be the caller in `identity.mode = jwt`.
-async fn points(
+/// The per-user routes (points, history, reservations): no admission; with a verified
+/// identity the path's user must be the caller.
+async fn per_user(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     Path(user_id): Path<i64>,
     request: Request,
 ) -> Result<Response, ApiError> {
     tracing::Span::current().record("user_id", user_id);
-    state.identity.check(request.headers(), user_id)?;
+    state
+        .identity
+        .bind(request.headers(), peer, Some(user_id))?;
     proxy(&state, request).await
+}
+
+/// A buyer's own charge: only with `points.self_charge` (development); in production
+/// points come from the operator side (booking's `/admin/users/{id}/points/charge`).
+async fn charge(
+    state: State<AppState>,
+    peer: Peer,
+    user: Path<i64>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    if !state.settings.self_charge() {
+        return Err(ApiError::SelfChargeDisabled);
+    }
+    per_user(state, peer, user, request).await
+}
+
+/// `GET /v1/payments/{id}`: the caller's own payment. The caller is the identity or, in
+/// mode `none`, the user of the queue token sent as Bearer (an expired one too: a receipt
+/// is looked at after the admission ended); booking answers 404 for anyone else's.
+async fn payment(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let caller = match state.identity.caller(request.headers(), peer)? {
+        Some(caller) => caller,
+        None => {
+            let token = bearer(request.headers()).ok_or_else(|| {
+                ApiError::IdentityRequired(
+                    "a queue token (Bearer) or an identity is required".into(),
+                )
+            })?;
+            state.tokens.verify_ignoring_expiry(token)?.user_id()
+        }
+    };
+    let (mut parts, body) = request.into_parts();
+    parts
+        .headers
+        .insert(CALLER.clone(), HeaderValue::from(caller));
+    let body = read_body(body).await?;
+    Ok(forward(&state, &parts, body, std::slice::from_ref(&CALLER))
+        .await?
+        .0)
 }
 
 /// Booking routes: an admitted token is required.
@@ -114,7 +171,7 @@ async fn hold(State(state): State<AppState>, request: Request) -> Result<Respons
         metrics::counter!("gateway_holds_refused_total", "reason" => "seat_held").increment(1);
         return Err(ApiError::SeatUnavailable);
     }
-    Ok(forward(&state, &parts, body).await?.0)
+    Ok(forward(&state, &parts, body, &[]).await?.0)
 }
 
 async fn schedules(
@@ -133,7 +190,15 @@ async fn schedules(
 }
 
 async fn payments(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
-    let claims = tokens::admitted(&state, request.headers()).await?;
+    let claims = match tokens::admitted(&state, request.headers()).await {
+        Ok(claims) => claims,
+        // The admission ended (paid, expired): a retry with the key of a payment that went
+        // through still gets its answer, so booking decides (the saved 201, or 410).
+        Err(ApiError::TicketGone) if request.headers().contains_key(IDEMPOTENCY_KEY) => {
+            return proxy(&state, request).await;
+        }
+        Err(e) => return Err(e),
+    };
     let (response, admission_ended) = proxy_reply(&state, request).await?;
     if response.status() == StatusCode::CREATED && !admission_ended {
         // Booking ends the admission and says so; when it could not (its Redis call
@@ -158,7 +223,7 @@ async fn proxy(state: &AppState, request: Request) -> Result<Response, ApiError>
 async fn proxy_reply(state: &AppState, request: Request) -> Result<(Response, bool), ApiError> {
     let (parts, body) = request.into_parts();
     let body = read_body(body).await?;
-    forward(state, &parts, body).await
+    forward(state, &parts, body, &[]).await
 }
 
 /// The whole request body (booking's bodies are small; the limit is the service's).
@@ -168,12 +233,14 @@ async fn read_body(body: Body) -> Result<Bytes, ApiError> {
         .map_err(|_| ApiError::PayloadTooLarge)
 }
 
-/// Sends a request already read to booking and turns its reply into ours, also telling
-/// whether the reply carried `x-admission-ended`.
+/// Sends a request already read to booking (with the headers booking uses, and `extra`
+/// ones the gateway set itself) and turns its reply into ours, also telling whether the
+/// reply carried `x-admission-ended`.
 async fn forward(
     state: &AppState,
     parts: &Parts,
     body: Bytes,
+    extra: &[HeaderName],
 ) -> Result<(Response, bool), ApiError> {
     let path_and_query = parts
         .uri
@@ -185,7 +252,10 @@ async fn forward(
         .send(
             parts.method.clone(),
             path_and_query,
-            pick(&parts.headers, forwarded_request_headers().iter()),
+            pick(
+                &parts.headers,
+                forwarded_request_headers().iter().chain(extra),
+            ),
             body,
         )
         .await?;

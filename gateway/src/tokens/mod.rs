@@ -15,13 +15,15 @@ pub mod issue;
 pub mod limit;
 pub mod poll;
 
-use std::net::SocketAddr;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::Router;
 use shared::contract::queue::{JoinRequest, TicketView};
 use shared::http::{bearer, Json};
 use shared::store::{JoinOutcome, Left, Place, StoreError, Ticket};
@@ -35,6 +37,22 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/queue/tokens", post(join).delete(leave))
         .route("/v1/queue/status", get(status))
+}
+
+/// The TCP peer's address (behind a load balancer: the load balancer's).
+pub struct Peer(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
 }
 
 /// Records the buyer on the request's trace span.
@@ -109,8 +127,9 @@ fn describe(
                    buyer is placed (the SAME place when they are already in line: one place per \
                    user per concert). A valid token for this concert and user returns the current \
                    state, with a fresh token when the status changed. A buyer who joins an empty \
-                   line with free capacity is active at once. With `identity.mode = jwt` the \
-                   request must carry `X-User-Token` for `user_id`.",
+                   line with free capacity is active at once. With a verified identity \
+                   (`identity.mode` `jwt`: `X-User-Token`; `header`: `X-User-Id` from a trusted \
+                   proxy) `user_id` may be omitted and, if given, must be the identity's.",
     security((), ("queue_token" = [])),
     request_body = JoinRequest,
     responses(
@@ -121,9 +140,11 @@ fn describe(
          ids that are not positive integers.",
          body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "`INVALID_TOKEN`: the presented token is malformed, \
-         tampered, signed with another key, `alg: none` or expired. `UNAUTHORIZED`: with \
-         `identity.mode = jwt`, `X-User-Token` is missing or names another user.",
+         tampered, signed with another key, `alg: none` or expired. `IDENTITY_REQUIRED`: the \
+         identity is missing. `IDENTITY_INVALID`: it is not valid (signature, expiry, issuer, \
+         audience, `kid`).",
          body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, response = shared::docs::IdentityMismatch),
         (status = 404, description = "`CONCERT_NOT_FOUND`: booking does not know the concert.",
          body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "`QUEUE_CLOSED`: the room is closed to new joins.",
@@ -135,31 +156,31 @@ fn describe(
 )]
 async fn join(
     State(state): State<AppState>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     Json(body): Json<JoinRequest>,
 ) -> Result<Response, ApiError> {
-    if let (Some(limiter), Some(Extension(ConnectInfo(addr)))) = (&state.limiter, peer) {
+    if let (Some(limiter), Some(ip)) = (&state.limiter, peer) {
         limiter
-            .check(addr.ip())
+            .check(ip)
             .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
     }
     let JoinRequest {
         concert_id,
         user_id,
     } = body;
-    if concert_id <= 0 || user_id <= 0 {
+    if concert_id <= 0 || user_id.is_some_and(|u| u <= 0) {
         return Err(ApiError::Invalid(
             "concert_id and user_id must be positive integers".into(),
         ));
     }
+    let user_id = state.identity.bind(&headers, peer, user_id)?;
     record_span(concert_id, user_id);
     // A presented token must be genuine, whatever concert or user it is for.
     let presented = match bearer(&headers) {
         Some(token) => Some((token, state.tokens.verify(token)?)),
         None => None,
     };
-    state.identity.check(&headers, user_id)?;
     state.rooms.ensure(concert_id).await?;
 
     let mut outcome = state.store.join(concert_id, user_id).await?;

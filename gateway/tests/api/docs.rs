@@ -20,6 +20,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/reservations/{reservation_id}"),
     ("delete", "/v1/reservations/{reservation_id}"),
     ("post", "/v1/payments"),
+    ("get", "/v1/payments/{payment_id}"),
+    ("get", "/v1/users/{user_id}/reservations"),
     ("get", "/v1/users/{user_id}/points"),
     ("post", "/v1/users/{user_id}/points/charge"),
     ("get", "/v1/users/{user_id}/points/history"),

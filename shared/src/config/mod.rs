@@ -12,6 +12,7 @@
 //! key a settings type accepts (the README's configuration tables are tested against it).
 
 mod schema;
+mod secrets;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 pub use schema::keys;
+pub use secrets::{check_prod_secrets, Role, Secret};
 
 /// Development defaults: what a service runs with when nothing is configured. The `prod`
 /// profile refuses them.
@@ -150,7 +152,14 @@ pub trait Layered: DeserializeOwned {
     /// The environment prefix: `GATEWAY` reads `GATEWAY__...`.
     const PREFIX: &'static str;
 
-    /// Refuses values the types alone do not rule out.
+    /// The sections every service has.
+    fn common(&self) -> Common<'_>;
+
+    /// Every secret the service holds, for the production guard ([`check_prod_secrets`]).
+    fn secrets(&self) -> Vec<Secret<'_>>;
+
+    /// Refuses values the types alone do not rule out (the shared sections and the
+    /// secrets are checked before this).
     fn validate(&self) -> Result<(), SettingsError>;
 
     /// Defaults → `file` → process environment.
@@ -164,6 +173,11 @@ pub trait Layered: DeserializeOwned {
         env: Option<HashMap<String, String>>,
     ) -> Result<Self, SettingsError> {
         let settings: Self = load(Self::DEFAULTS, Self::PREFIX, file, env)?;
+        let common = settings.common();
+        common.validate()?;
+        if common.profile == Profile::Prod {
+            check_prod_secrets(&settings.secrets())?;
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -174,51 +188,63 @@ pub trait Layered: DeserializeOwned {
     }
 }
 
-/// Checks of the shared sections, for a service's `validate`.
-pub fn validate_common(
-    profile: Profile,
-    http: &HttpSettings,
-    redis: &RedisSettings,
-    jwt: &JwtSettings,
-    admin: &AdminSettings,
-) -> Result<(), SettingsError> {
-    if http.request_timeout_ms == 0
-        || http.header_read_timeout_ms == 0
-        || http.idle_timeout_ms == 0
-        || http.max_connections == 0
-    {
-        return Err(SettingsError::Invalid(
-            "http: request_timeout_ms, header_read_timeout_ms, idle_timeout_ms and \
-             max_connections must be > 0"
-                .into(),
-        ));
-    }
-    if redis.key_prefix.contains(['{', '}']) {
-        return Err(SettingsError::Invalid(
-            "redis.key_prefix must not contain braces (it would change the hash tag)".into(),
-        ));
-    }
-    if profile == Profile::Prod {
-        check_prod_secrets(jwt, admin)?;
-    }
-    Ok(())
+/// The sections every service has, borrowed from its settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Common<'a> {
+    pub profile: Profile,
+    pub http: &'a HttpSettings,
+    pub redis: &'a RedisSettings,
+    pub jwt: &'a JwtSettings,
+    pub admin: &'a AdminSettings,
 }
 
-/// The `prod` profile refuses the development secrets and short ones.
-pub fn check_prod_secrets(jwt: &JwtSettings, admin: &AdminSettings) -> Result<(), SettingsError> {
-    let secret = jwt.secret.expose_secret();
-    if secret == dev::JWT_SECRET || secret.len() < 32 {
-        return Err(SettingsError::InsecureProd(
-            "jwt.secret is the development default or shorter than 32 bytes".into(),
-        ));
+impl<'a> Common<'a> {
+    fn validate(&self) -> Result<(), SettingsError> {
+        let http = self.http;
+        if http.request_timeout_ms == 0
+            || http.header_read_timeout_ms == 0
+            || http.idle_timeout_ms == 0
+            || http.max_connections == 0
+        {
+            return Err(SettingsError::Invalid(
+                "http: request_timeout_ms, header_read_timeout_ms, idle_timeout_ms and \
+                 max_connections must be > 0"
+                    .into(),
+            ));
+        }
+        if self.redis.key_prefix.contains(['{', '}']) {
+            return Err(SettingsError::Invalid(
+                "redis.key_prefix must not contain braces (it would change the hash tag)".into(),
+            ));
+        }
+        Ok(())
     }
-    let token = admin.token.expose_secret();
-    if token == dev::ADMIN_TOKEN || token.len() < 16 {
-        return Err(SettingsError::InsecureProd(
-            "admin.token is the development default or shorter than 16 bytes".into(),
-        ));
+
+    /// The shared sections' secrets (`<prefix>__JWT__SECRET`, `__PREVIOUS_SECRET`,
+    /// `__ADMIN__TOKEN`), with their keys for `prefix`.
+    pub fn secrets(self, keys: [&'static str; 3]) -> Vec<Secret<'a>> {
+        let [jwt, previous, admin] = keys;
+        let mut secrets = vec![
+            Secret {
+                key: jwt,
+                role: Role::QueueJwt,
+                value: self.jwt.secret.expose_secret(),
+            },
+            Secret {
+                key: admin,
+                role: Role::Admin,
+                value: self.admin.token.expose_secret(),
+            },
+        ];
+        if let Some(p) = &self.jwt.previous_secret {
+            secrets.push(Secret {
+                key: previous,
+                role: Role::QueueJwt,
+                value: p.expose_secret(),
+            });
+        }
+        secrets
     }
-    Ok(())
 }
 
 /// The config file named by `--config PATH` on the command line or by `var`.

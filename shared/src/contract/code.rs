@@ -42,10 +42,14 @@ codes! {
     InvalidAmount = "INVALID_AMOUNT", BAD_REQUEST, "Invalid amount";
     InvalidToken = "INVALID_TOKEN", UNAUTHORIZED, "Invalid token";
     Unauthorized = "UNAUTHORIZED", UNAUTHORIZED, "Unauthorized";
+    IdentityRequired = "IDENTITY_REQUIRED", UNAUTHORIZED, "Identity required";
+    IdentityInvalid = "IDENTITY_INVALID", UNAUTHORIZED, "Identity not valid";
     InsufficientBalance = "INSUFFICIENT_BALANCE", PAYMENT_REQUIRED, "Insufficient balance";
     NotAdmitted = "NOT_ADMITTED", FORBIDDEN, "Not admitted yet";
     WrongConcert = "WRONG_CONCERT", FORBIDDEN, "Token is for another concert";
     Forbidden = "FORBIDDEN", FORBIDDEN, "Forbidden";
+    IdentityMismatch = "IDENTITY_MISMATCH", FORBIDDEN, "Identity mismatch";
+    SelfChargeDisabled = "SELF_CHARGE_DISABLED", FORBIDDEN, "Self-charge disabled";
     NotFound = "NOT_FOUND", NOT_FOUND, "Not found";
     ConcertNotFound = "CONCERT_NOT_FOUND", NOT_FOUND, "Concert not found";
     ScheduleNotFound = "SCHEDULE_NOT_FOUND", NOT_FOUND, "Schedule not found";
@@ -57,6 +61,9 @@ codes! {
     ReservationExpired = "RESERVATION_EXPIRED", CONFLICT, "Reservation expired";
     ReservationNotHeld = "RESERVATION_NOT_HELD", CONFLICT, "Reservation not held";
     QueueClosed = "QUEUE_CLOSED", CONFLICT, "Queue closed";
+    QueueNotOpen = "QUEUE_NOT_OPEN", CONFLICT, "Queue not open yet";
+    SoldOut = "SOLD_OUT", CONFLICT, "Sold out";
+    ScheduleClosed = "SCHEDULE_CLOSED", CONFLICT, "Schedule closed";
     IdempotencyInProgress = "IDEMPOTENCY_IN_PROGRESS", CONFLICT,
         "Request with this Idempotency-Key is in progress";
     TicketGone = "TICKET_GONE", GONE, "Ticket gone";

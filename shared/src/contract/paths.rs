@@ -21,9 +21,11 @@ use crate::docs::{self, ProblemDetails};
         get_reservation,
         release_reservation,
         pay,
+        get_payment,
         get_balance,
         charge_points,
         list_point_history,
+        list_reservations,
     ),
     tags(
         (name = "concerts", description = "Concerts and their bookable schedules."),
@@ -176,8 +178,8 @@ pub fn pay() {}
 #[utoipa::path(
     get, path = "/v1/users/{user_id}/points", operation_id = "get_balance", tag = "points",
     summary = "A user's points balance",
-    description = "No queue token needed. A user never seen has 0. With `identity.mode = jwt` \
-                   the request must carry `X-User-Token` for this user.",
+    description = "No queue token needed. A user never seen has 0. With a verified identity \
+                   (`identity.mode` `jwt` or `header`) only the user themself may ask.",
     params(("user_id" = i64, Path, minimum = 1, description = "User id")),
     responses(
         (status = 200, description = "The balance.", body = points::Balance),
@@ -192,7 +194,9 @@ pub fn get_balance() {}
     post, path = "/v1/users/{user_id}/points/charge", operation_id = "charge_points",
     tag = "points", summary = "Add points to a balance",
     description = "No queue token needed. The same `Idempotency-Key` with the same amount returns \
-                   the first result again and charges once.",
+                   the first result again and charges once. Allowed only when the gateway runs \
+                   with `points.self_charge` (development); in production points come from the \
+                   operator side (`POST /admin/users/{user_id}/points/charge` on booking).",
     params(
         ("user_id" = i64, Path, minimum = 1, description = "User id"),
         ("Idempotency-Key" = String, Header,
@@ -207,6 +211,9 @@ pub fn get_balance() {}
          10,000,000, or the balance would exceed its maximum.",
          body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, response = docs::IdentityUnverified),
+        (status = 403, description = "`SELF_CHARGE_DISABLED`: buyers cannot add points \
+         themselves here. `IDENTITY_MISMATCH`: the path's user is not the caller.",
+         body = ProblemDetails, content_type = "application/problem+json"),
         (status = 413, response = docs::PayloadTooLarge),
         (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::IdempotencyKeyReused),
@@ -225,6 +232,44 @@ pub fn charge_points() {}
          an unknown query parameter.",
          body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, response = docs::IdentityUnverified),
+        (status = 403, response = docs::IdentityMismatch),
     )
 )]
 pub fn list_point_history() {}
+
+#[utoipa::path(
+    get, path = "/v1/users/{user_id}/reservations", operation_id = "list_reservations",
+    tag = "reservations", summary = "A buyer's holds and purchases, newest first",
+    description = "No queue token needed: a buyer can always see what they bought. Bound to the \
+                   identity like the points routes.",
+    params(("user_id" = i64, Path, minimum = 1, description = "User id"), reservations::ReservationQuery),
+    responses(
+        (status = 200, description = "One page of reservations.", body = reservations::ReservationPage),
+        (status = 400, description = "`INVALID_REQUEST`: bad `user_id`, `limit` or `before`, or \
+         an unknown query parameter.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, response = docs::IdentityUnverified),
+        (status = 403, response = docs::IdentityMismatch),
+    )
+)]
+pub fn list_reservations() {}
+
+#[utoipa::path(
+    get, path = "/v1/payments/{payment_id}", operation_id = "get_payment", tag = "payments",
+    summary = "One of the caller's payments and the seats it bought",
+    description = "No admission needed. The caller is the verified identity or, with \
+                   `identity.mode = none`, the user of the queue token sent as Bearer (expired \
+                   tokens included). Another buyer's payment is 404, like one that does not exist.",
+    params(("payment_id" = Uuid, Path, description = "Payment id")),
+    responses(
+        (status = 200, description = "The payment.", body = payments::PaymentDetail),
+        (status = 400, response = docs::InvalidRequest),
+        (status = 401, description = "`IDENTITY_REQUIRED`: no identity (and, with \
+         `identity.mode = none`, no queue token). `IDENTITY_INVALID`: the identity is not valid. \
+         `INVALID_TOKEN`: with `identity.mode = none`, the queue token is not valid.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "`NOT_FOUND`: no such payment of the caller's.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+pub fn get_payment() {}

@@ -29,3 +29,27 @@ pub struct PaymentView {
     pub balance: i64,
     pub paid_at: DateTime<Utc>,
 }
+
+/// A seat a payment bought.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct PaidSeat {
+    pub reservation_id: Uuid,
+    pub schedule_id: i64,
+    pub starts_at: DateTime<Utc>,
+    pub seat_no: i32,
+    pub price: i64,
+}
+
+/// A payment and what it bought (`GET /v1/payments/{payment_id}`, its buyer only).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PaymentDetail {
+    pub payment_id: Uuid,
+    pub user_id: i64,
+    pub concert_id: i64,
+    /// Points charged.
+    pub amount: i64,
+    pub paid_at: DateTime<Utc>,
+    /// By reservation id.
+    pub seats: Vec<PaidSeat>,
+}

@@ -25,7 +25,11 @@ impl TicketStatus {
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
     pub concert_id: i64,
-    pub user_id: i64,
+    /// Required with `identity.mode = none`; with a verified identity (`jwt`, `header`)
+    /// it may be omitted, and if given it must be the identity's (else 403
+    /// `IDENTITY_MISMATCH`).
+    #[serde(default)]
+    pub user_id: Option<i64>,
 }
 
 /// The body of `POST /v1/queue/tokens` and `GET /v1/queue/status`.

@@ -81,9 +81,13 @@ problem_responses! {
     TicketGone(ProblemDetails);
     /// `RATE_LIMITED`: too many joins from this client. Retry after `Retry-After` seconds.
     RateLimited(ProblemDetails) retry "Seconds to wait before retrying.";
-    /// `UNAUTHORIZED`: with `identity.mode = jwt`, the `X-User-Token` header is missing,
-    /// not valid, or names another user than the request.
+    /// `IDENTITY_REQUIRED`: the route acts for a user and the request proves no identity
+    /// (`identity.mode = jwt`: no `X-User-Token`; `header`: no `X-User-Id`, or it came from
+    /// a peer that is not a trusted proxy). `IDENTITY_INVALID`: the identity is there but
+    /// not valid (bad signature, expired, wrong issuer or audience, unknown `kid`).
     IdentityUnverified(ProblemDetails);
+    /// `IDENTITY_MISMATCH`: the user the request names is not the caller's identity.
+    IdentityMismatch(ProblemDetails);
     /// `NOT_ADMITTED`: the token is still waiting (`position` says where).
     /// `WRONG_CONCERT`: the resource belongs to another concert than the token's.
     NotAdmittedHere(Forbidden);

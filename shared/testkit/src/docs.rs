@@ -34,6 +34,7 @@ pub struct Expect {
 fn public(method: &str, path: &str) -> bool {
     path.starts_with("/v1/users/")
         || path == "/v1/concerts/{concert_id}"
+        || path == "/v1/payments/{payment_id}"
         || (path.starts_with("/v1/queue/") && method == "post")
 }
 
@@ -288,6 +289,7 @@ pub async fn check_served(base: &str, doc: &Value) {
         let url = format!(
             "{base}{}",
             path.replace("{reservation_id}", &uuid::Uuid::now_v7().to_string())
+                .replace("{payment_id}", &uuid::Uuid::now_v7().to_string())
                 .replace("{concert_id}", "1")
                 .replace("{schedule_id}", "1")
                 .replace("{user_id}", "1")

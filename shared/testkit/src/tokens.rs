@@ -45,3 +45,80 @@ pub fn alg_none(token: &str) -> String {
     let payload = token.split('.').nth(1).unwrap_or_default();
     format!("{}.{payload}.", b64(br#"{"alg":"none","typ":"JWT"}"#))
 }
+
+/// The test-only keys of `shared/testkit/fixtures` (see its README): what a site's login
+/// layer would sign user tokens with.
+#[derive(Debug, Clone, Copy)]
+pub enum UserKey<'a> {
+    /// A shared HS256 secret (`identity.secret`).
+    Hs256(&'a str),
+    /// `rsa-1` (RS256), `ec-1` (ES256), `ed-1` (EdDSA): listed in `fixtures/jwks.json`.
+    Rsa,
+    Ec,
+    Ed,
+    /// `rsa-2`: not in the JWKS until a test adds `fixtures/rsa-2.jwk.json`.
+    Rsa2,
+}
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+
+/// A fixture file's path.
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(FIXTURES).join(name)
+}
+
+/// A user token: `claims` signed with `key`, its `kid` in the header (the key's own unless
+/// `kid` says otherwise), in the algorithm of the key unless `alg` says otherwise.
+pub fn user_token(key: UserKey<'_>, claims: &serde_json::Value) -> String {
+    use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+    let read = |name: &str| std::fs::read(fixture(name)).expect("a fixture key");
+    let (alg, kid, encoding) = match key {
+        UserKey::Hs256(secret) => (
+            Algorithm::HS256,
+            None,
+            EncodingKey::from_secret(secret.as_bytes()),
+        ),
+        UserKey::Rsa => (
+            Algorithm::RS256,
+            Some("rsa-1"),
+            EncodingKey::from_rsa_der(&read("rsa.der")),
+        ),
+        UserKey::Ec => (
+            Algorithm::ES256,
+            Some("ec-1"),
+            EncodingKey::from_ec_der(&read("ec.der")),
+        ),
+        UserKey::Ed => (
+            Algorithm::EdDSA,
+            Some("ed-1"),
+            EncodingKey::from_ed_der(&read("ed25519.der")),
+        ),
+        UserKey::Rsa2 => (
+            Algorithm::RS256,
+            Some("rsa-2"),
+            EncodingKey::from_rsa_der(&read("rsa-2.der")),
+        ),
+    };
+    let mut header = Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    encode(&header, claims, &encoding).expect("signing a test token")
+}
+
+/// The same, with a header of the caller's (a forged `kid` or `alg`).
+pub fn user_token_with(
+    header: jsonwebtoken::Header,
+    secret: &[u8],
+    claims: &serde_json::Value,
+) -> String {
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .expect("signing a test token")
+}
+
+/// User-token claims: `sub` = `user`, expiring `exp_in` seconds from now.
+pub fn user_claims(user: i64, exp_in: i64) -> serde_json::Value {
+    serde_json::json!({"sub": user.to_string(), "exp": now_secs() + exp_in})
+}

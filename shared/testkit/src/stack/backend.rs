@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use chrono::Utc;
 use reqwest::StatusCode;
+use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use shared::token::{now_secs, QueueClaims, TicketStatus};
 use sqlx::PgPool;
@@ -12,7 +13,6 @@ use sqlx::PgPool;
 use super::{Backend, Stack};
 use crate::http::json_of;
 use crate::stub::StubBooking;
-use crate::ADMIN;
 
 #[derive(Default)]
 pub(super) enum BookingSide {
@@ -113,21 +113,53 @@ impl Stack {
         }
     }
 
+    /// A request to booking directly, as a gateway sends it (with the internal token).
+    pub fn to_booking(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self
+            .client
+            .request(method, format!("{}{path}", self.booking_url()));
+        match &self.booking_settings.internal.token {
+            Some(token) => request.header("x-internal-token", token.expose_secret()),
+            None => request,
+        }
+    }
+
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.client.get(format!("{}{path}", self.booking_url()))
+        self.to_booking(reqwest::Method::GET, path)
     }
 
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.client.post(format!("{}{path}", self.booking_url()))
+        self.to_booking(reqwest::Method::POST, path)
     }
 
     pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
-        self.client.delete(format!("{}{path}", self.booking_url()))
+        self.to_booking(reqwest::Method::DELETE, path)
     }
 
-    /// An active token (ticket 1) for `user_id` in `concert_id`, minted with the stack's key.
-    pub fn active_token(&self, user_id: i64, concert_id: i64) -> String {
+    /// An active token (ticket 1) for `user_id` in `concert_id`, minted with the stack's
+    /// key, and its admission written to Redis (booking checks it there for holds and
+    /// payments), live for 10 minutes.
+    pub async fn active_token(&self, user_id: i64, concert_id: i64) -> String {
+        self.admit(user_id, concert_id, 1, 600).await;
         self.token(user_id, concert_id, TicketStatus::Active, 600)
+    }
+
+    /// Writes an admission of ticket `seq` for `user_id` to Redis, as a tick would.
+    pub async fn admit(&self, user_id: i64, concert_id: i64, seq: i64, ttl_secs: i64) {
+        let _: () = redis::Script::new(
+            "local t = redis.call('TIME')
+             local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+             redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]) * 1000, ARGV[1])
+             redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])",
+        )
+        .key(self.keys.active(concert_id))
+        .key(self.keys.active_seq(concert_id))
+        .arg(user_id)
+        .arg(seq)
+        .arg(ttl_secs)
+        .invoke_async(&mut self.redis.clone())
+        .await
+        .unwrap();
     }
 
     pub fn token(&self, user_id: i64, concert_id: i64, st: TicketStatus, ttl: i64) -> String {
@@ -157,7 +189,7 @@ impl Stack {
             .collect();
         let (status, body) = json_of(
             self.post("/admin/concerts")
-                .bearer_auth(ADMIN)
+                .bearer_auth(self.booking_settings.admin.token.expose_secret())
                 .json(&json!({"title": "Test concert", "schedules": schedules}))
                 .send()
                 .await
@@ -180,7 +212,7 @@ impl Stack {
         let starts = Utc::now() + chrono::Duration::days(10);
         let (status, body) = json_of(
             self.post("/admin/concerts")
-                .bearer_auth(ADMIN)
+                .bearer_auth(self.booking_settings.admin.token.expose_secret())
                 .json(&json!({"title": "Stack", "schedules": [{"starts_at": starts, "seats": seats, "price": price}]}))
                 .send()
                 .await

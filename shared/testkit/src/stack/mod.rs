@@ -143,6 +143,10 @@ impl Stack {
     ) -> Self {
         let mut gw = gateway_settings();
         let mut bk = booking_settings();
+        // Booking answers the gateways only, as in production.
+        let internal = secrecy::SecretString::from(format!("internal-{}", uuid::Uuid::new_v4()));
+        gw.booking.internal_token = Some(internal.clone());
+        bk.internal.token = Some(internal);
         adjust(&mut gw, &mut bk);
         bk.redis.key_prefix = gw.redis.key_prefix.clone();
         bk.jwt = gw.jwt.clone();

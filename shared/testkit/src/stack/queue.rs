@@ -8,7 +8,7 @@ use shared::token::QueueClaims;
 
 use super::Stack;
 use crate::http::{json_of, poll_until};
-use crate::ADMIN;
+use secrecy::ExposeSecret;
 
 /// A joined buyer as the API described it.
 #[derive(Debug, Clone)]
@@ -150,7 +150,7 @@ impl Stack {
         let mut request = self
             .client
             .request(method, format!("{}/admin/rooms/{concert_id}", self.url(0)))
-            .bearer_auth(ADMIN);
+            .bearer_auth(self.settings.admin.token.expose_secret());
         if let Some(body) = body {
             request = request.json(&body);
         }

@@ -8,3 +8,4 @@ mod deploy;
 mod e2e;
 mod faults;
 mod readme;
+mod trust;
