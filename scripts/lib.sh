@@ -126,4 +126,20 @@ stop_service() {
 
 http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
 
+# A random secret kept in .run/NAME across runs (created on first use): the development
+# internal token and identity secret, so a restarted service keeps talking to the others.
+dev_secret() {
+  local file="$RUN_DIR/$1"
+  if [ ! -s "$file" ]; then
+    (umask 077; head -c 36 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$file")
+  fi
+  cat "$file"
+}
+
+# Booking answers its buyer routes only to callers with the internal token: the gateways.
+export_internal_token() {
+  INTERNAL_TOKEN="${INTERNAL_TOKEN:-$(dev_secret internal_token)}"
+  export GATEWAY__BOOKING__INTERNAL_TOKEN="$INTERNAL_TOKEN" BOOKING__INTERNAL__TOKEN="$INTERNAL_TOKEN"
+}
+
 ensure_curl() { command -v curl >/dev/null || apt_install curl; }

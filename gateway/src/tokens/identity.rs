@@ -330,6 +330,11 @@ fn read_jwks(path: &Path) -> Result<(Keys, Option<(SystemTime, u64)>), JwksError
         let key = DecodingKey::from_jwk(jwk).map_err(|e| fail(format!("key {kid}: {e}")))?;
         keys.insert(kid, (key, alg));
     }
+    if keys.is_empty() {
+        // At start: nobody could ever sign in. On a re-read: most likely a file caught
+        // mid-write; the last keys stay.
+        return Err(fail("no keys".into()));
+    }
     Ok((keys, stamp))
 }
 
@@ -353,5 +358,27 @@ fn key_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Algorithm> {
             Some(Algorithm::EdDSA)
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jwks_file_without_keys_is_refused_at_start() {
+        let path = std::env::temp_dir().join(format!("jwks-{}.json", uuid::Uuid::new_v4()));
+        std::fs::write(&path, r#"{"keys": []}"#).unwrap();
+        let settings = IdentitySettings {
+            mode: IdentityMode::Jwt,
+            secret: None,
+            jwks_file: Some(path.clone()),
+            issuer: None,
+            audience: None,
+            trusted_proxies: String::new(),
+        };
+        let err = Identity::new(&settings).unwrap_err().to_string();
+        std::fs::remove_file(&path).unwrap();
+        assert!(err.contains("no keys"), "{err}");
     }
 }

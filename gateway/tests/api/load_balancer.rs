@@ -1,129 +1,17 @@
-//! The load-balancer path for real: nginx with `deploy/nginx.conf` (only its listen port
+//! The load-balancer path for real: nginx with `deploy/nginx.conf` (only its listen ports
 //! changed) in front of two in-process gateways, a small sale through it, and proof from
-//! nginx's own access log that both gateways served buyers. Skipped with a note when nginx
-//! is not installed (`scripts/test` installs it).
-
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+//! nginx's own access log that both gateways served buyers; the operator routes and
+//! metrics refused on the public listener and served on the internal one; a buyer's own
+//! `X-User-Id` never passes nginx. Skipped with a note when nginx is not installed
+//! (`scripts/test` installs it).
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
+use testkit::nginx::Nginx;
 use testkit::prelude::*;
-
-fn nginx_binary() -> Option<PathBuf> {
-    if Command::new("nginx").arg("-v").output().is_ok() {
-        return Some(PathBuf::from("nginx"));
-    }
-    let sbin = PathBuf::from("/usr/sbin/nginx");
-    sbin.exists().then_some(sbin)
-}
-
-/// nginx in the foreground as a child process, killed when dropped.
-struct Nginx {
-    child: Child,
-    binary: PathBuf,
-    prefix: PathBuf,
-    port: u16,
-}
-
-impl Nginx {
-    /// Writes `upstream.conf` for `gateways` and a copy of `deploy/nginx.conf` listening
-    /// on a free port into a fresh prefix directory, then starts nginx on it.
-    fn start(binary: PathBuf, gateways: &[String]) -> Self {
-        let prefix = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("nginx-lb-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(prefix.join("logs")).unwrap();
-        let servers: String = gateways
-            .iter()
-            .map(|addr| format!("    server {addr} max_fails=3 fail_timeout=10s;\n"))
-            .collect();
-        std::fs::write(
-            prefix.join("upstream.conf"),
-            format!("upstream gateways {{\n    least_conn;\n{servers}    keepalive 16;\n}}\n"),
-        )
-        .unwrap();
-        let conf = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nginx.conf"),
-        )
-        .unwrap();
-        assert_eq!(
-            conf.matches("listen 8000 ").count(),
-            1,
-            "deploy/nginx.conf should listen on 8000 once"
-        );
-        let port = free_port();
-        std::fs::write(
-            prefix.join("nginx.conf"),
-            conf.replace("listen 8000 ", &format!("listen 127.0.0.1:{port} ")),
-        )
-        .unwrap();
-        let child = Command::new(&binary)
-            .arg("-p")
-            .arg(format!("{}/", prefix.display()))
-            .arg("-c")
-            .arg(prefix.join("nginx.conf"))
-            .arg("-g")
-            .arg("daemon off;")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("nginx starts");
-        Self {
-            child,
-            binary,
-            prefix,
-            port,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Graceful stop (flushes the buffered access log), then the log's lines.
-    fn stop(mut self) -> String {
-        let _ = Command::new(&self.binary)
-            .arg("-p")
-            .arg(format!("{}/", self.prefix.display()))
-            .arg("-c")
-            .arg(self.prefix.join("nginx.conf"))
-            .arg("-s")
-            .arg("quit")
-            .output();
-        for _ in 0..100 {
-            if self.child.try_wait().ok().flatten().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        std::fs::read_to_string(self.prefix.join("logs/access.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.prefix);
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn a_sale_through_nginx_reaches_both_gateways() {
-    let Some(binary) = nginx_binary() else {
-        eprintln!("note: nginx is not installed; skipping the load-balancer test");
-        return;
-    };
     let app = Stack::gateways_with(2, |_| {}).await;
     let gateways: Vec<String> = app
         .gateways
@@ -131,18 +19,39 @@ async fn a_sale_through_nginx_reaches_both_gateways() {
         .flatten()
         .map(|g| g.addr.to_string())
         .collect();
-    let nginx = Nginx::start(binary, &gateways);
+    let Some(nginx) = Nginx::start(&gateways, &app.stub().addr.to_string()) else {
+        eprintln!("note: nginx is not installed; skipping the load-balancer test");
+        return;
+    };
     let lb = nginx.url();
     let client = &app.client;
-    poll_until(Duration::from_secs(10), "nginx to serve", || async {
-        let ok = client
-            .get(format!("{lb}/nginx-health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK);
-        ok.then_some(())
-    })
-    .await;
+    nginx.ready(client).await;
+
+    // The public listener serves no operator route and no metrics; the internal one does.
+    for path in ["/admin/rooms/1", "/metrics", "/admin/concerts"] {
+        let r = client.get(format!("{lb}{path}")).send().await.unwrap();
+        assert_problem(r, StatusCode::NOT_FOUND, "NOT_FOUND").await;
+    }
+    let internal = nginx.internal_url();
+    let r = client
+        .get(format!("{internal}/admin/rooms/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    let r = client
+        .get(format!("{internal}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("http_requests_total"));
+    let r = client
+        .get(format!("{internal}/v1/queue/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, StatusCode::NOT_FOUND, "NOT_FOUND").await;
 
     // A sale: join (admitted at once: the line is empty), status, a booking route, a
     // hold, a payment; every call with its own request id, echoed through nginx.
@@ -235,6 +144,45 @@ async fn a_sale_through_nginx_reaches_both_gateways() {
         gateways.iter().map(|a| served_by(a)).sum::<usize>(),
         log.lines().filter(|l| l.contains("rid=lb-")).count(),
         "every request went to one of the gateways:\n{log}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_buyer_cannot_pass_x_user_id_through_nginx() {
+    // Identity mode `header`, nginx (127.0.0.1) trusted: exactly the set-up in which a
+    // forwarded X-User-Id would be an identity.
+    let app = Stack::gateways_with(1, |s| {
+        s.identity.mode = gateway::settings::IdentityMode::Header;
+        s.identity.trusted_proxies = "127.0.0.1".into();
+    })
+    .await;
+    let gateway = app.url(0);
+    let upstream = [app.gateways[0].as_ref().unwrap().addr.to_string()];
+    let Some(nginx) = Nginx::start(&upstream, &app.stub().addr.to_string()) else {
+        eprintln!("note: nginx is not installed; skipping the load-balancer test");
+        return;
+    };
+    let client = &app.client;
+    nginx.ready(client).await;
+    let join = |base: String| {
+        client
+            .post(format!("{base}/v1/queue/tokens"))
+            .header("X-User-Id", "42")
+            .json(&json!({"concert_id": 1}))
+            .send()
+    };
+    let r = join(nginx.url()).await.unwrap();
+    assert_problem(r, StatusCode::UNAUTHORIZED, "IDENTITY_REQUIRED").await;
+    // The same header straight from a trusted peer is an identity (the gateway would have
+    // believed it).
+    let (status, body) = json_of(join(gateway).await.unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["user_id"], 42, "{body}");
+    let (_, room) = app.admin(reqwest::Method::GET, 1, None).await;
+    assert_eq!(
+        room["last_seq"], 1,
+        "the join through nginx took no ticket: {room}"
     );
     app.stop().await;
 }

@@ -6,6 +6,7 @@
 //!   helpers speak the API the way a client does.
 //! - [`buyer`]: THE buyer loop — charge, join, wait for admission, pick a seat, hold, pay,
 //!   retrying 503s — used by the system tests' sales ([`sale`]) and by `sale-driver`.
+//! - [`nginx`]: `deploy/nginx.conf` for real in front of in-process services.
 //! - [`http`], [`redis`], [`tokens`]: response helpers, polling with a deadline, Redis
 //!   cleanup and invariants, forged tokens. [`docs`]: the OpenAPI checks both services'
 //!   document tests run.
@@ -20,6 +21,7 @@
 pub mod buyer;
 pub mod docs;
 pub mod http;
+pub mod nginx;
 pub mod proxy;
 pub mod redis;
 pub mod sale;

@@ -4,6 +4,12 @@
 //! Grafana dashboard parses and charts the metrics the services export; Prometheus' config
 //! parses; and `nginx -t` accepts `deploy/nginx.conf` (skipped with a note when nginx is
 //! not installed; `scripts/test` installs it).
+//!
+//! The production examples are checked as the services would see them: compose's and the
+//! Kubernetes manifests' environment, resolved, loaded through the services' own settings
+//! with the production profile: refused as shipped (placeholders), accepted once strong
+//! secrets are filled in, and with identity `jwt`, self-charge off and the internal token
+//! on both sides. Booking is not published (compose) and only gateways reach it (k8s).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -43,6 +49,9 @@ const GATEWAY_KEYS: &[&str] = &[
     "GATEWAY__HTTP__ADDR",
     "GATEWAY__JWT__SECRET",
     "GATEWAY__ADMIN__TOKEN",
+    "GATEWAY__BOOKING__INTERNAL_TOKEN",
+    "GATEWAY__IDENTITY__MODE",
+    "GATEWAY__POINTS__SELF_CHARGE",
 ];
 const BOOKING_KEYS: &[&str] = &[
     "BOOKING__PROFILE",
@@ -53,6 +62,7 @@ const BOOKING_KEYS: &[&str] = &[
     "BOOKING__HOLDS__MAX_PER_USER",
     "BOOKING__JWT__SECRET",
     "BOOKING__ADMIN__TOKEN",
+    "BOOKING__INTERNAL__TOKEN",
 ];
 
 /// Metrics the services export that the dashboard must chart.
@@ -154,6 +164,340 @@ fn compose_names_every_service_and_sets_only_real_keys() {
         &compose["services"]["gateway2"]["environment"],
     );
     assert_ne!(g1["GATEWAY__INSTANCE_ID"], g2["GATEWAY__INSTANCE_ID"]);
+}
+
+/// Strong, distinct values for every secret an operator supplies.
+fn strong(name: &str) -> String {
+    format!("{name}-Zq8Xv3Rt6Wm1Kp9Ny4Bc7Hd2Fs5Lj0Gu")
+}
+
+/// A compose value with its `${VAR:?...}` (required: `vars`) and `${VAR:-default}`
+/// references resolved, as compose does.
+fn interpolate(value: &str, vars: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("closed ${...}") + start;
+        let inner = &rest[start + 2..end];
+        let (name, op) = match inner.find([':', '?', '-']) {
+            Some(i) => (&inner[..i], &inner[i..]),
+            None => (inner, ""),
+        };
+        out.push_str(&match op {
+            op if op.starts_with(":?") => {
+                vars(name).unwrap_or_else(|| panic!("${{{name}}} is required but not given"))
+            }
+            op if op.starts_with(":-") => vars(name).unwrap_or_else(|| op[2..].to_string()),
+            _ => vars(name).unwrap_or_default(),
+        });
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Compose's environment for `service`, resolved with `vars`.
+fn compose_env(
+    compose: &Value,
+    service: &str,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> std::collections::HashMap<String, String> {
+    compose["services"][service]["environment"]
+        .as_mapping()
+        .expect("environment mapping")
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                Value::String(s) => s.clone(),
+                Value::Bool(b) => b.to_string(),
+                Value::Number(n) => n.to_string(),
+                other => panic!("{service}: env value {other:?}"),
+            };
+            (k.as_str().unwrap().to_string(), interpolate(&value, vars))
+        })
+        .collect()
+}
+
+#[test]
+fn compose_is_the_production_shape_and_its_secrets_have_no_defaults() {
+    use gateway::GatewaySettings;
+    use shared::config::Layered;
+
+    let compose = yaml("deploy/docker-compose.yml");
+    let text = read("deploy/docker-compose.yml");
+    // Every secret the operator supplies is required (`:?`), never defaulted.
+    for var in [
+        "JWT_SECRET",
+        "GATEWAY_ADMIN_TOKEN",
+        "BOOKING_ADMIN_TOKEN",
+        "INTERNAL_TOKEN",
+        "IDENTITY_SECRET",
+        "POSTGRES_PASSWORD",
+        "GRAFANA_ADMIN_PASSWORD",
+    ] {
+        let uses = text.matches(&format!("${{{var}")).count();
+        assert!(uses > 0, "compose does not use {var}");
+        assert_eq!(
+            text.matches(&format!("${{{var}:?")).count(),
+            uses,
+            "every use of {var} must be ${{{var}:?...}} (no default)"
+        );
+    }
+
+    // Only the public listener is published beyond the host's loopback; booking not at all.
+    let services = compose["services"].as_mapping().unwrap();
+    for (name, service) in services {
+        let name = name.as_str().unwrap();
+        for port in service["ports"].as_sequence().into_iter().flatten() {
+            let port = port.as_str().expect("ports as strings");
+            assert!(
+                (name == "nginx" && port == "8000:8000") || port.starts_with("127.0.0.1:"),
+                "{name} publishes {port} beyond loopback"
+            );
+        }
+    }
+    assert!(
+        compose["services"]["booking"]["ports"].is_null(),
+        "booking must not be published"
+    );
+    let grafana = &compose["services"]["grafana"]["environment"];
+    assert_eq!(grafana["GF_AUTH_ANONYMOUS_ENABLED"].as_str(), Some("false"));
+
+    // As shipped, with strong values filled in: production settings that load.
+    let vars = |name: &str| {
+        (!["TICKETING_PROFILE", "REDIS_KEY_PREFIX", "RUST_LOG"].contains(&name)
+            && !name.starts_with("QUEUE_")
+            && !name.starts_with("HOLDS_"))
+        .then(|| strong(name))
+    };
+    for gateway in ["gateway1", "gateway2"] {
+        let env = compose_env(&compose, gateway, &vars);
+        assert_eq!(env["GATEWAY__PROFILE"], "prod", "compose defaults to prod");
+        let settings = GatewaySettings::load_with(None, Some(env))
+            .unwrap_or_else(|e| panic!("{gateway}'s production settings are refused: {e}"));
+        assert_eq!(settings.identity.mode, gateway::settings::IdentityMode::Jwt);
+        assert!(
+            !settings.self_charge(),
+            "{gateway}: buyers cannot mint points"
+        );
+        assert!(settings.booking.internal_token.is_some());
+    }
+    let env = compose_env(&compose, "booking", &vars);
+    assert_eq!(env["BOOKING__PROFILE"], "prod");
+    assert_eq!(
+        env["BOOKING__INTERNAL__TOKEN"],
+        compose_env(&compose, "gateway1", &vars)["GATEWAY__BOOKING__INTERNAL_TOKEN"],
+        "booking and the gateways share one internal token"
+    );
+    booking::BookingSettings::load_with(None, Some(env))
+        .unwrap_or_else(|e| panic!("booking's production settings are refused: {e}"));
+
+    // A weak value is refused, naming the key.
+    let weak = |name: &str| {
+        if name == "INTERNAL_TOKEN" {
+            Some("CHANGE-ME-internal-token".to_string())
+        } else {
+            vars(name)
+        }
+    };
+    let err = GatewaySettings::load_with(None, Some(compose_env(&compose, "gateway1", &weak)))
+        .expect_err("a placeholder internal token is refused")
+        .to_string();
+    assert!(err.contains("GATEWAY__BOOKING__INTERNAL_TOKEN"), "{err}");
+}
+
+/// The environment a Deployment's first container gets: its ConfigMaps and its env, with
+/// secret references read from `secrets` (name → key → value).
+fn deployment_env(
+    deployment: &Value,
+    config_maps: &std::collections::HashMap<String, Value>,
+    secrets: &std::collections::HashMap<String, Value>,
+) -> std::collections::HashMap<String, String> {
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let mut env = std::collections::HashMap::new();
+    for from in container["envFrom"].as_sequence().into_iter().flatten() {
+        let name = from["configMapRef"]["name"].as_str().expect("configMapRef");
+        for (k, v) in config_maps[name].as_mapping().unwrap() {
+            env.insert(
+                k.as_str().unwrap().to_string(),
+                v.as_str().unwrap().to_string(),
+            );
+        }
+    }
+    for var in container["env"].as_sequence().into_iter().flatten() {
+        let name = var["name"].as_str().unwrap().to_string();
+        let from = &var["valueFrom"]["secretKeyRef"];
+        if let Some(secret) = from["name"].as_str() {
+            let key = from["key"].as_str().unwrap();
+            let value = secrets[secret][key]
+                .as_str()
+                .unwrap_or_else(|| panic!("secret {secret} has no {key}"));
+            env.insert(name, value.to_string());
+        } else if let Some(value) = var["value"].as_str() {
+            env.insert(name, value.to_string());
+        }
+    }
+    env
+}
+
+#[test]
+fn kubernetes_examples_are_production_settings_refused_until_the_placeholders_are_replaced() {
+    use gateway::GatewaySettings;
+    use shared::config::Layered;
+
+    let mut docs = Vec::new();
+    for file in [
+        "config.yaml",
+        "gateway.yaml",
+        "booking.yaml",
+        "ingress.yaml",
+    ] {
+        let text = read(&format!("deploy/k8s/{file}"));
+        for document in serde_norway::Deserializer::from_str(&text) {
+            let doc = Value::deserialize(document).unwrap();
+            if !doc.is_null() {
+                docs.push(doc);
+            }
+        }
+    }
+    let named = |kind: &str, data: &str| -> std::collections::HashMap<String, Value> {
+        docs.iter()
+            .filter(|d| d["kind"].as_str() == Some(kind))
+            .map(|d| {
+                (
+                    d["metadata"]["name"].as_str().unwrap().to_string(),
+                    d[data].clone(),
+                )
+            })
+            .collect()
+    };
+    let config_maps = named("ConfigMap", "data");
+    let shipped = named("Secret", "stringData");
+    let deployment = |name: &str| {
+        docs.iter()
+            .find(|d| d["kind"].as_str() == Some("Deployment") && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} Deployment"))
+    };
+
+    // As shipped: every secret is a placeholder, and production refuses to start.
+    let err = GatewaySettings::load_with(
+        None,
+        Some(deployment_env(
+            deployment("gateway"),
+            &config_maps,
+            &shipped,
+        )),
+    )
+    .expect_err("placeholder secrets are refused")
+    .to_string();
+    assert!(
+        err.contains("placeholder") || err.contains("CHANGE"),
+        "{err}"
+    );
+    assert!(
+        booking::BookingSettings::load_with(
+            None,
+            Some(deployment_env(
+                deployment("booking"),
+                &config_maps,
+                &shipped
+            )),
+        )
+        .is_err(),
+        "booking refuses the placeholders too"
+    );
+
+    // With the placeholders replaced (same key → same value: one shared secret object).
+    let mut filled = shipped.clone();
+    for data in filled.values_mut() {
+        for (key, value) in data.as_mapping_mut().unwrap().iter_mut() {
+            let key = key.as_str().unwrap();
+            if !key.ends_with("-url") {
+                *value = Value::String(strong(key));
+            }
+        }
+    }
+    let gateway_env = deployment_env(deployment("gateway"), &config_maps, &filled);
+    let settings = GatewaySettings::load_with(None, Some(gateway_env.clone()))
+        .unwrap_or_else(|e| panic!("the gateway's production settings are refused: {e}"));
+    assert_eq!(settings.identity.mode, gateway::settings::IdentityMode::Jwt);
+    assert!(
+        settings.identity.jwks_file.is_some(),
+        "keys from the mounted JWKS"
+    );
+    assert!(!settings.self_charge());
+    let booking_env = deployment_env(deployment("booking"), &config_maps, &filled);
+    assert_eq!(
+        gateway_env["GATEWAY__BOOKING__INTERNAL_TOKEN"],
+        booking_env["BOOKING__INTERNAL__TOKEN"]
+    );
+    booking::BookingSettings::load_with(None, Some(booking_env))
+        .unwrap_or_else(|e| panic!("booking's production settings are refused: {e}"));
+
+    // The JWKS file the gateway reads is the ConfigMap it mounts.
+    let jwks = settings.identity.jwks_file.unwrap();
+    let pod = &deployment("gateway")["spec"]["template"]["spec"];
+    let mount = pod["containers"][0]["volumeMounts"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|m| jwks.starts_with(m["mountPath"].as_str().unwrap()))
+        .expect("the JWKS file's directory is mounted");
+    let volume = pod["volumes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .unwrap();
+    let map = volume["configMap"]["name"]
+        .as_str()
+        .expect("from a ConfigMap");
+    let file = jwks.file_name().unwrap().to_str().unwrap();
+    assert!(
+        config_maps[map][file].is_string(),
+        "ConfigMap {map} has {file}"
+    );
+
+    // Only gateway pods (and monitoring) reach booking.
+    let policy = docs
+        .iter()
+        .find(|d| {
+            d["kind"].as_str() == Some("NetworkPolicy")
+                && d["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "booking"
+        })
+        .expect("a NetworkPolicy selecting booking");
+    let from: Vec<&Value> = policy["spec"]["ingress"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|rule| rule["from"].as_sequence().unwrap())
+        .collect();
+    assert!(from
+        .iter()
+        .any(|peer| { peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "gateway" }));
+    assert!(
+        from.iter()
+            .all(|peer| !peer["podSelector"].is_null() || !peer["namespaceSelector"].is_null()),
+        "no rule admits everyone"
+    );
+    assert!(read("deploy/k8s/kustomization.yaml").contains("booking.yaml"));
+
+    // The ingress routes only the buyer's paths.
+    let ingress = docs
+        .iter()
+        .find(|d| d["kind"].as_str() == Some("Ingress"))
+        .unwrap();
+    for rule in ingress["spec"]["rules"].as_sequence().unwrap() {
+        for path in rule["http"]["paths"].as_sequence().unwrap() {
+            let p = path["path"].as_str().unwrap();
+            let prefix_of_all = p == "/" && path["pathType"].as_str() == Some("Prefix");
+            assert!(
+                !p.starts_with("/admin") && p != "/metrics" && !prefix_of_all,
+                "the ingress routes {p} to the public"
+            );
+        }
+    }
 }
 
 #[test]
