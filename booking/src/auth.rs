@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use shared::auth::constant_time_eq;
 use shared::http::{bearer, INTERNAL_TOKEN};
-use shared::store::Place;
+use shared::store::{Lookup, Place};
 use shared::token::{TicketStatus, TokenError};
 use shared::{Code, Problem};
 
@@ -29,6 +29,8 @@ pub struct Buyer {
     pub user_id: i64,
     pub concert_id: i64,
     pub seq: i64,
+    /// The room epoch the token was issued in (0: not checked).
+    pub epoch: u64,
 }
 
 impl Buyer {
@@ -38,13 +40,15 @@ impl Buyer {
     pub async fn require_admitted(&self, state: &AppState) -> Result<(), ApiError> {
         match state
             .store
-            .status(self.concert_id, self.user_id, self.seq)
+            .status(self.concert_id, self.user_id, self.seq, self.epoch)
             .await?
-            .map(|t| t.place)
         {
-            Some(Place::Active { .. }) => Ok(()),
-            Some(Place::Waiting { .. }) => Err(ApiError::NotAdmitted),
-            None => Err(ApiError::TicketGone),
+            Lookup::Found(ticket) => match ticket.place {
+                Place::Active { .. } => Ok(()),
+                Place::Waiting { .. } => Err(ApiError::NotAdmitted),
+            },
+            Lookup::Gone => Err(ApiError::TicketGone),
+            Lookup::Reset => Err(ApiError::QueueReset),
         }
     }
 
@@ -64,28 +68,60 @@ impl FromRequestParts<AppState> for Buyer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(&parts.headers).ok_or_else(|| {
-            ApiError::InvalidToken("missing `Authorization: Bearer <token>`".into())
-        })?;
-        let claims = state.tokens.verify(token).map_err(|e| {
-            ApiError::InvalidToken(match e {
-                TokenError::Expired => "the token has expired".into(),
-                other => other.to_string(),
-            })
-        })?;
-        if claims.st != TicketStatus::Active {
-            return Err(ApiError::NotAdmitted);
+        let (buyer, expired) = buyer_of(parts, state)?;
+        if expired {
+            return Err(ApiError::InvalidToken("the token has expired".into()));
         }
-        let buyer = Buyer {
-            user_id: claims.user_id(),
-            concert_id: claims.cid,
-            seq: claims.seq,
-        };
-        let span = tracing::Span::current();
-        span.record("user_id", buyer.user_id);
-        span.record("concert_id", buyer.concert_id);
         Ok(buyer)
     }
+}
+
+/// The buyer of a payment: as [`Buyer`], but a token past its `exp` is accepted too
+/// (`expired`), for one purpose only: the retry of a payment whose answer was lost gets the
+/// saved answer after the admission (and with it the token) ran out.
+#[derive(Debug, Clone, Copy)]
+pub struct PayingBuyer {
+    pub buyer: Buyer,
+    pub expired: bool,
+}
+
+impl FromRequestParts<AppState> for PayingBuyer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (buyer, expired) = buyer_of(parts, state)?;
+        Ok(PayingBuyer { buyer, expired })
+    }
+}
+
+/// The buyer behind the request's active queue token, and whether it has expired.
+fn buyer_of(parts: &Parts, state: &AppState) -> Result<(Buyer, bool), ApiError> {
+    let token = bearer(&parts.headers)
+        .ok_or_else(|| ApiError::InvalidToken("missing `Authorization: Bearer <token>`".into()))?;
+    let (claims, expired) = match state.tokens.verify(token) {
+        Ok(claims) => (claims, false),
+        Err(TokenError::Expired) => (
+            state
+                .tokens
+                .verify_ignoring_expiry(token)
+                .map_err(|e| ApiError::InvalidToken(e.to_string()))?,
+            true,
+        ),
+        Err(e) => return Err(ApiError::InvalidToken(e.to_string())),
+    };
+    if claims.st != TicketStatus::Active {
+        return Err(ApiError::NotAdmitted);
+    }
+    let buyer = Buyer {
+        user_id: claims.user_id(),
+        concert_id: claims.cid,
+        seq: claims.seq,
+        epoch: claims.ep,
+    };
+    let span = tracing::Span::current();
+    span.record("user_id", buyer.user_id);
+    span.record("concert_id", buyer.concert_id);
+    Ok((buyer, expired))
 }
 
 /// Operator access: `Authorization: Bearer <admin token>`.

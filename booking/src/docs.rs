@@ -27,9 +27,17 @@ use utoipa::OpenApi;
                        get 413. Unknown routes answer 404 `NOT_FOUND` and known routes with \
                        another method 405 `METHOD_NOT_ALLOWED`."
     ),
-    paths(crate::admin::create, crate::admin::show, crate::admin::charge),
+    paths(
+        crate::admin::create,
+        crate::admin::show,
+        crate::admin::charge,
+        crate::rooms::show,
+        crate::rooms::change
+    ),
     tags(
         (name = "admin", description = "Operator routes (admin token)."),
+        (name = "internal", description = "Called by the gateways only (internal token): the \
+                                           rooms' durable settings."),
         (name = "docs", description = "This document and the interactive docs page."),
     )
 )]

@@ -21,6 +21,10 @@ pub enum ApiError {
     NotAdmitted,
     #[error("the ticket was dropped (paid, left or expired); join the queue again")]
     TicketGone,
+    #[error(
+        "the line this ticket was in was lost (the queue store restarted); join the queue again"
+    )]
+    QueueReset,
     #[error("{0}")]
     IdentityRequired(String),
     #[error("no such payment")]
@@ -148,6 +152,9 @@ impl From<ApiError> for Problem {
             ApiError::InvalidToken(_) => Code::InvalidToken,
             ApiError::NotAdmitted => Code::NotAdmitted,
             ApiError::TicketGone => Code::TicketGone,
+            ApiError::QueueReset => {
+                return Problem::new(Code::TicketGone, detail).with("reason", "queue_reset")
+            }
             ApiError::IdentityRequired(_) => Code::IdentityRequired,
             ApiError::PaymentNotFound => Code::NotFound,
             ApiError::WrongConcert { .. } => Code::WrongConcert,

@@ -25,6 +25,7 @@ pub mod holds;
 pub mod idempotency;
 pub mod payments;
 pub mod points;
+pub mod rooms;
 pub mod seats;
 pub mod settings;
 pub mod startup;

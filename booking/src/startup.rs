@@ -26,13 +26,15 @@ pub type RunningApp = Running<AppState>;
 /// The whole HTTP surface. Every route here is in the OpenAPI document ([`crate::docs`]).
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_millis(state.settings.http.request_timeout_ms.max(1));
-    // The buyer routes answer the gateway only (the internal token, when configured).
+    // The buyer routes and the rooms' durable settings answer the gateway only (the
+    // internal token, when configured).
     let buyer = Router::new()
         .merge(crate::concerts::router())
         .merge(crate::seats::router())
         .merge(crate::holds::router())
         .merge(crate::payments::router())
         .merge(crate::points::router())
+        .merge(crate::rooms::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_internal,

@@ -36,6 +36,8 @@ pub enum ApiError {
     NotAdmitted { position: u64 },
     #[error("the ticket is gone")]
     TicketGone,
+    #[error("the line this ticket was in no longer exists (the queue store was reset)")]
+    QueueReset,
     #[error("the token is for concert {token}, not {resource}")]
     WrongConcert { token: i64, resource: i64 },
     /// Someone holds the seat right now (the hold key exists): what booking would answer.
@@ -94,6 +96,12 @@ impl ApiError {
                 Code::TicketGone,
                 "the ticket was dropped (expired, left or paid); join the queue again",
             ),
+            ApiError::QueueReset => Problem::new(
+                Code::TicketGone,
+                "the line this ticket was in was lost (the queue store restarted); join the \
+                 queue again",
+            )
+            .with("reason", "queue_reset"),
             ApiError::WrongConcert { .. } => Problem::new(Code::WrongConcert, self.to_string()),
             ApiError::SeatUnavailable => Problem::new(Code::SeatUnavailable, self.to_string()),
             ApiError::RateLimited { retry_after_secs } => {

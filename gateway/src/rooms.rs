@@ -2,17 +2,26 @@
 //! each as of its last admission tick.
 //!
 //! A room exists only for a concert booking knows. On first sight of a concert id one
-//! request per instance asks booking (the others wait for its answer), creates the room
-//! hash with this instance's defaults and caches the answer; unknown concerts are cached for
-//! a few seconds so a burst of bad ids does not turn into a burst of booking calls.
+//! request per instance asks booking (the others wait for its answer) for the room's
+//! durable settings, writes the room hash with them (or with this instance's defaults
+//! while no operator changed the room) and caches the answer. After Redis lost its data,
+//! the scripts find the hash missing and the room is written again the same way, from
+//! booking: a closed room stays closed, a throttled one throttled. An operator's change
+//! goes to booking first, then to Redis, so it survives the same way.
+//!
+//! Unknown concerts are remembered for a few seconds, so a burst of one bad id does not
+//! turn into a burst of booking calls, in a bounded map (`limits.unknown_concerts`, least
+//! recently used evicted first), so a flood of different bad ids costs bounded memory.
 //!
 //! The figures (head of line, counts, measured admission rate, settings) come from the tick
 //! results the ticker receives, so request paths never run extra Redis reads for the ETA.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use shared::bounded::BoundedMap;
+use shared::contract::rooms::{RoomChange, RoomPatch, StoredRoom};
 use tokio::sync::Notify;
 
 use crate::admission::positions::{self, LeftTickets};
@@ -32,12 +41,6 @@ pub enum RoomError {
     Store(#[from] StoreError),
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Known {
-    Exists,
-    Missing { until: Instant },
-}
-
 /// The last figures this instance saw for a room, and when.
 #[derive(Debug, Clone, Copy)]
 pub struct Figures {
@@ -45,12 +48,23 @@ pub struct Figures {
     pub seen: Instant,
 }
 
+/// The caps of what [`Rooms`] remembers about ids clients send.
+#[derive(Debug, Clone, Copy)]
+pub struct RoomLimits {
+    pub unknown_concerts: usize,
+    pub left_per_room: usize,
+}
+
 pub struct Rooms {
     store: Store,
     booking: BookingClient,
-    /// What a new room is created with (the instance's `queue.*` settings).
+    /// What a room is created with while booking holds no settings for it (the instance's
+    /// `queue.*` settings).
     defaults: RoomSettings,
-    known: RwLock<HashMap<i64, Known>>,
+    /// Concerts whose room this instance wrote or found (only ids booking knows).
+    known: RwLock<HashSet<i64>>,
+    /// Concert ids booking does not know, until when that is believed.
+    unknown: BoundedMap<i64, Instant>,
     figures: RwLock<HashMap<i64, Figures>>,
     lookups: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     /// Wakes the ticker when this instance creates a room.
@@ -66,77 +80,124 @@ impl std::fmt::Debug for Rooms {
 }
 
 impl Rooms {
-    pub fn new(store: Store, booking: BookingClient, defaults: RoomSettings) -> Self {
+    pub fn new(
+        store: Store,
+        booking: BookingClient,
+        defaults: RoomSettings,
+        limits: RoomLimits,
+    ) -> Self {
         Self {
             store,
             booking,
             defaults,
             known: RwLock::default(),
+            unknown: BoundedMap::new("unknown_concerts", limits.unknown_concerts),
             figures: RwLock::default(),
             lookups: Mutex::default(),
             created: Notify::new(),
-            left: LeftTickets::default(),
+            left: LeftTickets::new(limits.left_per_room),
         }
     }
 
-    fn cached(&self, concert_id: i64) -> Option<Known> {
-        let known = self.known.read().unwrap_or_else(|e| e.into_inner());
-        match known.get(&concert_id) {
-            Some(Known::Missing { until }) if *until <= Instant::now() => None,
-            other => other.copied(),
+    /// `Some(true)` known, `Some(false)` believed unknown, `None` ask booking.
+    fn cached(&self, concert_id: i64) -> Option<bool> {
+        if self
+            .known
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&concert_id)
+        {
+            return Some(true);
         }
-    }
-
-    fn remember(&self, concert_id: i64, state: Known) {
-        let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
-        known.insert(concert_id, state);
+        match self.unknown.get(&concert_id) {
+            Some(until) if until > Instant::now() => Some(false),
+            _ => None,
+        }
     }
 
     /// Makes sure the room of `concert_id` exists: cached, or booking knows the concert
-    /// and the room hash has been created.
+    /// and the room hash has been written.
     pub async fn ensure(&self, concert_id: i64) -> Result<(), RoomError> {
         match self.cached(concert_id) {
-            Some(Known::Exists) => return Ok(()),
-            Some(Known::Missing { .. }) => return Err(RoomError::NotFound(concert_id)),
+            Some(true) => return Ok(()),
+            Some(false) => return Err(RoomError::NotFound(concert_id)),
             None => {}
         }
+        self.one_lookup(concert_id, || async {
+            match self.cached(concert_id) {
+                Some(true) => Ok(()),
+                Some(false) => Err(RoomError::NotFound(concert_id)),
+                None => self.load(concert_id).await,
+            }
+        })
+        .await
+    }
+
+    /// Runs `work` as the only lookup of `concert_id` on this instance at a time.
+    async fn one_lookup<F, Fut>(&self, concert_id: i64, work: F) -> Result<(), RoomError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(), RoomError>>,
+    {
         let gate = {
             let mut lookups = self.lookups.lock().unwrap_or_else(|e| e.into_inner());
             lookups.entry(concert_id).or_default().clone()
         };
-        let _turn = gate.lock().await;
-        let result = match self.cached(concert_id) {
-            Some(Known::Exists) => Ok(()),
-            Some(Known::Missing { .. }) => Err(RoomError::NotFound(concert_id)),
-            None => self.look_up(concert_id).await,
-        };
-        self.lookups
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&concert_id);
+        let turn = gate.lock().await;
+        let result = work().await;
+        drop(turn);
+        let mut lookups = self.lookups.lock().unwrap_or_else(|e| e.into_inner());
+        // The last one out removes the gate (others may be queued on it).
+        if Arc::strong_count(&gate) <= 2 {
+            lookups.remove(&concert_id);
+        }
         result
     }
 
-    async fn look_up(&self, concert_id: i64) -> Result<(), RoomError> {
-        if !self.booking.concert_exists(concert_id).await? {
-            self.remember(
-                concert_id,
-                Known::Missing {
-                    until: Instant::now() + NEGATIVE_TTL,
-                },
-            );
+    /// Asks booking for the room and writes it to Redis.
+    async fn load(&self, concert_id: i64) -> Result<(), RoomError> {
+        let Some(stored) = self.booking.room(concert_id).await? else {
+            self.unknown
+                .insert(concert_id, Instant::now() + NEGATIVE_TTL);
+            self.forget(concert_id);
             return Err(RoomError::NotFound(concert_id));
-        }
-        self.recreate(concert_id).await
+        };
+        self.unknown.remove(&concert_id);
+        self.write(&stored).await
     }
 
-    /// Creates the room hash for a concert known to exist (also used when a script finds
-    /// the hash missing, e.g. after Redis lost its data).
-    pub async fn recreate(&self, concert_id: i64) -> Result<(), RoomError> {
-        self.store.create_room(concert_id, &self.defaults).await?;
-        self.remember(concert_id, Known::Exists);
+    /// Writes booking's copy of a room to Redis (its settings, or the defaults).
+    async fn write(&self, stored: &StoredRoom) -> Result<(), RoomError> {
+        let settings = stored.settings.unwrap_or(self.defaults);
+        self.store
+            .put_room(stored.concert_id, &settings, stored.version)
+            .await?;
+        self.known
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(stored.concert_id);
         self.created.notify_one();
         Ok(())
+    }
+
+    /// Writes the room again from booking's copy: a script found its hash missing (Redis
+    /// lost its data).
+    pub async fn recreate(&self, concert_id: i64) -> Result<(), RoomError> {
+        self.one_lookup(concert_id, || self.load(concert_id)).await
+    }
+
+    /// An operator's change: recorded in booking first (so it outlives Redis), then
+    /// written to the room hash, which is created if it is missing (and the room listed
+    /// for the tickers again).
+    pub async fn change(&self, concert_id: i64, patch: &RoomPatch) -> Result<(), RoomError> {
+        let change = RoomChange {
+            defaults: self.defaults,
+            patch: *patch,
+        };
+        let Some(stored) = self.booking.change_room(concert_id, &change).await? else {
+            return Err(RoomError::NotFound(concert_id));
+        };
+        self.write(&stored).await
     }
 
     /// Resolves when this instance has created a room (the ticker then looks at once).
@@ -169,7 +230,7 @@ impl Rooms {
         self.left.forget(concert_id);
     }
 
-    /// What new rooms are created with.
+    /// What rooms are created with while booking holds no settings for them.
     pub fn defaults(&self) -> &RoomSettings {
         &self.defaults
     }
@@ -181,8 +242,8 @@ impl Rooms {
 
     /// The 0-based rank of waiting ticket `seq` when this instance can tell it from
     /// memory; `None` when Redis must answer (see [`positions`]).
-    pub fn waiting_rank(&self, concert_id: i64, seq: i64) -> Option<u64> {
-        let figures = self.figures(concert_id)?;
+    pub fn waiting_rank(&self, concert_id: i64, seq: i64, epoch: u64) -> Option<u64> {
+        let figures = self.figures(concert_id).filter(|f| f.tick.epoch == epoch)?;
         let rank = positions::rank_from_figures(&figures.tick, figures.seen.elapsed(), seq)?;
         self.left.known_present(concert_id, seq).then_some(rank)
     }

@@ -35,6 +35,13 @@ trusted_proxies = ""
 [rate_limit]
 joins_per_sec = 0
 burst = 20
+user_joins_per_sec = 5
+user_burst = 20
+trusted_proxies = ""
+[limits]
+limiter_buckets = 100000
+unknown_concerts = 10000
+left_per_room = 10000
 "#;
 
 /// Room defaults; operators override them per concert at run time.
@@ -105,20 +112,7 @@ pub struct IdentitySettings {
 impl IdentitySettings {
     /// `trusted_proxies`, parsed.
     pub fn trusted(&self) -> Result<Vec<IpNet>, SettingsError> {
-        self.trusted_proxies
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                s.parse::<IpNet>()
-                    .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
-                    .map_err(|_| {
-                        SettingsError::Invalid(format!(
-                            "identity.trusted_proxies: `{s}` is not an address or CIDR"
-                        ))
-                    })
-            })
-            .collect()
+        parse_cidrs("identity.trusted_proxies", &self.trusted_proxies)
     }
 }
 
@@ -137,6 +131,50 @@ pub struct RateLimitSettings {
     /// Joins per second allowed per client address; 0 disables the limit.
     pub joins_per_sec: u32,
     pub burst: u32,
+    /// Joins per second allowed per user (the identity, or the named `user_id` in mode
+    /// `none`); 0 disables the limit.
+    pub user_joins_per_sec: u32,
+    pub user_burst: u32,
+    /// Comma-separated CIDRs (or addresses) of the proxies whose `X-Forwarded-For` names
+    /// the client: from them, the client address is the right-most untrusted address of
+    /// that header; from anyone else, the TCP peer.
+    pub trusted_proxies: String,
+}
+
+impl RateLimitSettings {
+    /// `trusted_proxies`, parsed.
+    pub fn trusted(&self) -> Result<Vec<IpNet>, SettingsError> {
+        parse_cidrs("rate_limit.trusted_proxies", &self.trusted_proxies)
+    }
+}
+
+/// Sizes of what the gateway keeps in memory about what clients send. Each is a hard cap
+/// (least recently used evicted first, O(1)); each has a metric (`bounded_entries{map}`,
+/// `bounded_evictions_total{map}`, `queue_left_overflows_total`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSettings {
+    /// Join-limit buckets kept per limiter (client addresses; users).
+    pub limiter_buckets: usize,
+    /// Concert ids booking does not know, remembered for a few seconds each.
+    pub unknown_concerts: usize,
+    /// Left tickets remembered per room for answering polls from memory; past it, polls
+    /// of that room go to Redis until the head passes them.
+    pub left_per_room: usize,
+}
+
+fn parse_cidrs(key: &str, list: &str) -> Result<Vec<IpNet>, SettingsError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    SettingsError::Invalid(format!("{key}: `{s}` is not an address or CIDR"))
+                })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -154,6 +192,7 @@ pub struct GatewaySettings {
     pub identity: IdentitySettings,
     pub points: PointsSettings,
     pub rate_limit: RateLimitSettings,
+    pub limits: LimitsSettings,
 }
 
 impl GatewaySettings {
@@ -216,6 +255,13 @@ impl Layered for GatewaySettings {
                 "queue: capacity, batch_size, active_ttl_secs must be > 0 and tick_ms >= 10".into(),
             ));
         }
+        self.rate_limit.trusted()?;
+        let l = &self.limits;
+        if l.limiter_buckets == 0 || l.unknown_concerts == 0 || l.left_per_room == 0 {
+            return Err(SettingsError::Invalid(
+                "limits: limiter_buckets, unknown_concerts and left_per_room must be > 0".into(),
+            ));
+        }
         let id = &self.identity;
         let trusted = id.trusted()?;
         match id.mode {
@@ -245,6 +291,13 @@ impl Layered for GatewaySettings {
             }
             if self.points.self_charge == Some(true) {
                 return refuse("GATEWAY__POINTS__SELF_CHARGE is true: buyers could mint points");
+            }
+            let everyone = |nets: &[IpNet]| nets.iter().any(|n| n.prefix_len() == 0);
+            if everyone(&trusted) || everyone(&self.rate_limit.trusted()?) {
+                return refuse(
+                    "a trusted_proxies list contains 0.0.0.0/0 or ::/0: every client would be \
+                     trusted to name itself",
+                );
             }
             if self.booking.internal_token.is_none() {
                 return refuse(
@@ -383,6 +436,21 @@ mod tests {
                 &[("GATEWAY__POINTS__SELF_CHARGE", "true")],
                 "GATEWAY__POINTS__SELF_CHARGE",
             ),
+            (
+                &[
+                    ("GATEWAY__IDENTITY__MODE", "header"),
+                    ("GATEWAY__IDENTITY__SECRET", ""),
+                    (
+                        "GATEWAY__IDENTITY__TRUSTED_PROXIES",
+                        "10.0.0.0/8, 0.0.0.0/0",
+                    ),
+                ],
+                "trusted_proxies",
+            ),
+            (
+                &[("GATEWAY__RATE_LIMIT__TRUSTED_PROXIES", "::/0")],
+                "trusted_proxies",
+            ),
         ];
         for (over, key) in cases {
             match prod_with(over) {
@@ -396,6 +464,18 @@ mod tests {
         let err =
             GatewaySettings::load_with(None, env(&[("GATEWAY__PROFILE", "prod")])).unwrap_err();
         assert!(matches!(err, SettingsError::InsecureProd(_)), "{err}");
+    }
+
+    #[test]
+    fn an_empty_secret_is_refused_in_every_profile() {
+        let err =
+            GatewaySettings::load_with(None, env(&[("GATEWAY__BOOKING__INTERNAL_TOKEN", "")]))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("GATEWAY__BOOKING__INTERNAL_TOKEN is empty"),
+            "{err}"
+        );
     }
 
     #[test]

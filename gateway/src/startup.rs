@@ -17,11 +17,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::forward::client::BookingClient;
-use crate::rooms::Rooms;
+use crate::rooms::{RoomLimits, Rooms};
 use crate::settings::GatewaySettings;
 use crate::state::AppState;
 use crate::tokens::identity::Identity;
-use crate::tokens::limit::JoinLimiter;
+use crate::tokens::limit::JoinLimits;
 use crate::{admin, admission, forward, tokens};
 
 /// A gateway serving on a background task.
@@ -76,11 +76,15 @@ fn state(settings: GatewaySettings) -> Result<AppState, StartupError> {
         store.clone(),
         booking.clone(),
         settings.queue.room(),
+        RoomLimits {
+            unknown_concerts: settings.limits.unknown_concerts,
+            left_per_room: settings.limits.left_per_room,
+        },
     ));
     Ok(AppState {
         tokens: Arc::new(TokenKeys::new(&settings.jwt)),
         identity: Identity::new(&settings.identity)?,
-        limiter: JoinLimiter::new(&settings.rate_limit).map(Arc::new),
+        limits: Arc::new(JoinLimits::new(&settings.rate_limit, &settings.limits)),
         settings: Arc::new(settings),
         instance_id,
         store,

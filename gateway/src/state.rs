@@ -12,7 +12,7 @@ use crate::forward::client::BookingClient;
 use crate::rooms::Rooms;
 use crate::settings::GatewaySettings;
 use crate::tokens::identity::Identity;
-use crate::tokens::limit::JoinLimiter;
+use crate::tokens::limit::JoinLimits;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -23,7 +23,7 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub booking: BookingClient,
     pub identity: Identity,
-    pub limiter: Option<Arc<JoinLimiter>>,
+    pub limits: Arc<JoinLimits>,
 }
 
 impl FromRef<AppState> for Store {

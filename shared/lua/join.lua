@@ -11,7 +11,8 @@
 -- KEYS[7] jt          zset   join-time checkpoints: member time ms, score ticket number
 -- ARGV[1] user id (decimal)
 --
--- Returns name/value pairs: status, seq, rank, expires_at_ms, created, now_ms.
+-- Returns name/value pairs: status, seq, rank, expires_at_ms, created, now_ms, epoch (the
+-- room's, empty for a room created before epochs existed).
 --   status "active"  seq, rank 0, expires_at_ms; created 1 when admitted by this call
 --          "waiting" seq, 0-based rank; created 1 when the ticket was created by this call
 --          "closed"  the room is closed and the buyer has no place (nothing written)
@@ -20,12 +21,13 @@ local user = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
+local room = redis.call('HMGET', KEYS[5], 'capacity', 'active_ttl_secs', 'enabled', 'epoch')
+
 local function reply(status, seq, rank, expiry, created)
   return {'status', status, 'seq', seq, 'rank', rank, 'expires_at_ms', expiry,
-    'created', created, 'now_ms', now}
+    'created', created, 'now_ms', now, 'epoch', room[4] or ''}
 end
 
-local room = redis.call('HMGET', KEYS[5], 'capacity', 'active_ttl_secs', 'enabled')
 local capacity, ttl = tonumber(room[1]), tonumber(room[2])
 if not capacity or not ttl or not room[3] then
   return reply('noroom', 0, 0, 0, 0)

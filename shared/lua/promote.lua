@@ -19,7 +19,7 @@
 --
 -- Returns name/value pairs: ran, admitted, dropped, waiting, active, head_seq,
 -- admitted_1m, tick_ms, capacity, batch_size, active_ttl_secs, enabled, now_ms,
--- log_span_ms.
+-- log_span_ms, epoch.
 --   ran: 1 when this call did the tick, 0 when the slot was already done, -1 when the room
 --   hash does not exist or lacks a setting (nothing written; only now_ms follows).
 --   head_seq: lowest waiting ticket number, or last ticket + 1 when the line is empty.
@@ -29,7 +29,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local r = redis.call('HMGET', KEYS[5], 'capacity', 'batch_size', 'tick_ms',
-  'active_ttl_secs', 'enabled', 'last_tick_ms')
+  'active_ttl_secs', 'enabled', 'last_tick_ms', 'epoch')
 local capacity, batch, tick, ttl = tonumber(r[1]), tonumber(r[2]), tonumber(r[3]), tonumber(r[4])
 if not capacity or not batch or not tick or not ttl or not r[5] then
   return {'ran', -1, 'now_ms', now}
@@ -115,5 +115,5 @@ return {
   'head_seq', head_seq(),
   'admitted_1m', tonumber(redis.call('HGET', KEYS[5], 'admitted_1m')) or 0,
   'tick_ms', tick, 'capacity', capacity, 'batch_size', batch, 'active_ttl_secs', ttl,
-  'enabled', enabled, 'now_ms', now, 'log_span_ms', span,
+  'enabled', enabled, 'now_ms', now, 'log_span_ms', span, 'epoch', r[7] or '',
 }

@@ -10,7 +10,7 @@
 --
 -- Returns name/value pairs: exists, capacity, batch_size, tick_ms, active_ttl_secs,
 -- enabled, waiting, active, admitted_1m, head_seq, last_seq, oldest_wait_ms, last_tick_ms,
--- last_tick_by, now_ms; exists is 0 when the room hash is missing (the settings are then
+-- last_tick_by, now_ms, version, epoch; exists is 0 when the room hash is missing (the settings are then
 -- 0 and the figures come from the keys as they are).
 --   oldest_wait_ms: how long the head of the line has waited, to the second (from the
 --   last join-time checkpoint at or below the head's ticket), 0 when the line is empty.
@@ -18,7 +18,8 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local r = redis.call('HMGET', KEYS[5], 'capacity', 'batch_size', 'tick_ms',
-  'active_ttl_secs', 'enabled', 'admitted_1m', 'last_tick_ms', 'last_tick_by')
+  'active_ttl_secs', 'enabled', 'admitted_1m', 'last_tick_ms', 'last_tick_by', 'version',
+  'epoch')
 local last_seq = tonumber(redis.call('GET', KEYS[4])) or 0
 local waiting = redis.call('ZCARD', KEYS[1])
 
@@ -49,4 +50,6 @@ return {
   'last_tick_ms', tonumber(r[7]) or 0,
   'last_tick_by', r[8] or '',
   'now_ms', now,
+  'version', tonumber(r[9]) or 0,
+  'epoch', r[10] or '',
 }

@@ -14,6 +14,7 @@
 //!   [`metrics`]: the Prometheus recorder; [`telemetry`]: tracing setup.
 
 pub mod auth;
+pub mod bounded;
 pub mod config;
 pub mod contract;
 pub mod docs;

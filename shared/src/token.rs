@@ -28,6 +28,14 @@ pub struct QueueClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// The room epoch the ticket was issued in (0 or absent: unknown, not checked). A
+    /// token from a line that Redis has since lost is answered "reset".
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ep: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl QueueClaims {
@@ -47,7 +55,14 @@ impl QueueClaims {
             iat: now,
             exp,
             jti: uuid::Uuid::new_v4().simple().to_string(),
+            ep: 0,
         }
+    }
+
+    /// The claims, issued in room epoch `epoch`.
+    pub fn in_epoch(mut self, epoch: u64) -> Self {
+        self.ep = epoch;
+        self
     }
 
     /// The user id in `sub`; verification already ensured it parses.

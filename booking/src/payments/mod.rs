@@ -35,7 +35,7 @@ use shared::contract::payments::{PaymentDetail, PaymentRequest, MAX_RESERVATIONS
 use shared::http::{Json, Path, ADMISSION_ENDED, CALLER};
 use uuid::Uuid;
 
-use crate::auth::Buyer;
+use crate::auth::{Buyer, PayingBuyer};
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::state::AppState;
@@ -86,7 +86,7 @@ async fn show(
 #[tracing::instrument(skip(state, headers, request))]
 async fn pay(
     State(state): State<AppState>,
-    buyer: Buyer,
+    buyer: PayingBuyer,
     headers: HeaderMap,
     Json(request): Json<PaymentRequest>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<serde_json::Value>)> {
@@ -110,7 +110,7 @@ async fn pay(
 
 async fn pay_inner(
     state: &AppState,
-    buyer: Buyer,
+    PayingBuyer { buyer, expired }: PayingBuyer,
     headers: &HeaderMap,
     request: PaymentRequest,
 ) -> ApiResult<(StatusCode, Paid)> {
@@ -127,11 +127,17 @@ async fn pay_inner(
     ids.sort();
     let fingerprint = idempotency::fingerprint(&ids);
 
-    // The admission must still be live in Redis; once it ended (paid, expired), a retry of
-    // a payment that went through still gets its saved answer.
+    // The admission must still be live in Redis; once it ended (paid, expired, the token
+    // with it, or the line was lost), a retry of a payment that went through still gets its
+    // saved answer.
+    if expired {
+        return replay(state, buyer, &key, &fingerprint).await;
+    }
     match buyer.require_admitted(state).await {
         Ok(()) => {}
-        Err(ApiError::TicketGone) => return replay(state, buyer, &key, &fingerprint).await,
+        Err(ApiError::TicketGone | ApiError::QueueReset) => {
+            return replay(state, buyer, &key, &fingerprint).await
+        }
         Err(e) => return Err(e),
     }
     let call = PayCall {

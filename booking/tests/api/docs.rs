@@ -25,6 +25,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/users/{user_id}/points/history"),
     ("post", "/admin/concerts"),
     ("get", "/admin/concerts/{concert_id}"),
+    ("get", "/internal/rooms/{concert_id}"),
+    ("patch", "/internal/rooms/{concert_id}"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),

@@ -11,3 +11,4 @@ mod holds;
 mod operations;
 mod payments;
 mod points;
+mod rooms;

@@ -3,10 +3,12 @@
 //! `active_ttl_secs`, `enabled`.
 //!
 //! The admin token is checked by a route layer before any extractor runs, so a caller
-//! without it learns nothing (not even whether its body would parse). Changes are written
-//! to the room hash in Redis; every instance's next promote call reads them, so they apply
-//! everywhere within one tick, with no restart. A room is created (with the instance
-//! defaults) the first time an operator or a buyer touches a concert booking knows.
+//! without it learns nothing (not even whether its body would parse). A change is recorded
+//! in booking (PostgreSQL) first, so it outlives a Redis restart, then written to the room
+//! hash in Redis; every instance's next promote call reads it, so it applies everywhere
+//! within one tick, with no restart. A room is created (with the instance defaults, or
+//! the settings booking holds) the first time an operator or a buyer touches a concert
+//! booking knows, and again whenever its hash is found missing.
 
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
@@ -87,7 +89,12 @@ async fn show(
     tracing::Span::current().record("concert_id", concert_id);
     let concert_id = positive(concert_id)?;
     state.rooms.ensure(concert_id).await?;
-    let stats = state.store.room_stats(concert_id).await?;
+    let mut stats = state.store.room_stats(concert_id).await?;
+    if !stats.exists {
+        // Redis lost the room since this instance last wrote it.
+        state.rooms.recreate(concert_id).await?;
+        stats = state.store.room_stats(concert_id).await?;
+    }
     Ok(Json(view(concert_id, stats)))
 }
 
@@ -123,8 +130,7 @@ async fn change(
     patch
         .validate()
         .map_err(|errors| ApiError::Invalid(errors.join("; ")))?;
-    state.rooms.ensure(concert_id).await?;
-    state.store.update_room(concert_id, &patch).await?;
+    state.rooms.change(concert_id, &patch).await?;
     tracing::info!(concert_id, ?patch, "room settings changed");
     let stats = state.store.room_stats(concert_id).await?;
     Ok(Json(view(concert_id, stats)))

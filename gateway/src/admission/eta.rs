@@ -80,6 +80,7 @@ mod tests {
             enabled: true,
             now_ms: 0,
             log_span_ms: 0,
+            epoch: 1,
         }
     }
 

@@ -19,7 +19,10 @@
 //! - the ticket is not in the room's list of recently left tickets (the leave script
 //!   records them; each instance reads the list every tick and records its own leaves at
 //!   once). A buyer who left through another instance can see `waiting` for at most one
-//!   refresh (≤ 250 ms) before the 410.
+//!   refresh (≤ 250 ms) before the 410. The list is bounded (`limits.left_per_room`): a
+//!   room with more left tickets ahead of its head than that (one account's join/leave
+//!   loop, say) stops answering from memory — every poll goes to Redis — until the head
+//!   has passed them (`queue_left_overflows_total` counts the times).
 //!
 //! Booking routes never use this: admission is always checked against Redis.
 
@@ -50,6 +53,9 @@ pub fn rank_from_figures(tick: &Tick, age: Duration, seq: i64) -> Option<u64> {
 struct Left {
     /// Left ticket numbers not yet passed by the head.
     seqs: BTreeSet<i64>,
+    /// Set when more tickets left than the list may hold: until the head passes this
+    /// ticket number, no poll of the room is answered from memory.
+    overflow_until: Option<i64>,
     /// Latest leave time read from Redis (ms); the next read starts there.
     since_ms: i64,
     /// When the list was last read from Redis.
@@ -57,42 +63,68 @@ struct Left {
 }
 
 /// Per room, the tickets that recently left the line.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LeftTickets {
     rooms: RwLock<HashMap<i64, Left>>,
+    /// Most left tickets kept per room.
+    cap: usize,
+}
+
+impl Left {
+    fn insert(&mut self, seq: i64, cap: usize) {
+        if let Some(until) = &mut self.overflow_until {
+            *until = (*until).max(seq);
+            return;
+        }
+        self.seqs.insert(seq);
+        if self.seqs.len() > cap {
+            self.overflow_until = self.seqs.last().copied();
+            self.seqs.clear();
+            metrics::counter!("queue_left_overflows_total").increment(1);
+        }
+    }
 }
 
 impl LeftTickets {
-    fn with_room<T>(&self, concert_id: i64, f: impl FnOnce(&mut Left) -> T) -> T {
+    pub fn new(cap: usize) -> Self {
+        Self {
+            rooms: RwLock::default(),
+            cap: cap.max(1),
+        }
+    }
+
+    fn with_room<T>(&self, concert_id: i64, f: impl FnOnce(&mut Left, usize) -> T) -> T {
         let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
         let left = rooms.entry(concert_id).or_insert_with(|| Left {
             seqs: BTreeSet::new(),
+            overflow_until: None,
             since_ms: 0,
             synced: None,
         });
-        f(left)
+        f(left, self.cap)
     }
 
     /// A leave through this instance: known at once.
     pub fn mark(&self, concert_id: i64, seq: i64) {
-        self.with_room(concert_id, |l| {
-            l.seqs.insert(seq);
-        });
+        self.with_room(concert_id, |l, cap| l.insert(seq, cap));
     }
 
     /// Where the next read of the room's left list starts (Redis clock, ms).
     pub fn since_ms(&self, concert_id: i64) -> i64 {
-        self.with_room(concert_id, |l| l.since_ms)
+        self.with_room(concert_id, |l, _| l.since_ms)
     }
 
     /// Merges a read of the room's left list; drops what the head has passed.
     pub fn merge(&self, concert_id: i64, read: &[(i64, i64)], head_seq: i64) {
-        self.with_room(concert_id, |l| {
+        self.with_room(concert_id, |l, cap| {
             for &(seq, at_ms) in read {
-                l.seqs.insert(seq);
+                l.insert(seq, cap);
                 l.since_ms = l.since_ms.max(at_ms);
             }
             l.seqs = l.seqs.split_off(&head_seq);
+            if l.overflow_until.is_some_and(|until| until < head_seq) {
+                l.overflow_until = None;
+            }
             l.synced = Some(Instant::now());
         });
     }
@@ -101,7 +133,9 @@ impl LeftTickets {
     pub fn known_present(&self, concert_id: i64, seq: i64) -> bool {
         let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
         rooms.get(&concert_id).is_some_and(|l| {
-            l.synced.is_some_and(|at| at.elapsed() <= MAX_AGE) && !l.seqs.contains(&seq)
+            l.synced.is_some_and(|at| at.elapsed() <= MAX_AGE)
+                && l.overflow_until.is_none()
+                && !l.seqs.contains(&seq)
         })
     }
 
@@ -133,6 +167,7 @@ mod tests {
             enabled: true,
             now_ms: 0,
             log_span_ms: 0,
+            epoch: 1,
         }
     }
 
@@ -181,7 +216,7 @@ mod tests {
 
     #[test]
     fn left_tickets_are_never_answered_from_memory() {
-        let left = LeftTickets::default();
+        let left = LeftTickets::new(100);
         assert!(!left.known_present(1, 50), "never read from Redis");
         left.merge(1, &[(40, 5), (60, 7)], 50);
         assert!(left.known_present(1, 50));
@@ -192,5 +227,26 @@ mod tests {
         left.merge(1, &[], 65);
         assert!(left.known_present(1, 60), "passed by the head: pruned");
         assert!(!left.known_present(1, 70));
+    }
+
+    #[test]
+    fn a_join_leave_loop_overflows_to_redis_until_the_head_passes() {
+        let left = LeftTickets::new(3);
+        left.merge(1, &[], 10);
+        for seq in 100..110 {
+            left.mark(1, seq);
+        }
+        assert!(!left.known_present(1, 50), "overflowed: Redis answers");
+        assert!(
+            left.rooms.read().unwrap()[&1].seqs.is_empty(),
+            "nothing kept past the cap"
+        );
+        left.merge(1, &[], 109);
+        assert!(
+            !left.known_present(1, 200),
+            "the head has not passed 109 yet"
+        );
+        left.merge(1, &[], 110);
+        assert!(left.known_present(1, 200), "passed: memory answers again");
     }
 }

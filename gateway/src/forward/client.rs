@@ -9,6 +9,7 @@ use crate::settings::BookingClientSettings;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use secrecy::ExposeSecret;
+use shared::contract::rooms::{RoomChange, StoredRoom};
 use shared::http::INTERNAL_TOKEN;
 
 #[derive(Debug, thiserror::Error)]
@@ -78,18 +79,47 @@ impl BookingClient {
         format!("{}{}", self.base, path_and_query)
     }
 
-    /// Whether booking knows the concert (`GET /v1/concerts/{id}`: 200 yes, 404 no).
+    /// Booking's durable copy of a room (`GET /internal/rooms/{id}`); `None` when booking
+    /// does not know the concert.
     #[tracing::instrument(skip(self))]
-    pub async fn concert_exists(&self, concert_id: i64) -> Result<bool, BookingError> {
+    pub async fn room(&self, concert_id: i64) -> Result<Option<StoredRoom>, BookingError> {
         let response = self
-            .request(Method::GET, &format!("/v1/concerts/{concert_id}"))
+            .request(Method::GET, &format!("/internal/rooms/{concert_id}"))
             .send()
             .await
             .map_err(BookingError::Unreachable)?;
+        Self::stored_room(response, "a room lookup").await
+    }
+
+    /// Records an operator's change of a room in booking (`PATCH /internal/rooms/{id}`)
+    /// and returns the settings now stored; `None` when booking does not know the concert.
+    #[tracing::instrument(skip(self))]
+    pub async fn change_room(
+        &self,
+        concert_id: i64,
+        change: &RoomChange,
+    ) -> Result<Option<StoredRoom>, BookingError> {
+        let response = self
+            .request(Method::PATCH, &format!("/internal/rooms/{concert_id}"))
+            .json(change)
+            .send()
+            .await
+            .map_err(BookingError::Unreachable)?;
+        Self::stored_room(response, "a room change").await
+    }
+
+    async fn stored_room(
+        response: reqwest::Response,
+        what: &'static str,
+    ) -> Result<Option<StoredRoom>, BookingError> {
         match response.status() {
-            StatusCode::OK => Ok(true),
-            StatusCode::NOT_FOUND => Ok(false),
-            other => Err(BookingError::Unexpected(other, "a concert lookup")),
+            StatusCode::OK => response
+                .json()
+                .await
+                .map(Some)
+                .map_err(BookingError::Unreachable),
+            StatusCode::NOT_FOUND => Ok(None),
+            other => Err(BookingError::Unexpected(other, what)),
         }
     }
 

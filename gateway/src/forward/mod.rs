@@ -13,6 +13,12 @@
 //! went through gets its saved 201 there (a new key gets 410). `GET /v1/concerts/{id}` is
 //! public.
 //!
+//! The path goes on only when it is plain: segments of letters, digits, `-` and `_` (every
+//! id is a number or a UUID), a query of the same plus `=`, `&`, `.`, `:`, `%`, `+`.
+//! Anything else (a `\`, a dot segment, an empty segment) is 400 and never reaches booking:
+//! the HTTP client would read `\` as `/` and resolve `..`, turning a public route into any
+//! booking path, sent with the gateway's internal token.
+//!
 //! The request goes on with its method, path, query, body and the headers booking uses
 //! (`Authorization`, `Content-Type`, `Idempotency-Key`, `X-Request-Id`), and the client adds
 //! `X-Internal-Token`, which proves to booking that the call comes from a gateway; booking's status,
@@ -31,6 +37,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use shared::http::{bearer, Path, ADMISSION_ENDED, CALLER, MAX_BODY_BYTES, REQUEST_ID};
+use shared::token::TokenError;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -190,12 +197,24 @@ async fn schedules(
 }
 
 async fn payments(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let retry = request.headers().contains_key(IDEMPOTENCY_KEY);
     let claims = match tokens::admitted(&state, request.headers()).await {
         Ok(claims) => claims,
-        // The admission ended (paid, expired): a retry with the key of a payment that went
-        // through still gets its answer, so booking decides (the saved 201, or 410).
-        Err(ApiError::TicketGone) if request.headers().contains_key(IDEMPOTENCY_KEY) => {
+        // The admission ended (paid, expired, the line lost): a retry with the key of a
+        // payment that went through still gets its answer, so booking decides (the saved
+        // 201, or 410). The same once the token itself ran out with the admission.
+        Err(ApiError::TicketGone | ApiError::QueueReset) if retry => {
             return proxy(&state, request).await;
+        }
+        Err(e @ ApiError::InvalidToken(_)) => {
+            let genuine_but_expired = bearer(request.headers()).is_some_and(|token| {
+                matches!(state.tokens.verify(token), Err(TokenError::Expired))
+                    && state.tokens.verify_ignoring_expiry(token).is_ok()
+            });
+            if retry && genuine_but_expired {
+                return proxy(&state, request).await;
+            }
+            return Err(e);
         }
         Err(e) => return Err(e),
     };
@@ -242,11 +261,7 @@ async fn forward(
     body: Bytes,
     extra: &[HeaderName],
 ) -> Result<(Response, bool), ApiError> {
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map(|pq| pq.as_str())
-        .unwrap_or_else(|| parts.uri.path());
+    let path_and_query = plain_path(&parts.uri)?;
     let reply = state
         .booking
         .send(
@@ -266,6 +281,29 @@ async fn forward(
     Ok((response, admission_ended))
 }
 
+/// The request's path and query when they are plain (see the module docs).
+fn plain_path(uri: &axum::http::Uri) -> Result<&str, ApiError> {
+    let plain_segment = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let path = uri.path();
+    let path_ok = path
+        .strip_prefix('/')
+        .is_some_and(|rest| rest.split('/').all(plain_segment));
+    let query_ok = uri.query().is_none_or(|q| {
+        q.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_=&.:%+".contains(&b))
+    });
+    if !path_ok || !query_ok {
+        return Err(ApiError::Invalid(
+            "the path or query has characters no route takes".into(),
+        ));
+    }
+    Ok(uri.path_and_query().map_or(path, |pq| pq.as_str()))
+}
+
 fn pick<'a>(from: &HeaderMap, names: impl Iterator<Item = &'a HeaderName>) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for name in names {
@@ -274,4 +312,34 @@ fn pick<'a>(from: &HeaderMap, names: impl Iterator<Item = &'a HeaderName>) -> He
         }
     }
     headers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_paths_are_forwarded() {
+        for ok in [
+            "/v1/concerts/1",
+            "/v1/users/6/points/history?limit=20&before=2026-12-01T10:00:00.000Z",
+            "/v1/reservations/0193a0d4-7b2e-7c3f-8a1b-123456789abc",
+        ] {
+            assert_eq!(plain_path(&ok.parse().unwrap()).unwrap(), ok);
+        }
+        for bad in [
+            "/v1/concerts/..\\users\\6\\points",
+            "/v1/concerts/%2e%2e\\users\\6\\points",
+            "/v1/concerts/../users/6/points",
+            "/v1/concerts/./1",
+            "/v1/concerts//1",
+            "/v1/concerts/1?x=\\..",
+        ] {
+            let uri: axum::http::Uri = match bad.parse() {
+                Ok(uri) => uri,
+                Err(_) => continue,
+            };
+            assert!(plain_path(&uri).is_err(), "{bad} must not be forwarded");
+        }
+    }
 }

@@ -7,8 +7,11 @@
 //!   from `identity.jwks_file` (RS256, ES256, EdDSA), picked by the token's `kid` — the
 //!   algorithm is the key's own, so an RS256 public key can never be used as an HS256
 //!   secret. The file is re-read when it changes (looked at no more than once a second,
-//!   and at once for an unknown `kid`). `exp` is required and enforced (5 s of leeway for
-//!   clock skew), `iss` and `aud` when configured; `sub` is the user id.
+//!   and at once for an unknown `kid`); a key of a type it cannot use is skipped with a
+//!   warning, and a file that no longer parses keeps the last keys (a half-written file),
+//!   while a file that parses replaces them — removing a key revokes it. `exp` is required
+//!   and enforced (5 s of leeway for clock skew), `nbf` when present, `iss` and `aud` when
+//!   configured; `sub` is the user id.
 //! - `header`: a trusted load balancer sets `X-User-Id` after its own login check. Only
 //!   peers inside `identity.trusted_proxies` may; from anyone else it is not an identity.
 //!
@@ -177,6 +180,7 @@ impl UserTokens {
         let mut v = Validation::new(alg);
         v.leeway = LEEWAY_SECS;
         v.validate_exp = true;
+        v.validate_nbf = true;
         let mut required = vec!["exp", "sub"];
         if let Some(issuer) = &self.issuer {
             v.set_issuer(&[issuer]);
@@ -250,6 +254,13 @@ struct JwksState {
 impl JwksFile {
     fn open(path: &Path) -> Result<Self, JwksError> {
         let (keys, stamp) = read_jwks(path)?;
+        if keys.is_empty() {
+            // Nobody could ever sign in.
+            return Err(JwksError {
+                path: path.display().to_string(),
+                why: "no usable keys".into(),
+            });
+        }
         Ok(Self {
             path: path.to_owned(),
             state: RwLock::new(JwksState {
@@ -324,16 +335,24 @@ fn read_jwks(path: &Path) -> Result<(Keys, Option<(SystemTime, u64)>), JwksError
     let mut keys = HashMap::new();
     for jwk in &set.keys {
         let Some(kid) = jwk.common.key_id.clone() else {
-            return Err(fail("every key needs a kid".into()));
+            tracing::warn!(path = %path.display(), "JWKS: a key without kid is skipped");
+            continue;
         };
-        let alg = key_algorithm(jwk).ok_or_else(|| fail(format!("key {kid}: unsupported type")))?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|e| fail(format!("key {kid}: {e}")))?;
-        keys.insert(kid, (key, alg));
-    }
-    if keys.is_empty() {
-        // At start: nobody could ever sign in. On a re-read: most likely a file caught
-        // mid-write; the last keys stay.
-        return Err(fail("no keys".into()));
+        let usable = key_algorithm(jwk)
+            .ok_or_else(|| "unsupported type or algorithm".to_string())
+            .and_then(|alg| {
+                DecodingKey::from_jwk(jwk)
+                    .map(|key| (key, alg))
+                    .map_err(|e| e.to_string())
+            });
+        match usable {
+            Ok(key) => {
+                keys.insert(kid, key);
+            }
+            Err(why) => {
+                tracing::warn!(path = %path.display(), kid, why, "JWKS: a key is skipped")
+            }
+        }
     }
     Ok((keys, stamp))
 }
@@ -379,6 +398,6 @@ mod tests {
         };
         let err = Identity::new(&settings).unwrap_err().to_string();
         std::fs::remove_file(&path).unwrap();
-        assert!(err.contains("no keys"), "{err}");
+        assert!(err.contains("no usable keys"), "{err}");
     }
 }

@@ -41,8 +41,11 @@ pub fn still_true(
 ) -> bool {
     let c = presented.claims;
     let status = status_of(&ticket.place);
-    let same =
-        c.cid == concert_id && c.user_id() == user_id && c.seq == ticket.seq && c.st == status;
+    let same = c.cid == concert_id
+        && c.user_id() == user_id
+        && c.seq == ticket.seq
+        && c.st == status
+        && c.ep == ticket.epoch;
     let fresh_enough = match status {
         TicketStatus::Active => true,
         TicketStatus::Waiting => c.exp - now_secs >= (waiting_ttl_secs / 2) as i64,
@@ -69,9 +72,10 @@ pub fn mint(
             now_secs.saturating_add(waiting_ttl_secs as i64),
         ),
     };
-    keys.mint(&QueueClaims::new(
-        user_id, concert_id, ticket.seq, status, now_secs, exp,
-    ))
+    keys.mint(
+        &QueueClaims::new(user_id, concert_id, ticket.seq, status, now_secs, exp)
+            .in_epoch(ticket.epoch),
+    )
 }
 
 /// Everything needed to describe a ticket to its buyer.
@@ -169,6 +173,7 @@ mod tests {
             seq,
             place: Place::Waiting { rank: 4 },
             now_ms: 0,
+            epoch: 0,
         }
     }
 
@@ -214,10 +219,12 @@ mod tests {
                 expires_at_ms: now * 1000 + 90_500,
             },
             now_ms: now * 1000,
+            epoch: 77,
         };
         let claims = keys.verify(&mint(&keys, 1, 2, &ticket, 3600, now)).unwrap();
         assert_eq!(claims.st, TicketStatus::Active);
         assert_eq!(claims.exp, now + 91);
         assert_eq!((claims.cid, claims.user_id(), claims.seq), (1, 2, 9));
+        assert_eq!(claims.ep, 77, "the room epoch travels in the token");
     }
 }

@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use shared::contract::queue::{JoinRequest, TicketView};
 use shared::http::{bearer, Json};
-use shared::store::{JoinOutcome, Left, Place, StoreError, Ticket};
+use shared::store::{JoinOutcome, Left, Lookup, Place, StoreError, Ticket};
 use shared::token::{now_secs, QueueClaims};
 
 use crate::error::ApiError;
@@ -90,13 +90,17 @@ pub async fn admitted_at_seat(
     seat: Option<(i64, i32)>,
 ) -> Result<(QueueClaims, bool), ApiError> {
     let (_, claims) = verified(state, headers)?;
-    let (ticket, seat_held) = state
+    let (lookup, seat_held) = state
         .store
-        .status_at_seat(claims.cid, claims.user_id(), claims.seq, seat)
+        .status_at_seat(claims.cid, claims.user_id(), claims.seq, claims.ep, seat)
         .await?;
-    match ticket.ok_or(ApiError::TicketGone)?.place {
-        Place::Active { .. } => Ok((claims, seat_held)),
-        Place::Waiting { rank } => Err(ApiError::NotAdmitted { position: rank + 1 }),
+    match lookup {
+        Lookup::Found(ticket) => match ticket.place {
+            Place::Active { .. } => Ok((claims, seat_held)),
+            Place::Waiting { rank } => Err(ApiError::NotAdmitted { position: rank + 1 }),
+        },
+        Lookup::Gone => Err(ApiError::TicketGone),
+        Lookup::Reset => Err(ApiError::QueueReset),
     }
 }
 
@@ -160,11 +164,9 @@ async fn join(
     headers: HeaderMap,
     Json(body): Json<JoinRequest>,
 ) -> Result<Response, ApiError> {
-    if let (Some(limiter), Some(ip)) = (&state.limiter, peer) {
-        limiter
-            .check(ip)
-            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
-    }
+    let limited = |retry_after_secs| ApiError::RateLimited { retry_after_secs };
+    let client = state.limits.client(peer, &headers);
+    state.limits.check_address(client).map_err(limited)?;
     let JoinRequest {
         concert_id,
         user_id,
@@ -176,6 +178,7 @@ async fn join(
     }
     let user_id = state.identity.bind(&headers, peer, user_id)?;
     record_span(concert_id, user_id);
+    state.limits.check_user(user_id).map_err(limited)?;
     // A presented token must be genuine, whatever concert or user it is for.
     let presented = match bearer(&headers) {
         Some(token) => Some((token, state.tokens.verify(token)?)),

@@ -367,7 +367,7 @@ async fn one_tick_drops_at_most_ten_thousand_expired_admissions() {
         active_ttl_secs: 600,
         enabled: true,
     };
-    store.create_room(7, &room).await.unwrap();
+    store.put_room(7, &room, 0).await.unwrap();
     let mut redis = app.redis.clone();
     let mut zadd = redis::cmd("ZADD");
     zadd.arg(app.keys.active(7));

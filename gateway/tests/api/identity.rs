@@ -278,3 +278,46 @@ async fn joins_beyond_the_per_address_limit_are_429_with_retry_after() {
     assert_eq!(r.status(), StatusCode::OK);
     app.stop().await;
 }
+
+/// The HTTP client would read `\` as `/` and resolve `..`: a public route must not become
+/// any booking path sent with the gateway's internal token.
+#[tokio::test]
+async fn paths_that_could_climb_out_of_their_route_never_reach_booking() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = Stack::gateways(1).await;
+    let addr = app.gateways[0].as_ref().unwrap().addr;
+    // An admitted buyer: only the path itself can stop these.
+    let token = app.active_token(6, 1).await;
+    for path in [
+        "/v1/concerts/..\\users\\6\\points",
+        "/v1/concerts/%2e%2e\\users\\6\\points\\history",
+        "/v1/concerts/..\\..\\metrics",
+        "/v1/concerts/..\\..\\admin\\concerts\\1",
+        "/v1/reservations/..\\..\\v1\\users\\6\\reservations",
+        "/v1/concerts/1?x=\\..\\..",
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(
+                format!(
+                    "GET {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\
+                     Connection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .await
+            .unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).await.unwrap();
+        let status_line = reply.lines().next().unwrap_or_default();
+        assert!(
+            status_line.contains(" 400 ") || status_line.contains(" 404 "),
+            "{path}: {status_line}\n{reply}"
+        );
+        assert!(
+            !reply.contains("\"path\""),
+            "{path} reached booking:\n{reply}"
+        );
+    }
+    app.stop().await;
+}

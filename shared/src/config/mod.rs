@@ -175,6 +175,14 @@ pub trait Layered: DeserializeOwned {
         let settings: Self = load(Self::DEFAULTS, Self::PREFIX, file, env)?;
         let common = settings.common();
         common.validate()?;
+        // An empty secret would match an empty header (an empty internal token would let
+        // anyone through): unset a key instead of emptying it.
+        if let Some(empty) = settings.secrets().iter().find(|s| s.value.is_empty()) {
+            return Err(SettingsError::Invalid(format!(
+                "{} is empty; unset it instead",
+                empty.key
+            )));
+        }
         if common.profile == Profile::Prod {
             check_prod_secrets(&settings.secrets())?;
         }

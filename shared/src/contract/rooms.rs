@@ -1,5 +1,6 @@
 //! Waiting rooms as operators see them (`GET`/`PUT /admin/rooms/{concert_id}` on the
-//! gateway).
+//! gateway), and booking's durable copy of their settings (`/internal/rooms/{concert_id}`,
+//! called by the gateways only), which outlives a Redis restart.
 
 use std::ops::RangeInclusive;
 
@@ -30,8 +31,56 @@ pub struct RoomView {
     pub last_tick_at: Option<String>,
 }
 
+/// A room's settings, complete: what a room is created with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RoomSettings {
+    pub capacity: u64,
+    pub batch_size: u64,
+    pub tick_ms: u64,
+    pub active_ttl_secs: u64,
+    pub enabled: bool,
+}
+
+impl RoomSettings {
+    /// These settings with `patch` applied.
+    pub fn patched(mut self, patch: &RoomPatch) -> Self {
+        let RoomPatch {
+            capacity,
+            batch_size,
+            tick_ms,
+            active_ttl_secs,
+            enabled,
+        } = *patch;
+        self.capacity = capacity.unwrap_or(self.capacity);
+        self.batch_size = batch_size.unwrap_or(self.batch_size);
+        self.tick_ms = tick_ms.unwrap_or(self.tick_ms);
+        self.active_ttl_secs = active_ttl_secs.unwrap_or(self.active_ttl_secs);
+        self.enabled = enabled.unwrap_or(self.enabled);
+        self
+    }
+}
+
+/// Booking's durable copy of a room's settings. `settings` is null until an operator first
+/// changes the room (the gateways' defaults apply until then); `version` counts the changes,
+/// so a gateway never writes older settings over newer ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StoredRoom {
+    pub concert_id: i64,
+    pub settings: Option<RoomSettings>,
+    pub version: u64,
+}
+
+/// `PATCH /internal/rooms/{concert_id}`: an operator's change, and the settings to apply it
+/// to when booking holds none yet (the gateway's defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoomChange {
+    pub defaults: RoomSettings,
+    pub patch: RoomPatch,
+}
+
 /// A partial change of a room's settings; absent fields stay as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoomPatch {
     /// Most active buyers at once, 1 to 1,000,000.

@@ -46,6 +46,8 @@ pub const DOCS_PATH: &str = "/docs";
 pub const QUEUE_TOKEN: &str = "queue_token";
 /// Security scheme of operator routes: the admin token from configuration.
 pub const ADMIN_TOKEN: &str = "admin_token";
+/// Security scheme of booking's routes for the gateways: `X-Internal-Token`.
+pub const INTERNAL_TOKEN: &str = "internal_token";
 
 /// What every service's document has in common; add it as a modifier:
 /// `#[openapi(modifiers(&shared::docs::Conventions))]`.
@@ -74,6 +76,16 @@ impl Modify for Conventions {
                 "The operator token from configuration (`*__ADMIN__TOKEN`).",
                 None,
             ),
+        );
+        components.add_security_scheme(
+            INTERNAL_TOKEN,
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "X-Internal-Token",
+                    "The token booking shares with the gateways (`BOOKING__INTERNAL__TOKEN`); \
+                     booking's buyer and internal routes answer only callers sending it.",
+                ),
+            )),
         );
         for (name, response) in responses::all() {
             components.responses.insert(name.to_string(), response);

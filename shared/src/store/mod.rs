@@ -32,9 +32,9 @@ use redis::Script;
 use crate::config::RedisSettings;
 pub use client::{RedisCallError, RedisPool};
 pub use keys::Keys;
-pub use queue::{JoinOutcome, Left, Place, Ticket};
+pub use queue::{JoinOutcome, Left, Lookup, Place, Ticket};
 pub use reply::Reply;
-pub use room::{RoomSettings, RoomStats, Tick};
+pub use room::{RoomPut, RoomSettings, RoomStats, Tick};
 
 /// The scripts' sources, for tools that must run exactly what the services run.
 pub mod lua {
@@ -45,6 +45,7 @@ pub mod lua {
     pub const STATS: &str = include_str!("../../lua/stats.lua");
     pub const END_ADMISSION: &str = include_str!("../../lua/end_admission.lua");
     pub const RELEASE_HOLD: &str = include_str!("../../lua/release_hold.lua");
+    pub const ROOM_PUT: &str = include_str!("../../lua/room_put.lua");
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +70,7 @@ struct Scripts {
     stats: Script,
     end_admission: Script,
     release_hold: Script,
+    room_put: Script,
 }
 
 /// The Redis client, the key prefix and the scripts; cheap to clone.
@@ -106,6 +108,7 @@ impl Store {
             stats: Script::new(lua::STATS),
             end_admission: Script::new(lua::END_ADMISSION),
             release_hold: Script::new(lua::RELEASE_HOLD),
+            room_put: Script::new(lua::ROOM_PUT),
         };
         Self {
             redis,

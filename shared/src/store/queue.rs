@@ -18,6 +18,19 @@ pub struct Ticket {
     pub place: Place,
     /// Redis server time of the read, ms (0 when the ticket was not read from Redis).
     pub now_ms: i64,
+    /// The room's epoch (see [`super::room`]); 0 for a room without one.
+    pub epoch: u64,
+}
+
+/// What became of the ticket a token carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    Found(Ticket),
+    /// Dropped: left, expired, paid, or replaced by a newer ticket.
+    Gone,
+    /// The line it was in no longer exists (Redis lost its data; the room was created
+    /// again with a new epoch).
+    Reset,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +93,7 @@ impl Store {
                     seq: reply.int("join", "seq")?,
                     place,
                     now_ms: reply.int("join", "now_ms")?,
+                    epoch: super::room::epoch_of(&reply, "join")?,
                 },
                 created: reply.flag("join", "created")?,
             });
@@ -91,15 +105,19 @@ impl Store {
         }
     }
 
-    /// Where ticket `seq` of `user_id` stands; `None` when it is gone (left, expired, paid,
-    /// or replaced by a newer ticket).
+    /// Where ticket `seq` of `user_id`, issued in room epoch `epoch` (0: not checked),
+    /// stands now.
     pub async fn status(
         &self,
         concert_id: i64,
         user_id: i64,
         seq: i64,
-    ) -> Result<Option<Ticket>, StoreError> {
-        Ok(self.status_at_seat(concert_id, user_id, seq, None).await?.0)
+        epoch: u64,
+    ) -> Result<Lookup, StoreError> {
+        Ok(self
+            .status_at_seat(concert_id, user_id, seq, epoch, None)
+            .await?
+            .0)
     }
 
     /// [`Store::status`], and in the same script call, for an active ticket, whether the
@@ -111,32 +129,46 @@ impl Store {
         concert_id: i64,
         user_id: i64,
         seq: i64,
+        epoch: u64,
         seat: Option<(i64, i32)>,
-    ) -> Result<(Option<Ticket>, bool), StoreError> {
+    ) -> Result<(Lookup, bool), StoreError> {
         let mut keys = vec![
             self.keys.waiting(concert_id),
             self.keys.active(concert_id),
             self.keys.active_seq(concert_id),
+            self.keys.room(concert_id),
         ];
         keys.extend(
             seat.map(|(schedule_id, seat_no)| self.keys.hold(concert_id, schedule_id, seat_no)),
         );
+        let epoch_arg = if epoch == 0 {
+            String::new()
+        } else {
+            epoch.to_string()
+        };
         let reply = self
-            .eval("queue_status", &self.scripts.status, &keys, (user_id, seq))
+            .eval(
+                "queue_status",
+                &self.scripts.status,
+                &keys,
+                (user_id, seq, epoch_arg),
+            )
             .await?;
         let status = reply.text("status", "status")?;
         let Some(place) = place(&reply, "status", &status)? else {
-            if status == "gone" {
-                return Ok((None, false));
-            }
-            return Err(StoreError::UnexpectedReply(format!("status: {status}")));
+            return match status.as_str() {
+                "gone" => Ok((Lookup::Gone, false)),
+                "reset" => Ok((Lookup::Reset, false)),
+                other => Err(StoreError::UnexpectedReply(format!("status: {other}"))),
+            };
         };
         let ticket = Ticket {
             seq,
             place,
             now_ms: reply.int("status", "now_ms")?,
+            epoch,
         };
-        Ok((Some(ticket), reply.flag("status", "seat_held")?))
+        Ok((Lookup::Found(ticket), reply.flag("status", "seat_held")?))
     }
 
     /// Drops ticket `seq` of `user_id`, waiting or admitted (`leave.lua`).

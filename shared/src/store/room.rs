@@ -2,23 +2,28 @@
 //! figures operators read.
 //!
 //! A room's settings live in its hash (`capacity`, `batch_size`, `tick_ms`,
-//! `active_ttl_secs`, `enabled`), next to the tick bookkeeping the promote script keeps
-//! there (`last_tick_ms`, `last_tick_by`, `admitted_1m`). A room hash is always created
-//! with every setting; the scripts read them on every call (there are no defaults inside
-//! the scripts), so an operator's change applies on every instance at its next call.
+//! `active_ttl_secs`, `enabled`, and their `version`), next to the room's `epoch` and the
+//! tick bookkeeping the promote script keeps there (`last_tick_ms`, `last_tick_by`,
+//! `admitted_1m`). A room hash is always written with every setting ([`Store::put_room`]);
+//! the scripts read them on every call (there are no defaults inside the scripts), so an
+//! operator's change applies on every instance at its next call.
+//!
+//! The epoch is the Redis time (µs) at which the hash was created. Queue tokens carry it:
+//! after Redis lost its data the room is created again with a new epoch, and every token
+//! of the old line is answered "reset" instead of with a position in a line that no longer
+//! exists.
 
-use crate::contract::rooms::RoomPatch;
+pub use crate::contract::rooms::RoomSettings;
 
 use super::{Reply, Store, StoreError};
 
-/// A room's settings, complete (what a room is created with).
+/// What [`Store::put_room`] found and did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoomSettings {
-    pub capacity: u64,
-    pub batch_size: u64,
-    pub tick_ms: u64,
-    pub active_ttl_secs: u64,
-    pub enabled: bool,
+pub struct RoomPut {
+    /// The settings were written (the hash had none, or an older version).
+    pub applied: bool,
+    /// The room's epoch (new when this call created the hash).
+    pub epoch: u64,
 }
 
 /// Result of one call of the promote script.
@@ -45,6 +50,8 @@ pub struct Tick {
     pub now_ms: i64,
     /// Age of the oldest entry of the one-minute admission log, ms.
     pub log_span_ms: u64,
+    /// The room's epoch (0 for a room created before epochs existed).
+    pub epoch: u64,
 }
 
 /// A room's settings and live figures, for operators.
@@ -62,97 +69,85 @@ pub struct RoomStats {
     pub last_tick_ms: i64,
     pub last_tick_by: String,
     pub now_ms: i64,
+    /// The settings' version (booking's count of operator changes; 0 = the defaults).
+    pub version: u64,
+    pub epoch: u64,
 }
 
 fn flag(on: bool) -> String {
     if on { "1" } else { "0" }.to_string()
 }
 
-/// The room-hash fields a change writes: only what it sets.
-pub fn patch_fields(patch: &RoomPatch) -> Vec<(&'static str, String)> {
-    let numbers = [
-        ("capacity", patch.capacity),
-        ("batch_size", patch.batch_size),
-        ("tick_ms", patch.tick_ms),
-        ("active_ttl_secs", patch.active_ttl_secs),
-    ];
-    let mut fields: Vec<(&'static str, String)> = numbers
-        .into_iter()
-        .filter_map(|(name, value)| value.map(|v| (name, v.to_string())))
-        .collect();
-    if let Some(enabled) = patch.enabled {
-        fields.push(("enabled", flag(enabled)));
-    }
-    fields
+/// The hash fields of `settings`.
+fn fields(settings: &RoomSettings) -> [(&'static str, String); 5] {
+    [
+        ("capacity", settings.capacity.to_string()),
+        ("batch_size", settings.batch_size.to_string()),
+        ("tick_ms", settings.tick_ms.to_string()),
+        ("active_ttl_secs", settings.active_ttl_secs.to_string()),
+        ("enabled", flag(settings.enabled)),
+    ]
 }
 
-impl RoomSettings {
-    fn fields(&self) -> [(&'static str, String); 5] {
-        [
-            ("capacity", self.capacity.to_string()),
-            ("batch_size", self.batch_size.to_string()),
-            ("tick_ms", self.tick_ms.to_string()),
-            ("active_ttl_secs", self.active_ttl_secs.to_string()),
-            ("enabled", flag(self.enabled)),
-        ]
-    }
+fn settings_from(reply: &Reply, script: &str) -> Result<RoomSettings, StoreError> {
+    Ok(RoomSettings {
+        capacity: reply.count(script, "capacity")?,
+        batch_size: reply.count(script, "batch_size")?,
+        tick_ms: reply.count(script, "tick_ms")?,
+        active_ttl_secs: reply.count(script, "active_ttl_secs")?,
+        enabled: reply.flag(script, "enabled")?,
+    })
+}
 
-    fn from_reply(reply: &Reply, script: &str) -> Result<Self, StoreError> {
-        Ok(Self {
-            capacity: reply.count(script, "capacity")?,
-            batch_size: reply.count(script, "batch_size")?,
-            tick_ms: reply.count(script, "tick_ms")?,
-            active_ttl_secs: reply.count(script, "active_ttl_secs")?,
-            enabled: reply.flag(script, "enabled")?,
-        })
+/// An epoch as scripts reply it: digits, or empty for a room without one.
+pub(crate) fn epoch_of(reply: &Reply, script: &str) -> Result<u64, StoreError> {
+    let text = reply.text(script, "epoch")?;
+    if text.is_empty() {
+        return Ok(0);
     }
+    text.parse()
+        .map_err(|_| StoreError::UnexpectedReply(format!("{script}: epoch {text}")))
 }
 
 impl Store {
-    /// Creates the room of `concert_id` with `settings` (a setting already in the hash is
-    /// kept: `HSETNX` per field, so instances never overwrite each other or an operator)
-    /// and lists it in the rooms set the tickers read.
+    /// Writes the room of `concert_id` with `settings` at `version` (`room_put.lua`):
+    /// creates the hash (and its epoch) when missing, brings it to `version` when it holds
+    /// an older one, and leaves newer settings alone, so instances never overwrite each
+    /// other or an operator. Lists the room in the rooms set the tickers read.
     #[tracing::instrument(skip(self))]
-    pub async fn create_room(
+    pub async fn put_room(
         &self,
         concert_id: i64,
         settings: &RoomSettings,
-    ) -> Result<(), StoreError> {
+        version: u64,
+    ) -> Result<RoomPut, StoreError> {
         let room = self.keys.room(concert_id);
         let rooms = self.keys.rooms();
-        let fields = settings.fields();
-        self.redis
-            .run("room_create", |mut c| async move {
-                let mut pipe = redis::pipe();
-                for (field, value) in &fields {
-                    pipe.hset_nx(&room, field, value).ignore();
-                }
-                pipe.sadd(&rooms, concert_id).ignore();
-                pipe.query_async::<()>(&mut c).await
-            })
-            .await?;
-        Ok(())
-    }
-
-    /// Applies an operator's change to the room hash (one `HSET`: all fields change
-    /// together).
-    #[tracing::instrument(skip(self))]
-    pub async fn update_room(&self, concert_id: i64, patch: &RoomPatch) -> Result<(), StoreError> {
-        let fields = patch_fields(patch);
-        if fields.is_empty() {
-            return Ok(());
+        let mut args = vec![version.to_string()];
+        for (field, value) in fields(settings) {
+            args.push(field.to_string());
+            args.push(value);
         }
-        let room = self.keys.room(concert_id);
-        self.redis
-            .run("room_update", |mut c| async move {
-                redis::cmd("HSET")
-                    .arg(&room)
-                    .arg(&fields[..])
+        let script = &self.scripts.room_put;
+        let reply: Reply = self
+            .redis
+            .run("room_put", |mut c| async move {
+                let mut invocation = script.key(&room);
+                invocation.arg(&args[..]);
+                // The rooms set lives in another slot (Redis Cluster): a second command.
+                let reply: Reply = invocation.invoke_async(&mut c).await?;
+                redis::cmd("SADD")
+                    .arg(&rooms)
+                    .arg(concert_id)
                     .query_async::<()>(&mut c)
-                    .await
+                    .await?;
+                Ok(reply)
             })
             .await?;
-        Ok(())
+        Ok(RoomPut {
+            applied: reply.flag("room_put", "applied")?,
+            epoch: epoch_of(&reply, "room_put")?,
+        })
     }
 
     /// Concert ids with a room (read by the tickers, never on a request path).
@@ -200,6 +195,7 @@ impl Store {
             enabled: r.flag(S, "enabled")?,
             now_ms: r.int(S, "now_ms")?,
             log_span_ms: r.count(S, "log_span_ms")?,
+            epoch: epoch_of(&r, S)?,
         }))
     }
 
@@ -213,7 +209,9 @@ impl Store {
         const S: &str = "stats";
         Ok(RoomStats {
             exists: r.flag(S, "exists")?,
-            settings: RoomSettings::from_reply(&r, S)?,
+            settings: settings_from(&r, S)?,
+            version: r.count(S, "version")?,
+            epoch: epoch_of(&r, S)?,
             waiting: r.count(S, "waiting")?,
             active: r.count(S, "active")?,
             admitted_last_minute: r.count(S, "admitted_1m")?,
@@ -224,26 +222,5 @@ impl Store {
             last_tick_by: r.text(S, "last_tick_by")?,
             now_ms: r.int(S, "now_ms")?,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patch_fields_hold_only_what_was_given() {
-        let patch = RoomPatch {
-            batch_size: Some(7),
-            enabled: Some(false),
-            ..Default::default()
-        };
-        assert_eq!(
-            patch_fields(&patch),
-            vec![
-                ("batch_size", "7".to_string()),
-                ("enabled", "0".to_string())
-            ]
-        );
     }
 }

@@ -160,6 +160,8 @@ pub fn check_routes(doc: &Value, expect: &Expect) {
             .unwrap_or_default();
         let expected: &[&str] = if path.starts_with("/admin/") {
             &["admin_token"]
+        } else if path.starts_with("/internal/") {
+            &["internal_token"]
         } else if *method == "post" && *path == "/v1/queue/tokens" {
             // Joining works with or without a token: `security: [{}, {queue_token: []}]`.
             assert_eq!(security[0], serde_json::json!({}), "joining needs no token");
@@ -171,10 +173,13 @@ pub fn check_routes(doc: &Value, expect: &Expect) {
         };
         assert_eq!(schemes, expected, "security of {method} {path}");
         for scheme in schemes {
-            assert_eq!(
-                doc["components"]["securitySchemes"][scheme]["scheme"], "bearer",
-                "{scheme}"
-            );
+            let defined = &doc["components"]["securitySchemes"][scheme];
+            if scheme == shared::docs::INTERNAL_TOKEN {
+                assert_eq!(defined["type"], "apiKey", "{scheme}");
+                assert_eq!(defined["name"], "X-Internal-Token", "{scheme}");
+            } else {
+                assert_eq!(defined["scheme"], "bearer", "{scheme}");
+            }
         }
     }
 }

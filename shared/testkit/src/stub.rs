@@ -1,12 +1,13 @@
 //! A stub booking service for the gateway's integration tests.
 //!
 //! It answers `GET /v1/concerts/{id}` (200 for the ids it knows, 404 problem otherwise),
-//! `/healthz`, and `POST /v1/payments` (201, ending the buyer's admission the way booking
-//! does, through the same store call). Every other call is echoed back as JSON so tests can
+//! the rooms' durable settings (`GET`/`PATCH /internal/rooms/{id}`, kept in memory, as
+//! booking keeps them in PostgreSQL), `/healthz`, and `POST /v1/payments` (201, ending the
+//! buyer's admission the way booking does, through the same store call). Every other call is echoed back as JSON so tests can
 //! see exactly what the gateway forwarded. A few ids trigger canned errors: schedule 409
 //! answers a problem, schedule 503 answers 503 with `Retry-After: 7`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use gateway::GatewaySettings;
 use serde_json::json;
+use shared::contract::rooms::{RoomChange, StoredRoom};
 use shared::store::Store;
 use shared::token::TokenKeys;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +31,7 @@ pub const KNOWN_CONCERTS: [i64; 3] = [1, 2, 3];
 #[derive(Clone)]
 struct StubState {
     concerts: Arc<Mutex<HashSet<i64>>>,
+    rooms: Arc<Mutex<HashMap<i64, StoredRoom>>>,
     lookups: Arc<AtomicUsize>,
     tokens: Arc<TokenKeys>,
     store: Store,
@@ -36,7 +39,10 @@ struct StubState {
 
 pub struct StubBooking {
     pub addr: SocketAddr,
+    /// Concert and room lookups answered.
     pub lookups: Arc<AtomicUsize>,
+    /// The rooms' durable settings (what booking would hold in PostgreSQL).
+    pub rooms: Arc<Mutex<HashMap<i64, StoredRoom>>>,
     /// Concert ids the stub knows (a test may add its own).
     pub concerts: Arc<Mutex<HashSet<i64>>>,
     cancel: CancellationToken,
@@ -47,8 +53,10 @@ impl StubBooking {
     pub async fn start(settings: &GatewaySettings) -> Self {
         let concerts = Arc::new(Mutex::new(KNOWN_CONCERTS.into_iter().collect()));
         let lookups = Arc::new(AtomicUsize::new(0));
+        let rooms = Arc::new(Mutex::new(HashMap::new()));
         let state = StubState {
             concerts: concerts.clone(),
+            rooms: rooms.clone(),
             lookups: lookups.clone(),
             tokens: Arc::new(TokenKeys::new(&settings.jwt)),
             store: Store::new(&settings.redis, "stub").unwrap(),
@@ -56,6 +64,10 @@ impl StubBooking {
         let app = Router::new()
             .route("/healthz", get(|| async { "ok" }))
             .route("/v1/concerts/{id}", get(stub_concert))
+            .route(
+                "/internal/rooms/{id}",
+                get(stub_room).patch(stub_room_change),
+            )
             .route("/v1/payments", post(stub_payment))
             .fallback(stub_echo)
             .with_state(state);
@@ -72,6 +84,7 @@ impl StubBooking {
         Self {
             addr,
             lookups,
+            rooms,
             concerts,
             cancel,
             handle,
@@ -96,6 +109,43 @@ async fn stub_concert(State(s): State<StubState>, Path(id): Path<i64>) -> Respon
     } else {
         problem(StatusCode::NOT_FOUND, "CONCERT_NOT_FOUND", None)
     }
+}
+
+async fn stub_room(State(s): State<StubState>, Path(id): Path<i64>) -> Response {
+    s.lookups.fetch_add(1, Ordering::SeqCst);
+    if !s.concerts.lock().unwrap().contains(&id) {
+        return problem(StatusCode::NOT_FOUND, "CONCERT_NOT_FOUND", None);
+    }
+    let stored = s.rooms.lock().unwrap().get(&id).copied();
+    Json(stored.unwrap_or(StoredRoom {
+        concert_id: id,
+        settings: None,
+        version: 0,
+    }))
+    .into_response()
+}
+
+async fn stub_room_change(
+    State(s): State<StubState>,
+    Path(id): Path<i64>,
+    Json(change): Json<RoomChange>,
+) -> Response {
+    if !s.concerts.lock().unwrap().contains(&id) {
+        return problem(StatusCode::NOT_FOUND, "CONCERT_NOT_FOUND", None);
+    }
+    let mut rooms = s.rooms.lock().unwrap();
+    let room = rooms.entry(id).or_insert(StoredRoom {
+        concert_id: id,
+        settings: None,
+        version: 0,
+    });
+    room.settings = Some(
+        room.settings
+            .unwrap_or(change.defaults)
+            .patched(&change.patch),
+    );
+    room.version += 1;
+    Json(*room).into_response()
 }
 
 /// Like booking: a paid buyer's admission ends (the same shared script booking calls).

@@ -98,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
         active_ttl_secs: 600,
         enabled: true,
     };
-    store.create_room(CONCERT_ID, &room).await?;
+    store.put_room(CONCERT_ID, &room, 0).await?;
 
     let script = redis::Script::new(lua::JOIN);
     let sha: String = script.prepare_invoke().load_async(&mut conn).await?;

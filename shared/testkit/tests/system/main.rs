@@ -8,4 +8,5 @@ mod deploy;
 mod e2e;
 mod faults;
 mod readme;
+mod redis_restart;
 mod trust;

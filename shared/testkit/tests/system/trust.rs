@@ -144,6 +144,24 @@ async fn a_lost_payment_answer_is_recovered_with_the_same_key_and_only_by_its_bu
         (status, body["code"].as_str()),
         (StatusCode::GONE, Some("TICKET_GONE"))
     );
+    // Later still, the token itself has run out with the admission: the same key still
+    // gets the saved answer; a new one still 410.
+    let claims = stack.tokens.verify(&token).unwrap();
+    let now = shared::token::now_secs();
+    let expired = stack.tokens.mint(&shared::token::QueueClaims {
+        iat: now - 700,
+        exp: now - 60,
+        ..claims
+    });
+    assert!(stack.tokens.verify(&expired).is_err(), "expired");
+    let (status, again) = pay(&stack, &expired, &reservation, "pay-1").await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(again, first);
+    let (status, body) = pay(&stack, &expired, &reservation, "pay-3").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::GONE, Some("TICKET_GONE"))
+    );
     // The same key with another body: 422.
     let (status, body) = pay(&stack, &token, &uuid::Uuid::now_v7().to_string(), "pay-1").await;
     assert_eq!(

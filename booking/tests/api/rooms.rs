@@ -1,0 +1,140 @@
+//! The rooms' durable settings (`/internal/rooms/{id}`): what the gateways read back after
+//! Redis lost its data, and where operators' changes are recorded first.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use testkit::prelude::*;
+
+const DEFAULTS: &str = r#"{"capacity": 500, "batch_size": 100, "tick_ms": 1000,
+    "active_ttl_secs": 600, "enabled": true}"#;
+
+fn change(patch: Value) -> Value {
+    json!({"defaults": serde_json::from_str::<Value>(DEFAULTS).unwrap(), "patch": patch})
+}
+
+async fn patch(stack: &Stack, concert: i64, body: Value) -> (StatusCode, Value) {
+    json_of(
+        stack
+            .to_booking(Method::PATCH, &format!("/internal/rooms/{concert}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn changes_are_merged_counted_and_read_back(opts: PgPoolOptions, c: PgConnectOptions) {
+    let stack = Stack::booking(pool(opts, c).await).await;
+    let (concert, _) = stack.concert_with(5, 100).await;
+    let get = || async {
+        json_of(
+            stack
+                .get(&format!("/internal/rooms/{concert}"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    };
+    let (status, room) = get().await;
+    assert_eq!(status, StatusCode::OK, "{room}");
+    assert_eq!(
+        room,
+        json!({"concert_id": concert, "settings": null, "version": 0})
+    );
+
+    let (status, room) = patch(&stack, concert, change(json!({"enabled": false}))).await;
+    assert_eq!(status, StatusCode::OK, "{room}");
+    assert_eq!(room["version"], 1);
+    assert_eq!(room["settings"]["enabled"], false);
+    assert_eq!(
+        room["settings"]["capacity"], 500,
+        "the defaults filled the rest"
+    );
+    let (_, room) = patch(&stack, concert, change(json!({"capacity": 7}))).await;
+    assert_eq!(room["version"], 2);
+    assert_eq!(
+        (
+            room["settings"]["capacity"].as_u64(),
+            room["settings"]["enabled"].as_bool()
+        ),
+        (Some(7), Some(false)),
+        "the earlier change is kept"
+    );
+    assert_eq!(get().await.1, room, "read back as written");
+
+    // Concurrent changes apply one after the other: none is lost.
+    let results = futures::future::join_all(
+        (1..=10u64).map(|n| patch(&stack, concert, change(json!({"batch_size": n})))),
+    )
+    .await;
+    assert!(results.iter().all(|(s, _)| *s == StatusCode::OK));
+    let (_, room) = get().await;
+    assert_eq!(room["version"], 12);
+    let versions: std::collections::BTreeSet<u64> = results
+        .iter()
+        .map(|(_, r)| r["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        versions,
+        (3..=12).collect(),
+        "each change got its own version"
+    );
+    stack.stop().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn bad_changes_and_callers_are_refused_and_change_nothing(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let stack = Stack::booking(pool(opts, c).await).await;
+    let (concert, _) = stack.concert_with(5, 100).await;
+    let before = stack.snapshot().await;
+    for (body, code) in [
+        (change(json!({"capacity": 0})), "INVALID_REQUEST"),
+        (change(json!({"colour": "red"})), "INVALID_REQUEST"),
+        (json!({"patch": {}}), "INVALID_REQUEST"),
+        (json!([]), "INVALID_REQUEST"),
+    ] {
+        let (status, problem) = patch(&stack, concert, body.clone()).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(code)),
+            "{body}: {problem}"
+        );
+    }
+    let (status, problem) = patch(&stack, 999_999, change(json!({"enabled": false}))).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("CONCERT_NOT_FOUND"))
+    );
+    let (status, _) = json_of(stack.get("/internal/rooms/999999").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = json_of(stack.get("/internal/rooms/0").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Without the internal token: 401, nothing read or written.
+    for method in [Method::GET, Method::PATCH] {
+        let r = stack
+            .client
+            .request(
+                method,
+                format!("{}/internal/rooms/{concert}", stack.booking_url()),
+            )
+            .json(&change(json!({"enabled": false})))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    }
+    let rooms: i64 = sqlx::query_scalar("SELECT count(*) FROM rooms")
+        .fetch_one(stack.db())
+        .await
+        .unwrap();
+    assert_eq!(rooms, 0, "no room row was written");
+    assert_eq!(stack.snapshot().await, before);
+    stack.stop().await;
+}
