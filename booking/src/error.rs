@@ -21,6 +21,8 @@ pub enum ApiError {
     NotAdmitted,
     #[error("the ticket was dropped (paid, left or expired); join the queue again")]
     TicketGone,
+    #[error("the show has started: its seats can no longer be held")]
+    ScheduleClosed,
     #[error(
         "the line this ticket was in was lost (the queue store restarted); join the queue again"
     )]
@@ -152,6 +154,7 @@ impl From<ApiError> for Problem {
             ApiError::InvalidToken(_) => Code::InvalidToken,
             ApiError::NotAdmitted => Code::NotAdmitted,
             ApiError::TicketGone => Code::TicketGone,
+            ApiError::ScheduleClosed => Code::ScheduleClosed,
             ApiError::QueueReset => {
                 return Problem::new(Code::TicketGone, detail).with("reason", "queue_reset")
             }

@@ -5,11 +5,17 @@
 //! key until the first commits (then replays its response) or rolls back (then runs
 //! itself). A request that failed leaves no row, so retrying it runs it again. The same
 //! key with a different body is refused with 422 `IDEMPOTENCY_KEY_REUSED`.
+//!
+//! Saved answers are kept `idempotency.retention_hours` (default 48): a retry within that
+//! time gets the saved answer; older records are deleted by [`run_purge`] every
+//! `idempotency.purge_interval_secs`, a bounded batch per statement so the table never
+//! grows with the history of every request ever made (`booking_idempotency_purged_total`).
 
 use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -132,4 +138,54 @@ pub async fn save(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Rows deleted per statement of a purge.
+const PURGE_BATCH: i64 = 10_000;
+
+/// Deletes saved answers older than `retention_hours`; returns how many.
+pub async fn purge(db: &PgPool, retention_hours: u64) -> sqlx::Result<u64> {
+    let mut purged = 0;
+    loop {
+        let n = sqlx::query(
+            "DELETE FROM idempotency WHERE ctid = ANY (ARRAY(
+                 SELECT ctid FROM idempotency
+                 WHERE created_at < now() - make_interval(hours => $1)
+                 LIMIT $2))",
+        )
+        .bind(i32::try_from(retention_hours).unwrap_or(i32::MAX))
+        .bind(PURGE_BATCH)
+        .execute(db)
+        .await?
+        .rows_affected();
+        purged += n;
+        if n < PURGE_BATCH as u64 {
+            return Ok(purged);
+        }
+    }
+}
+
+/// Purges every `interval` until `cancel` (see the module docs).
+pub async fn run_purge(
+    db: PgPool,
+    retention_hours: u64,
+    interval: std::time::Duration,
+    cancel: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        match purge(&db, retention_hours).await {
+            Ok(0) => {}
+            Ok(n) => {
+                metrics::counter!("booking_idempotency_purged_total").increment(n);
+                tracing::info!(purged = n, "purged old idempotency records");
+            }
+            Err(e) => tracing::warn!(error = %e, "idempotency purge failed; will retry"),
+        }
+    }
 }

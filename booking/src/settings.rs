@@ -22,6 +22,11 @@ statement_timeout_ms = 5000
 ttl_secs = 300
 max_per_user = 4
 sweep_interval_ms = 1000
+sweep_batch = 5000
+sold_marker_hours = 168
+[idempotency]
+retention_hours = 48
+purge_interval_secs = 600
 [payments]
 batch_max = 16
 batch_workers = 1
@@ -45,6 +50,22 @@ pub struct HoldSettings {
     pub max_per_user: u32,
     /// How often expired holds are marked EXPIRED in the database.
     pub sweep_interval_ms: u64,
+    /// Most expired holds one sweep resets (the rest go in the next sweeps).
+    pub sweep_batch: u32,
+    /// How long a sold seat's Redis marker lives: during it every attempt on the seat
+    /// stops in Redis; after it, PostgreSQL refuses them.
+    pub sold_marker_hours: u64,
+}
+
+/// Saved answers of idempotent requests (payments, charges).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdempotencySettings {
+    /// How long a saved answer is kept: a retry with the same key within it gets the saved
+    /// answer; after it, the record is purged.
+    pub retention_hours: u64,
+    /// How often the purge runs.
+    pub purge_interval_secs: u64,
 }
 
 /// Group commit of payments (`payments/batch.rs`).
@@ -79,6 +100,7 @@ pub struct BookingSettings {
     pub jwt: JwtSettings,
     pub admin: AdminSettings,
     pub holds: HoldSettings,
+    pub idempotency: IdempotencySettings,
     pub payments: PaymentSettings,
     pub internal: InternalSettings,
 }
@@ -114,9 +136,18 @@ impl Layered for BookingSettings {
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
-        if self.holds.ttl_secs == 0 || self.holds.max_per_user == 0 {
+        let h = &self.holds;
+        if h.ttl_secs == 0 || h.max_per_user == 0 || h.sweep_batch == 0 || h.sold_marker_hours == 0
+        {
             return Err(SettingsError::Invalid(
-                "holds: ttl_secs and max_per_user must be > 0".into(),
+                "holds: ttl_secs, max_per_user, sweep_batch and sold_marker_hours must be > 0"
+                    .into(),
+            ));
+        }
+        let i = &self.idempotency;
+        if i.retention_hours == 0 || i.purge_interval_secs == 0 {
+            return Err(SettingsError::Invalid(
+                "idempotency: retention_hours and purge_interval_secs must be > 0".into(),
             ));
         }
         let p = &self.payments;

@@ -101,11 +101,22 @@ pub async fn spawn(settings: BookingSettings, db: Option<PgPool>) -> anyhow::Res
         store.clone(),
         settings.payments.batch_workers,
         settings.payments.batch_max,
+        settings.holds.sold_marker_hours.saturating_mul(3_600_000),
     );
     let state = AppState::new(settings, db, store, payments);
     tasks.spawn(
         "hold sweeper",
         crate::holds::sweeper::run(state.clone(), tasks.token()),
+    );
+    let retention = &state.settings.idempotency;
+    tasks.spawn(
+        "idempotency purge",
+        crate::idempotency::run_purge(
+            state.db.clone(),
+            retention.retention_hours,
+            Duration::from_secs(retention.purge_interval_secs),
+            tasks.token(),
+        ),
     );
     let http = state.settings.http.clone();
     Ok(service::serve(

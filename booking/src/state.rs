@@ -17,6 +17,8 @@ use crate::settings::BookingSettings;
 pub struct ScheduleInfo {
     pub concert_id: i64,
     pub total_seats: i32,
+    /// When the show starts: no hold from then on.
+    pub starts_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Clone)]

@@ -230,6 +230,12 @@ impl Rooms {
         self.left.forget(concert_id);
     }
 
+    /// How many unknown concert ids are remembered right now (at most
+    /// `limits.unknown_concerts`).
+    pub fn unknown_remembered(&self) -> usize {
+        self.unknown.len()
+    }
+
     /// What rooms are created with while booking holds no settings for them.
     pub fn defaults(&self) -> &RoomSettings {
         &self.defaults

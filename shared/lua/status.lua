@@ -9,7 +9,7 @@
 -- ARGV[2] ticket number the token carries
 -- ARGV[3] the room epoch the token carries ("" when it carries none: not checked)
 --
--- Returns name/value pairs: status, rank, expires_at_ms, now_ms, seat_held.
+-- Returns name/value pairs: status, rank, expires_at_ms, now_ms, seat.
 --   status "active"  the admission of this very ticket has not expired (rank 0)
 --          "waiting" the ticket is in line, rank is 0-based (expires_at_ms 0)
 --          "gone"    the ticket was dropped: left, expired, paid, or replaced by a newer one
@@ -21,25 +21,25 @@ local want = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
-local function reply(status, rank, expiry, held)
+local function reply(status, rank, expiry, seat)
   return {'status', status, 'rank', rank, 'expires_at_ms', expiry, 'now_ms', now,
-    'seat_held', held}
+    'seat', seat}
 end
 
 if ARGV[3] ~= '' and redis.call('HGET', KEYS[4], 'epoch') ~= ARGV[3] then
-  return reply('reset', 0, 0, 0)
+  return reply('reset', 0, 0, '')
 end
 
 local exp = tonumber(redis.call('ZSCORE', KEYS[2], user))
 if exp and exp > now and tonumber(redis.call('HGET', KEYS[3], user)) == want then
-  local held = 0
-  if KEYS[5] then held = redis.call('EXISTS', KEYS[5]) end
-  return reply('active', 0, exp, held)
+  local seat = ''
+  if KEYS[5] then seat = redis.call('GET', KEYS[5]) or '' end
+  return reply('active', 0, exp, seat)
 end
 
 local seq = tonumber(redis.call('ZSCORE', KEYS[1], user))
 if seq and seq == want then
-  return reply('waiting', redis.call('ZRANK', KEYS[1], user), 0, 0)
+  return reply('waiting', redis.call('ZRANK', KEYS[1], user), 0, '')
 end
 
-return reply('gone', 0, 0, 0)
+return reply('gone', 0, 0, '')

@@ -48,13 +48,16 @@ pub async fn schedule_info(
     conn: &mut PgConnection,
     schedule_id: i64,
 ) -> sqlx::Result<Option<ScheduleInfo>> {
-    let row: Option<(i64, i32)> =
-        sqlx::query_as("SELECT concert_id, total_seats FROM schedules WHERE id = $1")
+    let row: Option<(i64, i32, chrono::DateTime<chrono::Utc>)> =
+        sqlx::query_as("SELECT concert_id, total_seats, starts_at FROM schedules WHERE id = $1")
             .bind(schedule_id)
             .fetch_optional(conn)
             .await?;
-    Ok(row.map(|(concert_id, total_seats)| ScheduleInfo {
-        concert_id,
-        total_seats,
-    }))
+    Ok(
+        row.map(|(concert_id, total_seats, starts_at)| ScheduleInfo {
+            concert_id,
+            total_seats,
+            starts_at,
+        }),
+    )
 }

@@ -1,12 +1,20 @@
 //! Seat holds (reservations).
 //!
-//! Two gates, fastest first:
-//! 1. Redis `SET <seat key> <reservation id> NX PX <ttl>` ([`shared::store`]): of many
-//!    buyers racing for one seat, one wins; the losers get 409 without touching PostgreSQL.
+//! A show that has started takes no holds (409 `SCHEDULE_CLOSED`). Then two gates, fastest
+//! first:
+//! 1. Redis: the seat's key, `SET NX PX <ttl>` with `<reservation id>:<user id>`
+//!    ([`shared::store::seats`]): of many buyers racing for one seat, one wins; the losers
+//!    get 409 without touching PostgreSQL, and so does every attempt on a sold seat (its
+//!    key is a `sold` marker after the payment).
 //! 2. A conditional `UPDATE seats ... WHERE` the seat is available now, in PostgreSQL, the
 //!    source of truth: if Redis lost its keys (flush, restart, failover), the database
 //!    still refuses a seat that is held or sold. When the database refuses, the Redis key is
 //!    released with a compare-and-delete so it never blocks the seat.
+//!
+//! A buyer who repeats a hold of a seat they already hold (the answer of the first one was
+//! lost: a timeout, a dropped connection) gets that hold back, 200 with the same
+//! reservation, instead of 409: the key names them as its holder, and PostgreSQL confirms.
+//! While the first attempt is still being written the retry gets 503 + `Retry-After`.
 //!
 //! A hold past `held_until` counts as AVAILABLE immediately (the queries ask
 //! `seat_status_now`); the [`sweeper`] only tidies rows up (seat reset, reservation
@@ -25,6 +33,8 @@ use shared::contract::reservations::{
 use shared::http::{Json, Path, Query};
 use tracing::Instrument;
 use uuid::Uuid;
+
+use shared::store::seats::SeatLock;
 
 use crate::auth::Buyer;
 use crate::concerts::schedule_info;
@@ -75,13 +85,24 @@ async fn hold(
 ) -> ApiResult<(StatusCode, Json<ReservationView>)> {
     let result = to_completion(async move { hold_seat(&state, buyer, request).await }).await;
     hold_outcome(match &result {
-        Ok(_) => "held",
+        Ok(Held::New(_)) => "held",
+        Ok(Held::Again(_)) => "repeated",
         Err(ApiError::SeatUnavailable) => "unavailable",
         Err(ApiError::HoldLimit(_)) => "limit",
         Err(ApiError::SeatNotFound) => "not_found",
+        Err(ApiError::ScheduleClosed) => "closed",
         Err(_) => "error",
     });
-    result.map(|view| (StatusCode::CREATED, Json(view)))
+    result.map(|held| match held {
+        Held::New(view) => (StatusCode::CREATED, Json(view)),
+        Held::Again(view) => (StatusCode::OK, Json(view)),
+    })
+}
+
+/// A hold made now, or the buyer's own hold of the seat given back.
+enum Held {
+    New(ReservationView),
+    Again(ReservationView),
 }
 
 /// Runs `work` on its own task, so it finishes even if the client hangs up. The Redis gate
@@ -96,11 +117,7 @@ async fn to_completion<T: Send + 'static>(
         .unwrap_or_else(|e| Err(ApiError::Internal(anyhow::anyhow!("hold task failed: {e}"))))
 }
 
-async fn hold_seat(
-    state: &AppState,
-    buyer: Buyer,
-    request: HoldRequest,
-) -> ApiResult<ReservationView> {
+async fn hold_seat(state: &AppState, buyer: Buyer, request: HoldRequest) -> ApiResult<Held> {
     let info = schedule_info(state, request.schedule_id)
         .await?
         .ok_or(ApiError::SeatNotFound)?;
@@ -108,46 +125,60 @@ async fn hold_seat(
     if request.seat_no < 1 || request.seat_no > i64::from(info.total_seats) {
         return Err(ApiError::SeatNotFound);
     }
-    buyer.require_admitted(state).await?;
-    let seat_no = request.seat_no as i32;
-    let ttl_secs = state.settings.holds.ttl_secs;
-    let reservation_id = Uuid::now_v7();
-
-    // Gate 1: Redis. A loser stops here.
-    let won = state
-        .store
-        .lock_seat(
-            info.concert_id,
-            request.schedule_id,
-            seat_no,
-            reservation_id,
-            ttl_secs,
-        )
-        .await?;
-    if !won {
-        return Err(ApiError::SeatUnavailable);
+    if info.starts_at <= chrono::Utc::now() {
+        return Err(ApiError::ScheduleClosed);
     }
-
-    // Gate 2: PostgreSQL, the source of truth.
+    buyer.require_admitted(state).await?;
     let seat = Seat {
         user_id: buyer.user_id,
         concert_id: info.concert_id,
         schedule_id: request.schedule_id,
-        seat_no,
-        reservation_id,
+        seat_no: request.seat_no as i32,
+        reservation_id: Uuid::now_v7(),
     };
-    let result = hold_in_db(state, &seat, ttl_secs).await;
-    if result.is_err() {
-        unlock(
-            state,
+    let ttl_secs = state.settings.holds.ttl_secs;
+
+    // Gate 1: Redis. A loser stops here; the holder's retry gets its hold back.
+    match state
+        .store
+        .lock_seat(
             seat.concert_id,
             seat.schedule_id,
-            seat_no,
-            reservation_id,
+            seat.seat_no,
+            (seat.reservation_id, seat.user_id),
+            ttl_secs,
         )
-        .await;
+        .await?
+    {
+        SeatLock::Won => {}
+        SeatLock::Taken(key) if key.held_by(seat.user_id) => {
+            return own_hold(state, &seat).await.map(Held::Again)
+        }
+        SeatLock::Taken(_) => return Err(ApiError::SeatUnavailable),
+    }
+
+    // Gate 2: PostgreSQL, the source of truth.
+    let result = hold_in_db(state, &seat, ttl_secs).await;
+    if !matches!(result, Ok(Held::New(_))) {
+        unlock(state, &seat).await;
     }
     result
+}
+
+/// The buyer's own live hold of the seat, asked for again: given back as it is. While the
+/// first attempt is still being written, 503 with `Retry-After`.
+async fn own_hold(state: &AppState, seat: &Seat) -> ApiResult<ReservationView> {
+    let mut conn = state.db.acquire().await?;
+    match store::live_hold_of(&mut conn, seat.user_id, seat.schedule_id, seat.seat_no).await? {
+        Some(view) => Ok(view),
+        None => Err(ApiError::Problem(
+            shared::Problem::new(
+                shared::Code::ServiceUnavailable,
+                "your earlier hold of this seat is still being made; retry shortly",
+            )
+            .with_retry_after(1),
+        )),
+    }
 }
 
 /// The seat a hold is for, and the reservation it will be.
@@ -160,10 +191,16 @@ struct Seat {
 }
 
 /// The hold's transaction: buyer locked, hold limit checked, seat taken if available now,
-/// the reservation written.
-async fn hold_in_db(state: &AppState, seat: &Seat, ttl_secs: u64) -> ApiResult<ReservationView> {
+/// the reservation written. A seat this buyer already holds (Redis had lost its key) is
+/// their hold given back.
+async fn hold_in_db(state: &AppState, seat: &Seat, ttl_secs: u64) -> ApiResult<Held> {
     let mut tx = state.db.begin().await?;
     store::lock_user(&mut tx, seat.user_id).await?;
+    if let Some(view) =
+        store::live_hold_of(&mut tx, seat.user_id, seat.schedule_id, seat.seat_no).await?
+    {
+        return Ok(Held::Again(view));
+    }
     let max = state.settings.holds.max_per_user;
     if store::live_holds(&mut tx, seat.user_id).await? >= i64::from(max) {
         return Err(ApiError::HoldLimit(max));
@@ -191,7 +228,7 @@ async fn hold_in_db(state: &AppState, seat: &Seat, ttl_secs: u64) -> ApiResult<R
     };
     store::insert(&mut tx, &hold).await?;
     tx.commit().await?;
-    Ok(ReservationView {
+    Ok(Held::New(ReservationView {
         reservation_id: hold.id,
         schedule_id: hold.schedule_id,
         seat_no: hold.seat_no,
@@ -199,23 +236,23 @@ async fn hold_in_db(state: &AppState, seat: &Seat, ttl_secs: u64) -> ApiResult<R
         status: ReservationStatus::Held,
         held_until: hold.held_until,
         payment_id: None,
-    })
+    }))
 }
 
-/// Compare-and-delete of a seat lock; a failure is only logged (the key expires anyway).
-async fn unlock(
-    state: &AppState,
-    concert_id: i64,
-    schedule_id: i64,
-    seat_no: i32,
-    reservation_id: Uuid,
-) {
+/// Compare-and-delete of a seat's key; a failure is only logged (the key expires anyway).
+async fn unlock(state: &AppState, seat: &Seat) {
     if let Err(e) = state
         .store
-        .unlock_seat(concert_id, schedule_id, seat_no, reservation_id)
+        .unlock_seat(
+            seat.concert_id,
+            seat.schedule_id,
+            seat.seat_no,
+            (seat.reservation_id, seat.user_id),
+        )
         .await
     {
-        tracing::warn!(error = %e, %reservation_id, "could not release a seat lock; it will expire");
+        tracing::warn!(error = %e, reservation_id = %seat.reservation_id,
+            "could not release a seat key; it will expire");
     }
 }
 
@@ -279,14 +316,14 @@ async fn release_hold(
     }
     store::release(&mut tx, reservation_id).await?;
     tx.commit().await?;
-    unlock(
-        state,
-        found.concert_id,
-        found.view.schedule_id,
-        found.view.seat_no,
+    let seat = Seat {
+        user_id: buyer.user_id,
+        concert_id: found.concert_id,
+        schedule_id: found.view.schedule_id,
+        seat_no: found.view.seat_no,
         reservation_id,
-    )
-    .await;
+    };
+    unlock(state, &seat).await;
     hold_outcome("released");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -38,6 +38,26 @@ pub async fn live_holds(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<i
     .await
 }
 
+/// The buyer's live hold of a seat, if they have one.
+pub async fn live_hold_of(
+    conn: &mut PgConnection,
+    user_id: i64,
+    schedule_id: i64,
+    seat_no: i32,
+) -> sqlx::Result<Option<ReservationView>> {
+    sqlx::query_as(
+        "SELECT id AS reservation_id, schedule_id, seat_no, price, status, held_until, payment_id
+         FROM reservations
+         WHERE user_id = $1 AND schedule_id = $2 AND seat_no = $3
+           AND status = 'HELD' AND held_until > now()",
+    )
+    .bind(user_id)
+    .bind(schedule_id)
+    .bind(seat_no)
+    .fetch_optional(conn)
+    .await
+}
+
 /// A seat just taken for a hold: its price, the hold's deadline, and the reservation that
 /// held it before (an expired hold the sweeper had not reset yet).
 pub struct Taken {
@@ -47,7 +67,8 @@ pub struct Taken {
 }
 
 /// Takes the seat for `reservation_id` for `ttl_secs` if it is available now; `None` when
-/// it is held or sold.
+/// it is held or sold. The seat's row is locked first, whatever its state (a plan-independent
+/// step of the lock order users → seats → reservations), then taken if available.
 pub async fn take_seat(
     conn: &mut PgConnection,
     schedule_id: i64,
@@ -55,23 +76,31 @@ pub async fn take_seat(
     reservation_id: Uuid,
     ttl_secs: u64,
 ) -> sqlx::Result<Option<Taken>> {
-    let row: Option<(i64, DateTime<Utc>, Option<Uuid>)> = sqlx::query_as(
-        "UPDATE seats s
+    let seat: Option<(bool, Option<Uuid>)> = sqlx::query_as(
+        "SELECT seat_status_now(status, held_until) = 'AVAILABLE', reservation_id FROM seats
+         WHERE schedule_id = $1 AND seat_no = $2 FOR UPDATE",
+    )
+    .bind(schedule_id)
+    .bind(seat_no)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((true, previous)) = seat else {
+        return Ok(None);
+    };
+    let (price, held_until): (i64, DateTime<Utc>) = sqlx::query_as(
+        "UPDATE seats
             SET status = 'HELD', reservation_id = $3,
                 held_until = now() + make_interval(secs => $4)
-           FROM (SELECT reservation_id AS previous FROM seats
-                  WHERE schedule_id = $1 AND seat_no = $2 FOR UPDATE) p
-          WHERE s.schedule_id = $1 AND s.seat_no = $2
-            AND seat_status_now(s.status, s.held_until) = 'AVAILABLE'
-         RETURNING s.price, s.held_until, p.previous",
+          WHERE schedule_id = $1 AND seat_no = $2
+         RETURNING price, held_until",
     )
     .bind(schedule_id)
     .bind(seat_no)
     .bind(reservation_id)
     .bind(ttl_secs as f64)
-    .fetch_optional(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(row.map(|(price, held_until, previous)| Taken {
+    Ok(Some(Taken {
         price,
         held_until,
         previous,
@@ -150,18 +179,30 @@ pub async fn release(conn: &mut PgConnection, reservation_id: Uuid) -> sqlx::Res
         .map(drop)
 }
 
-/// Resets holds past their deadline: seats AVAILABLE, reservations EXPIRED. Seats first,
-/// then reservations (the lock order). Returns how many reservations it expired.
-pub async fn sweep_expired(conn: &mut PgConnection) -> sqlx::Result<u64> {
+/// Resets up to `batch` holds past their deadline: seats AVAILABLE, reservations EXPIRED.
+/// Seats first, then reservations (the lock order); rows another transaction has locked
+/// are left for the next sweep instead of waited for. Both statements read the partial
+/// indexes of held rows (migration 0008), so a sweep costs what there is to sweep.
+/// Returns how many reservations it expired.
+pub async fn sweep_expired(conn: &mut PgConnection, batch: i64) -> sqlx::Result<u64> {
     sqlx::query(
         "UPDATE seats SET status = 'AVAILABLE', reservation_id = NULL, held_until = NULL
-         WHERE hold_expired(status, held_until)",
+         WHERE (schedule_id, seat_no) IN (
+             SELECT schedule_id, seat_no FROM seats
+             WHERE status = 'HELD' AND held_until <= now()
+             LIMIT $1 FOR UPDATE SKIP LOCKED)",
     )
+    .bind(batch)
     .execute(&mut *conn)
     .await?;
     Ok(sqlx::query(
-        "UPDATE reservations SET status = 'EXPIRED' WHERE hold_expired(status, held_until)",
+        "UPDATE reservations SET status = 'EXPIRED'
+         WHERE id IN (
+             SELECT id FROM reservations
+             WHERE status = 'HELD' AND held_until <= now()
+             LIMIT $1 FOR UPDATE SKIP LOCKED)",
     )
+    .bind(batch)
     .execute(conn)
     .await?
     .rows_affected())

@@ -20,8 +20,12 @@ pub async fn run(state: AppState, cancel: CancellationToken) {
         }
         let result = async {
             let mut tx = state.db.begin().await?;
-            let n = super::store::sweep_expired(&mut tx).await?;
+            let batch = i64::from(state.settings.holds.sweep_batch);
+            let started = std::time::Instant::now();
+            let n = super::store::sweep_expired(&mut tx, batch).await?;
             tx.commit().await?;
+            metrics::histogram!("booking_hold_sweep_seconds")
+                .record(started.elapsed().as_secs_f64());
             Ok::<u64, sqlx::Error>(n)
         }
         .await;

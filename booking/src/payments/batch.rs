@@ -140,6 +140,7 @@ impl PaymentBatcher {
         store: Store,
         workers: usize,
         batch_max: usize,
+        sold_marker_ms: u64,
     ) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let receiver = Arc::new(Mutex::new(receiver));
@@ -151,6 +152,7 @@ impl PaymentBatcher {
                     store.clone(),
                     receiver.clone(),
                     batch_max.max(1),
+                    sold_marker_ms,
                     tasks.token(),
                 ),
             );
@@ -173,6 +175,7 @@ async fn worker(
     store: Store,
     receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
     batch_max: usize,
+    sold_marker_ms: u64,
     stop: CancellationToken,
 ) {
     loop {
@@ -202,7 +205,7 @@ async fn worker(
         metrics::histogram!("booking_payment_group_size").record(group.len() as f64);
         let (calls, replies): (Vec<_>, Vec<_>) =
             group.into_iter().map(|job| (job.call, job.reply)).unzip();
-        let outcomes = pay_together(&db, &store, &calls).await;
+        let outcomes = pay_together(&db, &store, &calls, sold_marker_ms).await;
         for (reply, outcome) in replies.into_iter().zip(outcomes) {
             let _ = reply.send(outcome);
         }
@@ -210,8 +213,14 @@ async fn worker(
 }
 
 /// Runs `calls` as one group — one transaction if there are several, then one Redis
-/// cleanup — and returns each payment's outcome, in `calls` order.
-pub async fn pay_together(db: &PgPool, store: &Store, calls: &[PayCall]) -> Vec<PayResult> {
+/// cleanup (seats marked sold for `sold_marker_ms`, admissions ended) — and returns each
+/// payment's outcome, in `calls` order.
+pub async fn pay_together(
+    db: &PgPool,
+    store: &Store,
+    calls: &[PayCall],
+    sold_marker_ms: u64,
+) -> Vec<PayResult> {
     let rows = commit_together(db, calls).await;
     let new: Vec<PaidAdmission> = calls
         .iter()
@@ -222,10 +231,10 @@ pub async fn pay_together(db: &PgPool, store: &Store, calls: &[PayCall]) -> Vec<
         })
         .collect();
     let ended = !new.is_empty()
-        && match store.after_payment(&new).await {
+        && match store.after_payment(&new, sold_marker_ms).await {
             Ok(ended) => ended,
             Err(e) => {
-                tracing::warn!(error = %e, payments = new.len(), "could not free the seat keys \
+                tracing::warn!(error = %e, payments = new.len(), "could not mark the seats sold \
                     and end the admissions after payment; they will expire");
                 false
             }

@@ -122,6 +122,10 @@ async fn storm_of_buyers_keeps_every_invariant(opts: PgPoolOptions, c: PgConnect
                         StatusCode::CREATED => {
                             held.push(body["reservation_id"].as_str().unwrap().to_string())
                         }
+                        // A seat this buyer holds already: the same hold back.
+                        StatusCode::OK => assert!(held
+                            .iter()
+                            .any(|id| body["reservation_id"].as_str() == Some(id))),
                         StatusCode::CONFLICT => {}
                         other => panic!("unexpected hold answer {other}: {body}"),
                     }

@@ -399,3 +399,177 @@ async fn redis_flushed_while_holds_exist_still_no_double_sale(
     app.audit().await;
     app.stop().await;
 }
+
+/// A show that has started takes no holds (the admin API may still create one in the past).
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn a_show_that_started_takes_no_holds(opts: PgPoolOptions, c: PgConnectOptions) {
+    use secrecy::ExposeSecret;
+    let app = Stack::booking(pool(opts, c).await).await;
+    let started = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let (status, body) = json_of(
+        app.post("/admin/concerts")
+            .bearer_auth(app.booking_settings.admin.token.expose_secret())
+            .json(&serde_json::json!({"title": "Yesterday", "schedules": [
+                {"starts_at": started, "seats": 5, "price": 100}]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (concert, schedule) = (
+        body["concert_id"].as_i64().unwrap(),
+        body["schedule_ids"][0].as_i64().unwrap(),
+    );
+    let token = app.active_token(1, concert).await;
+    let before = app.snapshot().await;
+    let (status, body) = app.hold(&token, schedule, 1).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("SCHEDULE_CLOSED")),
+        "{body}"
+    );
+    assert_eq!(app.snapshot().await, before, "nothing changed");
+    app.stop().await;
+}
+
+/// A buyer who repeats a hold of the seat they hold gets that hold back (200, the same
+/// reservation, nothing new written); anyone else still gets 409.
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn a_repeated_hold_returns_the_same_hold(opts: PgPoolOptions, c: PgConnectOptions) {
+    let app = Stack::booking(pool(opts, c).await).await;
+    let (concert, schedules) = app.create_concert(&[5]).await;
+    let token = app.active_token(1, concert).await;
+    let (status, first) = app.hold(&token, schedules[0], 2).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let after_first = app.snapshot().await;
+    for _ in 0..3 {
+        let (status, again) = app.hold(&token, schedules[0], 2).await;
+        assert_eq!(status, StatusCode::OK, "{again}");
+        assert_eq!(again, first, "the same hold, as it was");
+    }
+    assert_eq!(app.snapshot().await, after_first, "nothing new written");
+    let other = app.active_token(2, concert).await;
+    let (status, body) = app.hold(&other, schedules[0], 2).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("SEAT_UNAVAILABLE"))
+    );
+    // Redis lost the key (restart): PostgreSQL recognises the buyer's hold all the same.
+    app.wipe_redis();
+    let token = app.active_token(1, concert).await;
+    let (status, again) = app.hold(&token, schedules[0], 2).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["reservation_id"], first["reservation_id"]);
+    app.audit().await;
+    app.stop().await;
+}
+
+/// The answer of a hold is lost: the hold waits on the buyer's row (locked by the test) past
+/// booking's request deadline, so the buyer gets 503; the hold still completes, and the
+/// buyer's retry gets it back (200, same reservation) instead of a 409 on their own seat.
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn a_hold_whose_answer_was_lost_is_given_back_on_retry(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let db = pool(opts, c).await;
+    let app = Stack::booking_with(db.clone(), |s| s.http.request_timeout_ms = 500).await;
+    let (concert, schedules) = app.create_concert(&[5]).await;
+    let token = app.active_token(1, concert).await;
+    app.charge(1, 100).await;
+    let mut lock = db.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM users WHERE id = 1 FOR UPDATE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let (status, body) = app.hold(&token, schedules[0], 3).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    // Still being made: the retry is told to come back.
+    let (status, body) = app.hold(&token, schedules[0], 3).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    lock.commit().await.unwrap();
+    let held = poll_until(
+        Duration::from_secs(10),
+        "the first hold to complete",
+        || async {
+            let (status, body) = app.hold(&token, schedules[0], 3).await;
+            (status == StatusCode::OK).then_some(body)
+        },
+    )
+    .await;
+    assert_eq!(held["status"], "HELD");
+    let holds: i64 = sqlx::query_scalar("SELECT count(*) FROM reservations")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(holds, 1, "one hold, made once");
+    app.audit().await;
+    app.stop().await;
+}
+
+/// After a payment the seat's key is a "sold" marker: a later hold on it is refused in
+/// Redis, without reaching PostgreSQL — here it would wait on the seat's and the buyer's
+/// rows, which the test keeps locked, and get 503 at the deadline instead of 409.
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn holds_on_a_sold_seat_stop_in_redis(opts: PgPoolOptions, c: PgConnectOptions) {
+    let db = pool(opts, c).await;
+    let app = Stack::booking_with(db.clone(), |s| s.http.request_timeout_ms = 2_000).await;
+    let (concert, schedules) = app.create_concert(&[5]).await;
+    let token = app.active_token(1, concert).await;
+    app.charge(1, 5_000).await;
+    let (_, held) = app.hold(&token, schedules[0], 4).await;
+    let id = held["reservation_id"].as_str().unwrap().to_owned();
+    let (status, body) = app.pay(&token, &[&id], "sold-1").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let mut lock = db.begin().await.unwrap();
+    for statement in [
+        "SELECT 1 FROM seats WHERE seat_no = 4 FOR UPDATE",
+        "SELECT 1 FROM users WHERE id IN (1, 2) FOR UPDATE",
+    ] {
+        sqlx::query(statement).execute(&mut *lock).await.unwrap();
+    }
+    sqlx::query("INSERT INTO users (id) VALUES (2) ON CONFLICT DO NOTHING")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    for user in [1, 2] {
+        let token = app.active_token(user, concert).await;
+        let (status, body) = app.hold(&token, schedules[0], 4).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::CONFLICT, Some("SEAT_UNAVAILABLE")),
+            "user {user}: {body}"
+        );
+    }
+    lock.rollback().await.unwrap();
+    app.audit().await;
+    app.stop().await;
+}
+
+/// Saved answers older than the retention are purged; newer ones stay.
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn old_idempotency_records_are_purged(opts: PgPoolOptions, c: PgConnectOptions) {
+    let db = pool(opts, c).await;
+    let app = Stack::booking(db.clone()).await;
+    for _ in 0..3 {
+        app.charge(1, 10).await;
+    }
+    sqlx::query(
+        "UPDATE idempotency SET created_at = now() - interval '49 hours'
+         WHERE ctid IN (SELECT ctid FROM idempotency LIMIT 2)",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let purged = booking::idempotency::purge(&db, 48).await.unwrap();
+    assert_eq!(purged, 2);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM idempotency")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(left, 1);
+    assert_eq!(booking::idempotency::purge(&db, 48).await.unwrap(), 0);
+    app.stop().await;
+}

@@ -63,13 +63,27 @@ async fn payment_sells_the_seats_debits_once_and_ends_the_admission(
     assert_eq!(history["items"][0]["amount"], 2000);
     assert_eq!(history["items"][0]["balance_after"], 3000);
 
-    // Seat keys released, admission ended.
+    // Seat keys marked sold (for the configured hours), admission ended.
     let holds: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{}hold*", app.keys.prefix()))
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert!(holds.is_empty(), "{holds:?}");
+    assert_eq!(holds.len(), 2, "{holds:?}");
+    for key in &holds {
+        let (value, ttl_ms): (String, i64) = redis::pipe()
+            .get(key)
+            .pttl(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(value, "sold", "{key}");
+        let hours = app.booking_settings.holds.sold_marker_hours as i64;
+        assert!(
+            ttl_ms > (hours - 1) * 3_600_000 && ttl_ms <= hours * 3_600_000,
+            "{ttl_ms}"
+        );
+    }
     let active: Option<f64> = redis::cmd("ZSCORE")
         .arg(keys.active(concert))
         .arg(1)

@@ -156,10 +156,11 @@ struct HoldTarget {
 }
 
 /// `POST /v1/reservations`: an admitted token is required and, in the same Redis call, the
-/// seat's hold key is looked up. While someone holds the seat, booking's first gate would
-/// refuse the hold, so the gateway answers that 409 `SEAT_UNAVAILABLE` itself: in a storm
-/// on a few seats almost every attempt stops here, one hop and no booking call. Anything
-/// else (a free or sold seat, an odd body) goes on to booking, which decides.
+/// seat's key is looked up. While someone else holds the seat, or it is marked sold,
+/// booking's first gate would refuse the hold, so the gateway answers that 409
+/// `SEAT_UNAVAILABLE` itself: in a storm on a few seats, or on a sold-out schedule, almost
+/// every attempt stops here, one hop and no booking call. Anything else (a free seat, the
+/// buyer's own hold being retried, an odd body) goes on to booking, which decides.
 async fn hold(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let body = read_body(body).await?;
@@ -173,8 +174,8 @@ async fn hold(State(state): State<AppState>, request: Request) -> Result<Respons
         .flatten()
         .filter(|t| t.schedule_id > 0 && t.seat_no > 0 && t.seat_no <= i64::from(i32::MAX))
         .map(|t| (t.schedule_id, t.seat_no as i32));
-    let (_, seat_held) = tokens::admitted_at_seat(&state, &parts.headers, seat).await?;
-    if seat_held {
+    let (claims, seat_key) = tokens::admitted_at_seat(&state, &parts.headers, seat).await?;
+    if seat_key.is_some_and(|key| !key.held_by(claims.user_id())) {
         metrics::counter!("gateway_holds_refused_total", "reason" => "seat_held").increment(1);
         return Err(ApiError::SeatUnavailable);
     }

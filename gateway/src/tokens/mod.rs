@@ -26,6 +26,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use shared::contract::queue::{JoinRequest, TicketView};
 use shared::http::{bearer, Json};
+use shared::store::seats::SeatKey;
 use shared::store::{JoinOutcome, Left, Lookup, Place, StoreError, Ticket};
 use shared::token::{now_secs, QueueClaims};
 
@@ -82,13 +83,13 @@ pub async fn admitted(state: &AppState, headers: &HeaderMap) -> Result<QueueClai
 }
 
 /// [`admitted`] for a hold of seat `seat_no` of schedule `schedule_id` (when the body named
-/// one): also says, from the same Redis call, whether that seat's hold key exists in the
-/// token's concert, i.e. whether booking would refuse the hold at its first gate.
+/// one): also says, from the same Redis call, what that seat's key in the token's concert
+/// holds, if anything (a hold, and whose; or `sold`).
 pub async fn admitted_at_seat(
     state: &AppState,
     headers: &HeaderMap,
     seat: Option<(i64, i32)>,
-) -> Result<(QueueClaims, bool), ApiError> {
+) -> Result<(QueueClaims, Option<SeatKey>), ApiError> {
     let (_, claims) = verified(state, headers)?;
     let (lookup, seat_held) = state
         .store

@@ -4,6 +4,7 @@
 
 mod admin;
 mod admission;
+mod bounds;
 mod docs;
 mod forward;
 mod health;

@@ -89,18 +89,24 @@ pub fn get_seat_map() {}
     post, path = "/v1/reservations", operation_id = "hold_seat", tag = "reservations",
     summary = "Hold a seat (admitted buyers)",
     description = "Holds the seat for `holds.ttl_secs` (5 minutes by default); unpaid, it becomes \
-                   available again by itself. While someone holds the seat the gateway answers \
-                   409 `SEAT_UNAVAILABLE` itself, without calling booking.",
+                   available again by itself. While someone else holds the seat, or it is sold, \
+                   the gateway answers 409 `SEAT_UNAVAILABLE` itself, without calling booking. \
+                   Safe to retry: a buyer who repeats the hold of a seat they hold (the first \
+                   answer was lost) gets that hold back, 200 with the same reservation; while \
+                   the first attempt is still being made, 503 with `Retry-After`.",
     security(("queue_token" = [])),
     request_body = reservations::HoldRequest,
     responses(
+        (status = 200, description = "The buyer already holds this seat: that hold, unchanged.",
+         body = reservations::ReservationView),
         (status = 201, description = "The seat is held.", body = reservations::ReservationView),
         (status = 400, response = docs::InvalidRequest),
         (status = 403, response = docs::NotAdmittedHere),
         (status = 404, description = "`SEAT_NOT_FOUND`: no such schedule, or no such seat in it.",
          body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "`SEAT_UNAVAILABLE`: the seat is held or sold. \
-         `HOLD_LIMIT`: the buyer already holds `holds.max_per_user` seats (4 by default).",
+        (status = 409, description = "`SEAT_UNAVAILABLE`: the seat is held by another buyer or \
+         sold. `HOLD_LIMIT`: the buyer already holds `holds.max_per_user` seats (4 by default). \
+         `SCHEDULE_CLOSED`: the show has started.",
          body = ProblemDetails, content_type = "application/problem+json"),
         (status = 413, response = docs::PayloadTooLarge),
         (status = 415, response = docs::UnsupportedMediaType),
@@ -147,7 +153,11 @@ pub fn release_reservation() {}
     description = "All or nothing, in one transaction: debit, seats `SOLD`, reservations \
                    `CONFIRMED`, payment and point-history rows. Then the buyer's admission ends \
                    and the slot goes to the next in line. The same `Idempotency-Key` with the \
-                   same body returns the first result again and charges once.",
+                   same body returns the first result again and charges once — also after the \
+                   admission ended (paid, expired, the line lost) and with the token past its \
+                   `exp`: a buyer whose answer was lost retries and learns that they paid (410 \
+                   `TICKET_GONE` for a key never used). Saved answers are kept \
+                   `idempotency.retention_hours` (48 by default).",
     security(("queue_token" = [])),
     params(("Idempotency-Key" = String, Header,
             description = "1-255 visible ASCII characters, unique per payment attempt")),

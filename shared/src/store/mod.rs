@@ -46,6 +46,8 @@ pub mod lua {
     pub const END_ADMISSION: &str = include_str!("../../lua/end_admission.lua");
     pub const RELEASE_HOLD: &str = include_str!("../../lua/release_hold.lua");
     pub const ROOM_PUT: &str = include_str!("../../lua/room_put.lua");
+    pub const SEAT_LOCK: &str = include_str!("../../lua/seat_lock.lua");
+    pub const SEAT_SOLD: &str = include_str!("../../lua/seat_sold.lua");
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +73,8 @@ struct Scripts {
     end_admission: Script,
     release_hold: Script,
     room_put: Script,
+    seat_lock: Script,
+    seat_sold: Script,
 }
 
 /// The Redis client, the key prefix and the scripts; cheap to clone.
@@ -109,6 +113,8 @@ impl Store {
             end_admission: Script::new(lua::END_ADMISSION),
             release_hold: Script::new(lua::RELEASE_HOLD),
             room_put: Script::new(lua::ROOM_PUT),
+            seat_lock: Script::new(lua::SEAT_LOCK),
+            seat_sold: Script::new(lua::SEAT_SOLD),
         };
         Self {
             redis,

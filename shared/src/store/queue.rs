@@ -1,5 +1,6 @@
 //! The line of one concert: join, status, leave, and ending an admission.
 
+use super::seats::SeatKey;
 use super::{Reply, Store, StoreError};
 
 /// Where a ticket stands.
@@ -120,9 +121,9 @@ impl Store {
             .0)
     }
 
-    /// [`Store::status`], and in the same script call, for an active ticket, whether the
-    /// hold key of `seat` (schedule id, seat number) in this concert exists: someone holds
-    /// that seat right now (`status.lua`).
+    /// [`Store::status`], and in the same script call, for an active ticket, what the key
+    /// of `seat` (schedule id, seat number) in this concert says, if it exists
+    /// (`status.lua`).
     #[tracing::instrument(skip(self))]
     pub async fn status_at_seat(
         &self,
@@ -131,7 +132,7 @@ impl Store {
         seq: i64,
         epoch: u64,
         seat: Option<(i64, i32)>,
-    ) -> Result<(Lookup, bool), StoreError> {
+    ) -> Result<(Lookup, Option<SeatKey>), StoreError> {
         let mut keys = vec![
             self.keys.waiting(concert_id),
             self.keys.active(concert_id),
@@ -157,8 +158,8 @@ impl Store {
         let status = reply.text("status", "status")?;
         let Some(place) = place(&reply, "status", &status)? else {
             return match status.as_str() {
-                "gone" => Ok((Lookup::Gone, false)),
-                "reset" => Ok((Lookup::Reset, false)),
+                "gone" => Ok((Lookup::Gone, None)),
+                "reset" => Ok((Lookup::Reset, None)),
                 other => Err(StoreError::UnexpectedReply(format!("status: {other}"))),
             };
         };
@@ -168,7 +169,9 @@ impl Store {
             now_ms: reply.int("status", "now_ms")?,
             epoch,
         };
-        Ok((Lookup::Found(ticket), reply.flag("status", "seat_held")?))
+        let seat = reply.text("status", "seat")?;
+        let seat = (!seat.is_empty()).then(|| SeatKey::parse(&seat));
+        Ok((Lookup::Found(ticket), seat))
     }
 
     /// Drops ticket `seq` of `user_id`, waiting or admitted (`leave.lua`).

@@ -1,14 +1,62 @@
-//! Seat locks (booking's fast gate for holds) and the cleanup after a payment.
+//! Seat keys: booking's fast gate for holds, and the "sold" marker after a payment.
 //!
-//! A hold first takes `SET <seat key> <reservation id> NX PX <ttl>`: of many buyers racing
-//! for one seat one wins, the others stop here without touching PostgreSQL (which stays
-//! the source of truth). Releasing is a compare-and-delete (`release_hold.lua`), so a late
-//! release never frees a seat someone else holds now.
+//! A hold first takes the seat's key with `SET NX PX <ttl>` (`seat_lock.lua`): of many
+//! buyers racing for one seat one wins, the others stop here without touching PostgreSQL
+//! (which stays the source of truth). The key holds `<reservation id>:<user id>`, so a
+//! buyer who retries a hold whose answer was lost is recognised as its owner. Releasing is
+//! a compare-and-delete (`release_hold.lua`), so a late release never frees a seat someone
+//! else holds now. After a payment the key becomes `sold` for `holds.sold_marker_hours`
+//! (`seat_sold.lua`): later attempts on the seat stop in Redis too.
 
 use uuid::Uuid;
 
 use super::{Store, StoreError};
 use crate::store::RedisCallError;
+
+/// What a seat's key says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatKey {
+    /// A live hold of `user_id`'s reservation.
+    Held { reservation_id: Uuid, user_id: i64 },
+    /// Sold.
+    Sold,
+    /// A value this version does not read (e.g. written by an older one): taken.
+    Taken,
+}
+
+impl SeatKey {
+    /// The key value of a hold.
+    pub fn hold_value(reservation_id: Uuid, user_id: i64) -> String {
+        format!("{reservation_id}:{user_id}")
+    }
+
+    /// Reads a key's value.
+    pub fn parse(value: &str) -> Self {
+        if value == "sold" {
+            return SeatKey::Sold;
+        }
+        value
+            .split_once(':')
+            .and_then(|(r, u)| Some((r.parse().ok()?, u.parse().ok()?)))
+            .map_or(SeatKey::Taken, |(reservation_id, user_id)| SeatKey::Held {
+                reservation_id,
+                user_id,
+            })
+    }
+
+    /// Whether `user_id` holds the seat.
+    pub fn held_by(&self, user_id: i64) -> bool {
+        matches!(self, SeatKey::Held { user_id: u, .. } if *u == user_id)
+    }
+}
+
+/// The outcome of [`Store::lock_seat`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatLock {
+    Won,
+    /// Someone has the key (maybe the caller, see [`SeatKey::held_by`]).
+    Taken(SeatKey),
+}
 
 /// A seat a payment sold, under the reservation that held it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,41 +77,44 @@ pub struct PaidAdmission {
 }
 
 impl Store {
-    /// Takes the seat's lock for `reservation_id` for `ttl_secs`; false when someone holds
-    /// it.
+    /// Takes the seat's key for `user_id`'s new hold `reservation_id` for `ttl_secs`, or
+    /// says who has it.
     pub async fn lock_seat(
         &self,
         concert_id: i64,
         schedule_id: i64,
         seat_no: i32,
-        reservation_id: Uuid,
+        hold: (Uuid, i64),
         ttl_secs: u64,
-    ) -> Result<bool, StoreError> {
-        let key = self.keys.hold(concert_id, schedule_id, seat_no);
-        let value = reservation_id.to_string();
-        let won = self
-            .redis
-            .run("hold_set_nx", |mut c| async move {
-                redis::cmd("SET")
-                    .arg(&key)
-                    .arg(&value)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(ttl_secs.saturating_mul(1000))
-                    .query_async::<Option<String>>(&mut c)
-                    .await
-            })
+    ) -> Result<SeatLock, StoreError> {
+        let keys = [self.keys.hold(concert_id, schedule_id, seat_no)];
+        let reply = self
+            .eval(
+                "seat_lock",
+                &self.scripts.seat_lock,
+                &keys,
+                (
+                    SeatKey::hold_value(hold.0, hold.1),
+                    ttl_secs.saturating_mul(1000),
+                ),
+            )
             .await?;
-        Ok(won.is_some())
+        if reply.flag("seat_lock", "won")? {
+            return Ok(SeatLock::Won);
+        }
+        Ok(SeatLock::Taken(SeatKey::parse(
+            &reply.text("seat_lock", "holder")?,
+        )))
     }
 
-    /// Frees the seat's lock if `reservation_id` still holds it; true when it did.
+    /// Frees the seat's key if `user_id`'s hold `reservation_id` still has it; true when
+    /// it did.
     pub async fn unlock_seat(
         &self,
         concert_id: i64,
         schedule_id: i64,
         seat_no: i32,
-        reservation_id: Uuid,
+        hold: (Uuid, i64),
     ) -> Result<bool, StoreError> {
         let keys = [self.keys.hold(concert_id, schedule_id, seat_no)];
         let reply = self
@@ -71,17 +122,44 @@ impl Store {
                 "hold_release",
                 &self.scripts.release_hold,
                 &keys,
-                reservation_id.to_string(),
+                SeatKey::hold_value(hold.0, hold.1),
             )
             .await?;
         reply.flag("release_hold", "released")
     }
 
-    /// After payments committed: frees their seats' locks and ends their buyers'
-    /// admissions (so the slots go to the next in line), in one pipelined call. If Redis
-    /// lost its scripts the pipeline fails with NOSCRIPT and the calls go one by one,
-    /// loading them. True once every admission-ending call went through.
-    pub async fn after_payment(&self, paid: &[PaidAdmission]) -> Result<bool, StoreError> {
+    /// Marks a sold seat's key (see the module docs); true when it was marked.
+    pub async fn mark_sold(
+        &self,
+        concert_id: i64,
+        seat: &SoldSeat,
+        user_id: i64,
+        marker_ttl_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let keys = [self.keys.hold(concert_id, seat.schedule_id, seat.seat_no)];
+        let reply = self
+            .eval(
+                "seat_sold",
+                &self.scripts.seat_sold,
+                &keys,
+                (
+                    SeatKey::hold_value(seat.reservation_id, user_id),
+                    marker_ttl_ms,
+                ),
+            )
+            .await?;
+        reply.flag("seat_sold", "marked")
+    }
+
+    /// After payments committed: marks their seats sold (for `marker_ttl_ms`) and ends
+    /// their buyers' admissions (so the slots go to the next in line), in one pipelined
+    /// call. If Redis lost its scripts the pipeline fails with NOSCRIPT and the calls go
+    /// one by one, loading them. True once every admission-ending call went through.
+    pub async fn after_payment(
+        &self,
+        paid: &[PaidAdmission],
+        marker_ttl_ms: u64,
+    ) -> Result<bool, StoreError> {
         let scripts = &self.scripts;
         let keys = &self.keys;
         let pipelined = self
@@ -90,11 +168,11 @@ impl Store {
                 let mut pipe = redis::pipe();
                 for p in paid {
                     for seat in &p.seats {
-                        let mut release = scripts.release_hold.prepare_invoke();
-                        release
-                            .key(keys.hold(p.concert_id, seat.schedule_id, seat.seat_no))
-                            .arg(seat.reservation_id.to_string());
-                        pipe.invoke_script(&release).ignore();
+                        let mut sold = scripts.seat_sold.prepare_invoke();
+                        sold.key(keys.hold(p.concert_id, seat.schedule_id, seat.seat_no))
+                            .arg(SeatKey::hold_value(seat.reservation_id, p.user_id))
+                            .arg(marker_ttl_ms);
+                        pipe.invoke_script(&sold).ignore();
                     }
                     let mut end = scripts.end_admission.prepare_invoke();
                     end.key(keys.active(p.concert_id))
@@ -113,16 +191,33 @@ impl Store {
         }
         for p in paid {
             for seat in &p.seats {
-                self.unlock_seat(
-                    p.concert_id,
-                    seat.schedule_id,
-                    seat.seat_no,
-                    seat.reservation_id,
-                )
-                .await?;
+                self.mark_sold(p.concert_id, seat, p.user_id, marker_ttl_ms)
+                    .await?;
             }
             self.end_admission(p.concert_id, p.user_id, p.seq).await?;
         }
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seat_keys_name_their_holder() {
+        let id = Uuid::now_v7();
+        let key = SeatKey::parse(&SeatKey::hold_value(id, 42));
+        assert_eq!(
+            key,
+            SeatKey::Held {
+                reservation_id: id,
+                user_id: 42
+            }
+        );
+        assert!(key.held_by(42) && !key.held_by(7));
+        assert_eq!(SeatKey::parse("sold"), SeatKey::Sold);
+        assert!(!SeatKey::Sold.held_by(42));
+        assert_eq!(SeatKey::parse(&id.to_string()), SeatKey::Taken);
     }
 }

@@ -4,6 +4,7 @@
 
 mod catalogue;
 mod conformance;
+mod connections;
 mod deploy;
 mod e2e;
 mod faults;

@@ -61,9 +61,9 @@ async fn booking_routes_refuse_bad_input_with_problems(opts: PgPoolOptions, c: P
         )
         .expect(404, "SEAT_NOT_FOUND"),
         post(
-            "seat already held",
+            "seat held by another buyer",
             "/v1/reservations",
-            format!(r#"{{"schedule_id": {schedule}, "seat_no": 1}}"#),
+            format!(r#"{{"schedule_id": {schedule}, "seat_no": 3}}"#),
         )
         .expect(409, "SEAT_UNAVAILABLE"),
         post(

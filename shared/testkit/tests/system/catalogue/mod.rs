@@ -160,6 +160,10 @@ pub(super) async fn world(opts: PgPoolOptions, c: PgConnectOptions) -> World {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{held}");
     let reservation = held["reservation_id"].as_str().unwrap().to_owned();
+    // Seat 3 held by another buyer (user 3, admitted directly).
+    let third = stack.active_token(3, concert).await;
+    let (status, body) = stack.hold(&third, schedule, 3).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     // The same key once with a valid body, so the catalogue can reuse it with another.
     let response = stack
         .client
