@@ -15,7 +15,7 @@
 // VUS (100), SEATS (50), USERS (0 = one new user per attempt; N = attempts
 // cycle over N users, so some hit HOLD_LIMIT; then min(SEATS, N*MAX_PER_USER)
 // holds must succeed), MAX_PER_USER (4), MAX_WAIT_S (30),
-// ROOM_APPLY_WAIT_S (2), USER_OFFSET, SUMMARY_JSON.
+// ROOM_APPLY_WAIT_S (2), USER_OFFSET, SUMMARY_JSON, EXPECT_HOLDS (holds that must succeed).
 // CONCERT_ID + SCHEDULE_ID: use that concert (its room already opened wide) instead of
 // creating one, so a caller can measure PostgreSQL writes around the storm alone.
 // PREJOIN (0; 1 = every VU first joins its own share of the buyers, then all VUs start
@@ -37,8 +37,9 @@ const SEATS = envInt('SEATS', 50);
 const USERS = envInt('USERS', 0);
 const MAX_WAIT_S = envInt('MAX_WAIT_S', 30);
 const MAX_PER_USER = envInt('MAX_PER_USER', 4); // booking's holds.max_per_user
-// Holds that must succeed: every seat, unless too few users can hold them all.
-const EXPECTED = USERS > 0 ? Math.min(SEATS, USERS * MAX_PER_USER) : SEATS;
+// Holds that must succeed: every seat, unless too few users can hold them all (EXPECT_HOLDS
+// overrides: 0 for a storm on a sold-out schedule).
+const EXPECTED = envInt('EXPECT_HOLDS', USERS > 0 ? Math.min(SEATS, USERS * MAX_PER_USER) : SEATS);
 
 const holdAttempts = new Counter('hold_attempts');
 const holdsCreated = new Counter('holds_created');

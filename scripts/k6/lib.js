@@ -21,6 +21,9 @@ export function envInt(name, def) {
 
 export const BASE_URL = envStr('BASE_URL', 'http://127.0.0.1:8000').replace(/\/+$/, '');
 export const BOOKING_URL = envStr('BOOKING_URL', 'http://127.0.0.1:8081').replace(/\/+$/, '');
+// The gateway's operator routes (/admin/rooms): behind nginx they are on its internal
+// listener (:8001), not the public one.
+export const ADMIN_URL = envStr('ADMIN_URL', BASE_URL).replace(/\/+$/, '');
 export const ADMIN_TOKEN = envStr('ADMIN_TOKEN', 'dev-admin-token');
 // Booking's admin token; the same as the gateway's unless set.
 export const BOOKING_ADMIN_TOKEN = envStr('BOOKING_ADMIN_TOKEN', ADMIN_TOKEN);
@@ -294,9 +297,9 @@ export function getConcertAdmin(concertId) {
   });
 }
 
-// PUT /admin/rooms/{cid} on the gateway (through BASE_URL). Throws on failure.
+// PUT /admin/rooms/{cid} on the gateway (through ADMIN_URL). Throws on failure.
 export function putRoom(concertId, settings) {
-  const r = call('PUT', `${BASE_URL}/admin/rooms/${concertId}`, settings, {
+  const r = call('PUT', `${ADMIN_URL}/admin/rooms/${concertId}`, settings, {
     step: 'PUT /admin/rooms/{id}', headers: bearer(ADMIN_TOKEN),
   });
   if (!r.ok) throw new Error(`PUT /admin/rooms/${concertId} failed: ${r.status} ${r.res.body}`);
@@ -304,7 +307,7 @@ export function putRoom(concertId, settings) {
 }
 
 export function getRoom(concertId) {
-  return call('GET', `${BASE_URL}/admin/rooms/${concertId}`, null, {
+  return call('GET', `${ADMIN_URL}/admin/rooms/${concertId}`, null, {
     step: 'GET /admin/rooms/{id}', headers: bearer(ADMIN_TOKEN),
   });
 }

@@ -19,17 +19,33 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// How often pending histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Installs the global recorder on first use (several in-process apps share it in tests).
+///
+/// The recorder keeps every histogram sample until it is folded into the buckets, which
+/// rendering does, and so does [`PrometheusHandle::run_upkeep`]: with nobody scraping
+/// `/metrics`, memory would grow with every request. A thread runs the upkeep every few
+/// seconds, so it is bounded by what arrives between two upkeeps.
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let builder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
             .unwrap_or_else(|_| PrometheusBuilder::new());
-        match builder.install_recorder() {
+        let handle = match builder.install_recorder() {
             Ok(handle) => handle,
             // Another recorder is installed already: render from a detached one.
             Err(_) => PrometheusBuilder::new().build_recorder().handle(),
-        }
+        };
+        let upkeep = handle.clone();
+        let _ = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                upkeep.run_upkeep();
+            });
+        handle
     })
 }
 

@@ -43,13 +43,13 @@ layout! {
         active => ACTIVE: "<p>q:{c}:a", "zset", "admitted buyers: member user id, score admission expiry (ms)";
         active_seq => ACTIVE_SEQ: "<p>q:{c}:as", "hash", "admitted user id → ticket number";
         seq => SEQ: "<p>q:{c}:seq", "string", "last ticket number handed out";
-        room => ROOM: "<p>q:{c}:room", "hash", "room settings (capacity, batch_size, tick_ms, active_ttl_secs, enabled) and tick bookkeeping (last_tick_ms, last_tick_by, admitted_1m)";
+        room => ROOM: "<p>q:{c}:room", "hash", "room settings (capacity, batch_size, tick_ms, active_ttl_secs, enabled) and their version, the room's epoch, tick bookkeeping (last_tick_ms, last_tick_by, admitted_1m)";
         admission_log => ADMISSION_LOG: "<p>q:{c}:log", "zset", "admissions per tick over the last minute (measured rate)";
         join_times => JOIN_TIMES: "<p>q:{c}:jt", "zset", "ticket number → time checkpoints, at most one a second (oldest wait)";
         left => LEFT: "<p>q:{c}:left", "zset", "tickets that left the line in the last minute: member ticket number, score time (ms)";
     ]
     other: [
-        HOLD: "<p>hold:{c}:<schedule>:<seat>", "string", "reservation id holding the seat, `PX` = hold TTL";
+        HOLD: "<p>hold:{c}:<schedule>:<seat>", "string", "`<reservation id>:<user id>` of the hold, `PX` = hold TTL; after the payment `sold`, `PX` = `holds.sold_marker_hours`";
         ROOMS: "<p>rooms", "set", "concert ids that have a room (ticker discovery)";
     ]
 }
