@@ -328,11 +328,12 @@ async fn a_backlog_of_expired_admissions_is_dropped_in_chunks_and_never_holds_th
 
     // A leaves: its slot goes to B at the next tick, expired backlog or not.
     assert_eq!(app.leave(0, &a.token).await, StatusCode::NO_CONTENT);
-    app.wait_active(&b.token, Duration::from_secs(5)).await;
+    // (Generous bounds: the test binary runs other heavy tests on the same cores.)
+    app.wait_active(&b.token, Duration::from_secs(20)).await;
 
     // The backlog is gone after a few ticks, from the set and from the ticket hash.
     poll_until(
-        Duration::from_secs(5),
+        Duration::from_secs(20),
         "the expired backlog to be dropped",
         || {
             let mut redis = redis.clone();

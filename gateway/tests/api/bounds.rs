@@ -110,7 +110,7 @@ async fn a_flood_of_unknown_concert_ids_stays_within_the_cache() {
     let before = rss_kib();
     let refused = futures::stream::iter(0..IDS)
         .map(|id| join(10_000_000 + id))
-        .buffer_unordered(64)
+        .buffer_unordered(16)
         .filter(|s| std::future::ready(*s == StatusCode::NOT_FOUND))
         .count()
         .await;
