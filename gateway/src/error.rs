@@ -66,6 +66,7 @@ impl From<RoomError> for ApiError {
     fn from(e: RoomError) -> Self {
         match e {
             RoomError::NotFound(id) => ApiError::ConcertNotFound(id),
+            RoomError::Booking(BookingError::Refused(detail)) => ApiError::Invalid(detail),
             RoomError::Booking(e) => ApiError::Booking(e),
             RoomError::Store(e) => ApiError::Store(e),
         }

@@ -11,7 +11,7 @@ use shared::config::{
     AdminSettings, Common, HttpSettings, JwtSettings, Layered, Profile, RedisSettings, Role,
     Secret, SettingsError,
 };
-use shared::store::RoomSettings;
+use shared::store::{RoomMode, RoomSettings};
 
 /// Defaults of the gateway's own keys (on top of [`shared::config::COMMON_DEFAULTS`]).
 const DEFAULTS: &str = r#"
@@ -52,6 +52,9 @@ pub struct QueueSettings {
     pub batch_size: u64,
     pub tick_ms: u64,
     pub active_ttl_secs: u64,
+    /// `open`, `queue_all` or `closed` (unset: `open`, or `closed` when `enabled` is false).
+    pub mode: Option<RoomMode>,
+    /// The older switch: `false` makes new rooms `closed`.
     pub enabled: bool,
 }
 
@@ -63,7 +66,10 @@ impl QueueSettings {
             batch_size: self.batch_size,
             tick_ms: self.tick_ms,
             active_ttl_secs: self.active_ttl_secs,
-            enabled: self.enabled,
+            mode: match (self.enabled, self.mode) {
+                (false, _) => RoomMode::Closed,
+                (true, mode) => mode.unwrap_or_default(),
+            },
         }
     }
 }

@@ -6,7 +6,7 @@
 -- KEYS[2] active      zset   user id -> admission expiry (ms, Redis server clock)
 -- KEYS[3] active_seq  hash   user id -> ticket number of the admission
 -- KEYS[4] seq         string last ticket number handed out
--- KEYS[5] room        hash   room settings (capacity, active_ttl_secs, enabled, ...)
+-- KEYS[5] room        hash   room settings (mode, capacity, active_ttl_secs, ...)
 -- KEYS[6] log         zset   admissions of the last minute: member "<tag>:<n>", score ms
 -- KEYS[7] jt          zset   join-time checkpoints: member time ms, score ticket number
 -- ARGV[1] user id (decimal)
@@ -15,13 +15,16 @@
 -- room's, empty for a room created before epochs existed).
 --   status "active"  seq, rank 0, expires_at_ms; created 1 when admitted by this call
 --          "waiting" seq, 0-based rank; created 1 when the ticket was created by this call
---          "closed"  the room is closed and the buyer has no place (nothing written)
+--          "closed"  the room is closed (mode closed) and the buyer has no place (nothing
+--                    written); in mode queue_all nobody is admitted at once
 --          "noroom"  the room hash does not exist or lacks a setting (nothing written)
 local user = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
-local room = redis.call('HMGET', KEYS[5], 'capacity', 'active_ttl_secs', 'enabled', 'epoch')
+local room = redis.call('HMGET', KEYS[5], 'capacity', 'active_ttl_secs', 'enabled', 'epoch', 'mode')
+-- A hash written before modes existed has only `enabled`.
+local mode = room[5] or ((room[3] == '1') and 'open' or 'closed')
 
 local function reply(status, seq, rank, expiry, created)
   return {'status', status, 'seq', seq, 'rank', rank, 'expires_at_ms', expiry,
@@ -48,7 +51,7 @@ if wseq then
   return reply('waiting', tonumber(wseq), redis.call('ZRANK', KEYS[1], user), 0, 0)
 end
 
-if room[3] ~= '1' then
+if mode == 'closed' then
   return reply('closed', 0, 0, 0, 0)
 end
 
@@ -60,8 +63,8 @@ end
 
 local seq = redis.call('INCR', KEYS[4])
 
--- Empty line and free capacity: admitted at once (nobody is ahead of this buyer).
-if redis.call('ZCARD', KEYS[1]) == 0
+-- Empty line and free capacity in an open room: admitted at once (nobody is ahead).
+if mode == 'open' and redis.call('ZCARD', KEYS[1]) == 0
   and redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf') < capacity then
   local expiry = now + ttl_ms
   redis.call('ZADD', KEYS[2], expiry, user)

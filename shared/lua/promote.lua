@@ -4,8 +4,9 @@
 -- many instances run (and a tick_ms change applies from the next call on).
 --
 -- Work of a tick, in order: drop expired admissions (at most 10,000); admit
--- min(batch_size, capacity - active) buyers from the head of the line, lowest ticket first;
--- log the admissions; trim the one-minute log and the join-time checkpoints.
+-- min(batch_size, capacity - active) buyers from the head of the line, lowest ticket first
+-- (not in mode queue_all: a pause); log the admissions; trim the one-minute log and the
+-- join-time checkpoints.
 --
 -- KEYS[1] waiting     zset   user id -> ticket number
 -- KEYS[2] active      zset   user id -> admission expiry (ms, Redis server clock)
@@ -18,7 +19,7 @@
 -- ARGV[1] instance id (recorded as last_tick_by)
 --
 -- Returns name/value pairs: ran, admitted, dropped, waiting, active, head_seq,
--- admitted_1m, tick_ms, capacity, batch_size, active_ttl_secs, enabled, now_ms,
+-- admitted_1m, tick_ms, capacity, batch_size, active_ttl_secs, mode, now_ms,
 -- log_span_ms, epoch.
 --   ran: 1 when this call did the tick, 0 when the slot was already done, -1 when the room
 --   hash does not exist or lacks a setting (nothing written; only now_ms follows).
@@ -29,12 +30,13 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local r = redis.call('HMGET', KEYS[5], 'capacity', 'batch_size', 'tick_ms',
-  'active_ttl_secs', 'enabled', 'last_tick_ms', 'epoch')
+  'active_ttl_secs', 'enabled', 'last_tick_ms', 'epoch', 'mode')
 local capacity, batch, tick, ttl = tonumber(r[1]), tonumber(r[2]), tonumber(r[3]), tonumber(r[4])
 if not capacity or not batch or not tick or not ttl or not r[5] then
   return {'ran', -1, 'now_ms', now}
 end
-local enabled = r[5] == '1' and 1 or 0
+-- A hash written before modes existed has only `enabled`.
+local mode = r[8] or ((r[5] == '1') and 'open' or 'closed')
 local last = tonumber(r[6])
 
 local function head_seq()
@@ -61,9 +63,10 @@ if last == nil or slot > math.floor(last / tick) then
     redis.call('ZREM', KEYS[2], unpack(expired, i, j))
   end
 
-  -- 2. Admit from the head of the line, strictly by ticket number.
+  -- 2. Admit from the head of the line, strictly by ticket number (a closed room's line
+  --    keeps moving; a paused one does not).
   local n = math.min(batch, capacity - redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf'))
-  if n > 0 then
+  if mode ~= 'queue_all' and n > 0 then
     local popped = redis.call('ZPOPMIN', KEYS[1], n)
     admitted = #popped / 2
     if admitted > 0 then
@@ -115,5 +118,5 @@ return {
   'head_seq', head_seq(),
   'admitted_1m', tonumber(redis.call('HGET', KEYS[5], 'admitted_1m')) or 0,
   'tick_ms', tick, 'capacity', capacity, 'batch_size', batch, 'active_ttl_secs', ttl,
-  'enabled', enabled, 'now_ms', now, 'log_span_ms', span, 'epoch', r[7] or '',
+  'mode', mode, 'now_ms', now, 'log_span_ms', span, 'epoch', r[7] or '',
 }

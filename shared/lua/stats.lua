@@ -8,8 +8,8 @@
 -- KEYS[6] log         zset   (unused)
 -- KEYS[7] jt          zset   join-time checkpoints: member time ms, score ticket number
 --
--- Returns name/value pairs: exists, capacity, batch_size, tick_ms, active_ttl_secs,
--- enabled, waiting, active, admitted_1m, head_seq, last_seq, oldest_wait_ms, last_tick_ms,
+-- Returns name/value pairs: exists, mode, capacity, batch_size, tick_ms, active_ttl_secs,
+-- waiting, active, admitted_1m, head_seq, last_seq, oldest_wait_ms, last_tick_ms,
 -- last_tick_by, now_ms, version, epoch; exists is 0 when the room hash is missing (the settings are then
 -- 0 and the figures come from the keys as they are).
 --   oldest_wait_ms: how long the head of the line has waited, to the second (from the
@@ -19,7 +19,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local r = redis.call('HMGET', KEYS[5], 'capacity', 'batch_size', 'tick_ms',
   'active_ttl_secs', 'enabled', 'admitted_1m', 'last_tick_ms', 'last_tick_by', 'version',
-  'epoch')
+  'epoch', 'mode')
 local last_seq = tonumber(redis.call('GET', KEYS[4])) or 0
 local waiting = redis.call('ZCARD', KEYS[1])
 
@@ -40,7 +40,8 @@ return {
   'batch_size', tonumber(r[2]) or 0,
   'tick_ms', tonumber(r[3]) or 0,
   'active_ttl_secs', tonumber(r[4]) or 0,
-  'enabled', (r[5] == '1') and 1 or 0,
+  -- A hash written before modes existed has only `enabled`.
+  'mode', r[11] or ((r[5] == '1') and 'open' or 'closed'),
   'waiting', waiting,
   'active', redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf'),
   'admitted_1m', tonumber(r[6]) or 0,

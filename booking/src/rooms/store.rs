@@ -4,6 +4,8 @@ use shared::contract::rooms::{RoomChange, RoomSettings, StoredRoom};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 
+use crate::error::{ApiError, ApiResult};
+
 /// The stored room of a concert booking knows; `None` for an unknown concert.
 pub async fn find(db: &PgPool, concert_id: i64) -> sqlx::Result<Option<StoredRoom>> {
     let row: Option<(Option<Json<RoomSettings>>, Option<i64>)> = sqlx::query_as(
@@ -22,13 +24,13 @@ pub async fn find(db: &PgPool, concert_id: i64) -> sqlx::Result<Option<StoredRoo
 }
 
 /// Applies `change` to the stored settings (to `change.defaults` when there are none yet)
-/// and counts it; `None` for an unknown concert. Concurrent changes apply one after the
-/// other (the row is locked), none lost.
+/// and counts it; `None` for an unknown concert, 400 when a derived value is out of range.
+/// Concurrent changes apply one after the other (the row is locked), none lost.
 pub async fn change(
     conn: &mut PgConnection,
     concert_id: i64,
     change: &RoomChange,
-) -> sqlx::Result<Option<StoredRoom>> {
+) -> ApiResult<Option<StoredRoom>> {
     sqlx::query(
         "INSERT INTO rooms (concert_id, settings, version)
          SELECT id, $2, 0 FROM concerts WHERE id = $1
@@ -46,7 +48,7 @@ pub async fn change(
     let Some((Json(settings), version)) = current else {
         return Ok(None);
     };
-    let settings = settings.patched(&change.patch);
+    let settings = settings.patched(&change.patch).map_err(ApiError::Invalid)?;
     let version = version + 1;
     sqlx::query(
         "UPDATE rooms SET settings = $2, version = $3, updated_at = now() WHERE concert_id = $1",

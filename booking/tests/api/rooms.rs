@@ -49,7 +49,10 @@ async fn changes_are_merged_counted_and_read_back(opts: PgPoolOptions, c: PgConn
     let (status, room) = patch(&stack, concert, change(json!({"enabled": false}))).await;
     assert_eq!(status, StatusCode::OK, "{room}");
     assert_eq!(room["version"], 1);
-    assert_eq!(room["settings"]["enabled"], false);
+    assert_eq!(
+        room["settings"]["mode"], "closed",
+        "enabled: false is mode closed"
+    );
     assert_eq!(
         room["settings"]["capacity"], 500,
         "the defaults filled the rest"
@@ -59,9 +62,9 @@ async fn changes_are_merged_counted_and_read_back(opts: PgPoolOptions, c: PgConn
     assert_eq!(
         (
             room["settings"]["capacity"].as_u64(),
-            room["settings"]["enabled"].as_bool()
+            room["settings"]["mode"].as_str()
         ),
-        (Some(7), Some(false)),
+        (Some(7), Some("closed")),
         "the earlier change is kept"
     );
     assert_eq!(get().await.1, room, "read back as written");
@@ -97,6 +100,11 @@ async fn bad_changes_and_callers_are_refused_and_change_nothing(
     for (body, code) in [
         (change(json!({"capacity": 0})), "INVALID_REQUEST"),
         (change(json!({"colour": "red"})), "INVALID_REQUEST"),
+        (
+            change(json!({"rate_per_minute": 1, "batch_size": 50})),
+            "INVALID_REQUEST",
+        ),
+        (change(json!({"mode": "paused"})), "INVALID_REQUEST"),
         (json!({"patch": {}}), "INVALID_REQUEST"),
         (json!([]), "INVALID_REQUEST"),
     ] {

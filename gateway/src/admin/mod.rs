@@ -1,6 +1,7 @@
 //! Operator API for rooms: `GET /admin/rooms/{concert_id}` shows a room's
-//! settings and live figures, `PUT` changes any of `capacity`, `batch_size`, `tick_ms`,
-//! `active_ttl_secs`, `enabled`.
+//! settings and live figures, `PUT` changes any of `mode` (`open`, `queue_all`, `closed`;
+//! `enabled` is the older alias), `capacity`, `batch_size`, `tick_ms` or `rate_per_minute`,
+//! `active_ttl_secs`.
 //!
 //! The admin token is checked by a route layer before any extractor runs, so a caller
 //! without it learns nothing (not even whether its body would parse). A change is recorded
@@ -43,7 +44,9 @@ fn view(concert_id: i64, s: RoomStats) -> RoomView {
         batch_size: s.settings.batch_size,
         tick_ms: s.settings.tick_ms,
         active_ttl_secs: s.settings.active_ttl_secs,
-        enabled: s.settings.enabled,
+        mode: s.settings.mode,
+        rate_per_minute: s.settings.rate_per_minute(),
+        enabled: s.settings.enabled(),
         waiting: s.waiting,
         active: s.active,
         admitted_last_minute: s.admitted_last_minute,
@@ -101,11 +104,17 @@ async fn show(
 #[utoipa::path(
     put, path = "/admin/rooms/{concert_id}", operation_id = "change_room", tag = "admin",
     summary = "Change a waiting room's settings live",
-    description = "Any of `capacity` (1-1,000,000), `batch_size` (1-100,000), `tick_ms` \
-                   (10-60,000), `active_ttl_secs` (1-86,400), `enabled`; absent fields stay as \
-                   they are. Every instance applies the change at its next admission tick, with \
-                   no restart. `enabled: false` closes the line to new joins (409 \
-                   `QUEUE_CLOSED`); buyers already in line keep their places.",
+    description = "Any of `mode`, `capacity` (1-1,000,000), `batch_size` (1-100,000), \
+                   `tick_ms` (10-60,000), `rate_per_minute` (1-6,000,000), `active_ttl_secs` \
+                   (1-86,400), `enabled`; absent fields stay as they are. Every instance applies \
+                   the change at its next admission tick, with no restart. `mode`: `open` admits \
+                   per capacity and rate; `queue_all` pauses admission (joins are still placed, \
+                   active buyers keep their slots); `closed` refuses new joins (409 \
+                   `QUEUE_CLOSED`) while the line keeps its places and moves. `enabled: false` \
+                   is `closed`, `true` is `open`. `rate_per_minute` sets `batch_size` and \
+                   `tick_ms` together (give at most one of them with it): the tick is kept as \
+                   nearly as possible and `tick_ms = 60,000 x batch_size / rate_per_minute`, \
+                   so the rate is exact.",
     params(("concert_id" = i64, Path, minimum = 1, description = "Concert id")),
     security(("admin_token" = [])),
     request_body = RoomPatch,

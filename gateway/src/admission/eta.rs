@@ -77,7 +77,7 @@ mod tests {
             capacity: 500,
             batch_size: 100,
             active_ttl_secs: 600,
-            enabled: true,
+            mode: shared::store::RoomMode::Open,
             now_ms: 0,
             log_span_ms: 0,
             epoch: 1,

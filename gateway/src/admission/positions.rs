@@ -164,7 +164,7 @@ mod tests {
             capacity: 10,
             batch_size,
             active_ttl_secs: 60,
-            enabled: true,
+            mode: shared::store::RoomMode::Open,
             now_ms: 0,
             log_span_ms: 0,
             epoch: 1,

@@ -20,6 +20,9 @@ pub enum BookingError {
     Unexpected(StatusCode, &'static str),
     #[error("booking.internal_token is not a valid header value")]
     BadInternalToken,
+    /// Booking refused the request as invalid (400), saying why.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// A reply from booking, read in full (booking's bodies are small JSON documents).
@@ -119,6 +122,13 @@ impl BookingClient {
                 .map(Some)
                 .map_err(BookingError::Unreachable),
             StatusCode::NOT_FOUND => Ok(None),
+            StatusCode::BAD_REQUEST => {
+                let problem: serde_json::Value =
+                    response.json().await.map_err(BookingError::Unreachable)?;
+                Err(BookingError::Refused(
+                    problem["detail"].as_str().unwrap_or("invalid").to_string(),
+                ))
+            }
             other => Err(BookingError::Unexpected(other, what)),
         }
     }

@@ -366,7 +366,7 @@ async fn one_tick_drops_at_most_ten_thousand_expired_admissions() {
         batch_size: 10,
         tick_ms: 10,
         active_ttl_secs: 600,
-        enabled: true,
+        mode: shared::store::RoomMode::Open,
     };
     store.put_room(7, &room, 0).await.unwrap();
     let mut redis = app.redis.clone();

@@ -11,6 +11,7 @@ mod health;
 mod identity;
 mod load_balancer;
 mod metrics;
+mod modes;
 mod props;
 mod queue_tokens;
 mod resilience;

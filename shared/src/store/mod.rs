@@ -34,7 +34,7 @@ pub use client::{RedisCallError, RedisPool};
 pub use keys::Keys;
 pub use queue::{JoinOutcome, Left, Lookup, Place, Ticket};
 pub use reply::Reply;
-pub use room::{RoomPut, RoomSettings, RoomStats, Tick};
+pub use room::{RoomMode, RoomPut, RoomSettings, RoomStats, Tick};
 
 /// The scripts' sources, for tools that must run exactly what the services run.
 pub mod lua {

@@ -1,8 +1,9 @@
 //! Rooms: the per-concert settings hash, the set of known rooms, the admission tick and the
 //! figures operators read.
 //!
-//! A room's settings live in its hash (`capacity`, `batch_size`, `tick_ms`,
-//! `active_ttl_secs`, `enabled`, and their `version`), next to the room's `epoch` and the
+//! A room's settings live in its hash (`mode`, `capacity`, `batch_size`, `tick_ms`,
+//! `active_ttl_secs`, and their `version`; `enabled` = mode is not closed, for readers of
+//! before modes), next to the room's `epoch` and the
 //! tick bookkeeping the promote script keeps there (`last_tick_ms`, `last_tick_by`,
 //! `admitted_1m`). A room hash is always written with every setting ([`Store::put_room`]);
 //! the scripts read them on every call (there are no defaults inside the scripts), so an
@@ -13,7 +14,7 @@
 //! of the old line is answered "reset" instead of with a position in a line that no longer
 //! exists.
 
-pub use crate::contract::rooms::RoomSettings;
+pub use crate::contract::rooms::{RoomMode, RoomSettings};
 
 use super::{Reply, Store, StoreError};
 
@@ -45,7 +46,7 @@ pub struct Tick {
     pub capacity: u64,
     pub batch_size: u64,
     pub active_ttl_secs: u64,
-    pub enabled: bool,
+    pub mode: RoomMode,
     /// Redis server time, ms.
     pub now_ms: i64,
     /// Age of the oldest entry of the one-minute admission log, ms.
@@ -79,14 +80,22 @@ fn flag(on: bool) -> String {
 }
 
 /// The hash fields of `settings`.
-fn fields(settings: &RoomSettings) -> [(&'static str, String); 5] {
+fn fields(settings: &RoomSettings) -> [(&'static str, String); 6] {
     [
+        ("mode", settings.mode.as_str().to_string()),
         ("capacity", settings.capacity.to_string()),
         ("batch_size", settings.batch_size.to_string()),
         ("tick_ms", settings.tick_ms.to_string()),
         ("active_ttl_secs", settings.active_ttl_secs.to_string()),
-        ("enabled", flag(settings.enabled)),
+        ("enabled", flag(settings.enabled())),
     ]
+}
+
+/// The `mode` a script replied.
+fn mode_of(reply: &Reply, script: &str) -> Result<RoomMode, StoreError> {
+    let text = reply.text(script, "mode")?;
+    RoomMode::parse(&text)
+        .ok_or_else(|| StoreError::UnexpectedReply(format!("{script}: mode {text}")))
 }
 
 fn settings_from(reply: &Reply, script: &str) -> Result<RoomSettings, StoreError> {
@@ -95,7 +104,7 @@ fn settings_from(reply: &Reply, script: &str) -> Result<RoomSettings, StoreError
         batch_size: reply.count(script, "batch_size")?,
         tick_ms: reply.count(script, "tick_ms")?,
         active_ttl_secs: reply.count(script, "active_ttl_secs")?,
-        enabled: reply.flag(script, "enabled")?,
+        mode: mode_of(reply, script)?,
     })
 }
 
@@ -192,7 +201,7 @@ impl Store {
             capacity: r.count(S, "capacity")?,
             batch_size: r.count(S, "batch_size")?,
             active_ttl_secs: r.count(S, "active_ttl_secs")?,
-            enabled: r.flag(S, "enabled")?,
+            mode: mode_of(&r, S)?,
             now_ms: r.int(S, "now_ms")?,
             log_span_ms: r.count(S, "log_span_ms")?,
             epoch: epoch_of(&r, S)?,

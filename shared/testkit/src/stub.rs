@@ -139,13 +139,18 @@ async fn stub_room_change(
         settings: None,
         version: 0,
     });
-    room.settings = Some(
-        room.settings
-            .unwrap_or(change.defaults)
-            .patched(&change.patch),
-    );
-    room.version += 1;
-    Json(*room).into_response()
+    match room
+        .settings
+        .unwrap_or(change.defaults)
+        .patched(&change.patch)
+    {
+        Ok(settings) => {
+            room.settings = Some(settings);
+            room.version += 1;
+            Json(*room).into_response()
+        }
+        Err(_) => problem(StatusCode::BAD_REQUEST, "INVALID_REQUEST", None),
+    }
 }
 
 /// Like booking: a paid buyer's admission ends (the same shared script booking calls).

@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
         batch_size: 100,
         tick_ms: 1000,
         active_ttl_secs: 600,
-        enabled: true,
+        mode: shared::store::RoomMode::Open,
     };
     store.put_room(CONCERT_ID, &room, 0).await?;
 
