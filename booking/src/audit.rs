@@ -1,6 +1,7 @@
 //! The invariant auditor (`booking audit`): reads the database and reports every breach of
 //! the non-negotiables — a seat sold twice, a sale without exactly one payment, a negative
-//! balance, a balance that its history does not explain, payments that don't add up.
+//! balance, a balance that its history does not explain, payments that don't add up, an
+//! inventory (seats in total, held, sold per schedule) that differs from the seats.
 
 use std::fmt;
 
@@ -73,6 +74,21 @@ const CHECKS: &[(&str, &str)] = &[
         "SELECT count(*) FROM reservations r WHERE r.status = 'CONFIRMED' AND NOT EXISTS (
            SELECT 1 FROM seats s WHERE s.schedule_id = r.schedule_id AND s.seat_no = r.seat_no
              AND s.status = 'SOLD' AND s.reservation_id = r.id)",
+    ),
+    (
+        "every schedule's inventory (row + pending deltas) counts its seats",
+        "SELECT count(*) FROM schedules sc
+           LEFT JOIN schedule_inventory i ON i.schedule_id = sc.id
+           LEFT JOIN (SELECT schedule_id, sum(d_total) t, sum(d_held) h, sum(d_sold) s
+                      FROM inventory_deltas GROUP BY schedule_id) d ON d.schedule_id = sc.id
+           LEFT JOIN (SELECT schedule_id, count(*) t,
+                             count(*) FILTER (WHERE status = 'HELD') h,
+                             count(*) FILTER (WHERE status = 'SOLD') s
+                      FROM seats GROUP BY schedule_id) x ON x.schedule_id = sc.id
+          WHERE i.schedule_id IS NULL
+             OR i.total + COALESCE(d.t, 0) <> COALESCE(x.t, 0)
+             OR i.held + COALESCE(d.h, 0) <> COALESCE(x.h, 0)
+             OR i.sold + COALESCE(d.s, 0) <> COALESCE(x.s, 0)",
     ),
     (
         "no negative balance",

@@ -47,7 +47,7 @@ impl Buyer {
                 Place::Active { .. } => Ok(()),
                 Place::Waiting { .. } => Err(ApiError::NotAdmitted),
             },
-            Lookup::Gone => Err(ApiError::TicketGone),
+            Lookup::Gone | Lookup::SoldOut(_) | Lookup::GoneSoldOut => Err(ApiError::TicketGone),
             Lookup::Reset => Err(ApiError::QueueReset),
         }
     }

@@ -23,6 +23,7 @@ pub mod docs;
 pub mod error;
 pub mod holds;
 pub mod idempotency;
+pub mod inventory;
 pub mod payments;
 pub mod points;
 pub mod rooms;

@@ -24,6 +24,9 @@ max_per_user = 4
 sweep_interval_ms = 1000
 sweep_batch = 5000
 sold_marker_hours = 168
+[inventory]
+publish_interval_ms = 1000
+full_publish_secs = 30
 [idempotency]
 retention_hours = 48
 purge_interval_secs = 600
@@ -55,6 +58,17 @@ pub struct HoldSettings {
     /// How long a sold seat's Redis marker lives: during it every attempt on the seat
     /// stops in Redis; after it, PostgreSQL refuses them.
     pub sold_marker_hours: u64,
+}
+
+/// Publishing concerts' inventories to the gateways (`inventory/`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventorySettings {
+    /// How often changed concerts are published (the figures buyers see are at most this
+    /// old, plus a sweep for expired holds).
+    pub publish_interval_ms: u64,
+    /// How often every concert is published again (after Redis lost its data).
+    pub full_publish_secs: u64,
 }
 
 /// Saved answers of idempotent requests (payments, charges).
@@ -100,6 +114,7 @@ pub struct BookingSettings {
     pub jwt: JwtSettings,
     pub admin: AdminSettings,
     pub holds: HoldSettings,
+    pub inventory: InventorySettings,
     pub idempotency: IdempotencySettings,
     pub payments: PaymentSettings,
     pub internal: InternalSettings,
@@ -142,6 +157,12 @@ impl Layered for BookingSettings {
             return Err(SettingsError::Invalid(
                 "holds: ttl_secs, max_per_user, sweep_batch and sold_marker_hours must be > 0"
                     .into(),
+            ));
+        }
+        let inv = &self.inventory;
+        if inv.publish_interval_ms == 0 || inv.full_publish_secs == 0 {
+            return Err(SettingsError::Invalid(
+                "inventory: publish_interval_ms and full_publish_secs must be > 0".into(),
             ));
         }
         let i = &self.idempotency;

@@ -108,6 +108,17 @@ pub async fn spawn(settings: BookingSettings, db: Option<PgPool>) -> anyhow::Res
         "hold sweeper",
         crate::holds::sweeper::run(state.clone(), tasks.token()),
     );
+    let inventory = &state.settings.inventory;
+    tasks.spawn(
+        "inventory publisher",
+        crate::inventory::run(
+            state.db.clone(),
+            state.store.clone(),
+            Duration::from_millis(inventory.publish_interval_ms),
+            Duration::from_secs(inventory.full_publish_secs),
+            tasks.token(),
+        ),
+    );
     let retention = &state.settings.idempotency;
     tasks.spawn(
         "idempotency purge",

@@ -38,6 +38,10 @@ pub enum ApiError {
     TicketGone,
     #[error("the line this ticket was in no longer exists (the queue store was reset)")]
     QueueReset,
+    #[error("the ticket was released when the concert sold out")]
+    SoldOutGone,
+    #[error("every seat of concert {0} is sold")]
+    SoldOut(i64),
     #[error("the token is for concert {token}, not {resource}")]
     WrongConcert { token: i64, resource: i64 },
     /// Someone holds the seat right now (the hold key exists): what booking would answer.
@@ -103,6 +107,12 @@ impl ApiError {
                  queue again",
             )
             .with("reason", "queue_reset"),
+            ApiError::SoldOutGone => Problem::new(
+                Code::TicketGone,
+                "every seat was sold; the line was released",
+            )
+            .with("reason", "sold_out"),
+            ApiError::SoldOut(_) => Problem::new(Code::SoldOut, self.to_string()),
             ApiError::WrongConcert { .. } => Problem::new(Code::WrongConcert, self.to_string()),
             ApiError::SeatUnavailable => Problem::new(Code::SeatUnavailable, self.to_string()),
             ApiError::RateLimited { retry_after_secs } => {

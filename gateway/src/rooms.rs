@@ -246,12 +246,22 @@ impl Rooms {
         &self.left
     }
 
-    /// The 0-based rank of waiting ticket `seq` when this instance can tell it from
-    /// memory; `None` when Redis must answer (see [`positions`]).
-    pub fn waiting_rank(&self, concert_id: i64, seq: i64, epoch: u64) -> Option<u64> {
-        let figures = self.figures(concert_id).filter(|f| f.tick.epoch == epoch)?;
+    /// The 0-based rank of waiting ticket `seq` (issued in room epoch `epoch`) when this
+    /// instance can tell it from memory, with the inventory the figures carry; `None` when
+    /// Redis must answer (see [`positions`]; also once the room sold out).
+    pub fn waiting_rank(
+        &self,
+        concert_id: i64,
+        seq: i64,
+        epoch: u64,
+    ) -> Option<(u64, Option<shared::store::Inventory>)> {
+        let figures = self
+            .figures(concert_id)
+            .filter(|f| f.tick.epoch == epoch && !f.tick.sold_out)?;
         let rank = positions::rank_from_figures(&figures.tick, figures.seen.elapsed(), seq)?;
-        self.left.known_present(concert_id, seq).then_some(rank)
+        self.left
+            .known_present(concert_id, seq)
+            .then_some((rank, figures.tick.inventory))
     }
 
     /// The last figures seen for the room, if its ticker has run on this instance.

@@ -9,14 +9,18 @@
 -- KEYS[5] room        hash   room settings (mode, capacity, active_ttl_secs, ...)
 -- KEYS[6] log         zset   admissions of the last minute: member "<tag>:<n>", score ms
 -- KEYS[7] jt          zset   join-time checkpoints: member time ms, score ticket number
+-- KEYS[8] inv         hash   the concert's seats as booking published them: total, held, sold
 -- ARGV[1] user id (decimal)
 --
 -- Returns name/value pairs: status, seq, rank, expires_at_ms, created, now_ms, epoch (the
--- room's, empty for a room created before epochs existed).
+-- room's, empty for a room created before epochs existed), total, held, sold (the
+-- inventory; total -1 when booking never published it).
 --   status "active"  seq, rank 0, expires_at_ms; created 1 when admitted by this call
 --          "waiting" seq, 0-based rank; created 1 when the ticket was created by this call
 --          "closed"  the room is closed (mode closed) and the buyer has no place (nothing
---                    written); in mode queue_all nobody is admitted at once
+--                    written); in mode queue_all, or while no seat is buyable (all held
+--                    or sold), nobody is admitted at once
+--          "sold_out" every seat is sold and the buyer has no place (nothing written)
 --          "noroom"  the room hash does not exist or lacks a setting (nothing written)
 local user = ARGV[1]
 local t = redis.call('TIME')
@@ -26,9 +30,14 @@ local room = redis.call('HMGET', KEYS[5], 'capacity', 'active_ttl_secs', 'enable
 -- A hash written before modes existed has only `enabled`.
 local mode = room[5] or ((room[3] == '1') and 'open' or 'closed')
 
+local inv = redis.call('HMGET', KEYS[8], 'total', 'held', 'sold')
+local total = tonumber(inv[1]) or -1
+local held, sold = tonumber(inv[2]) or 0, tonumber(inv[3]) or 0
+
 local function reply(status, seq, rank, expiry, created)
   return {'status', status, 'seq', seq, 'rank', rank, 'expires_at_ms', expiry,
-    'created', created, 'now_ms', now, 'epoch', room[4] or ''}
+    'created', created, 'now_ms', now, 'epoch', room[4] or '',
+    'total', total, 'held', held, 'sold', sold}
 end
 
 local capacity, ttl = tonumber(room[1]), tonumber(room[2])
@@ -54,6 +63,9 @@ end
 if mode == 'closed' then
   return reply('closed', 0, 0, 0, 0)
 end
+if total > 0 and sold >= total then
+  return reply('sold_out', 0, 0, 0, 0)
+end
 
 -- An admission that expired but that no tick has dropped yet: it is over.
 if exp then
@@ -63,8 +75,10 @@ end
 
 local seq = redis.call('INCR', KEYS[4])
 
--- Empty line and free capacity in an open room: admitted at once (nobody is ahead).
-if mode == 'open' and redis.call('ZCARD', KEYS[1]) == 0
+-- Empty line, free capacity and a buyable seat in an open room: admitted at once (nobody
+-- is ahead).
+if mode == 'open' and (total < 0 or total - held - sold > 0)
+  and redis.call('ZCARD', KEYS[1]) == 0
   and redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf') < capacity then
   local expiry = now + ttl_ms
   redis.call('ZADD', KEYS[2], expiry, user)

@@ -3,10 +3,13 @@
 -- call in a new slot does the work, so the admitted rate is batch_size per tick_ms however
 -- many instances run (and a tick_ms change applies from the next call on).
 --
--- Work of a tick, in order: drop expired admissions (at most 10,000); admit
+-- Work of a call, in order: while every seat is sold, release the waiting line (their
+-- status says "sold_out": the room records sold_out_ms and sold_out_seq = the last ticket
+-- handed out). Then, once per tick: drop expired admissions (at most 10,000); admit
 -- min(batch_size, capacity - active) buyers from the head of the line, lowest ticket first
--- (not in mode queue_all: a pause); log the admissions; trim the one-minute log and the
--- join-time checkpoints.
+-- — not in mode queue_all (a pause), and not while no seat is buyable (every seat held or
+-- sold: the line waits for holds to run out instead of admitting buyers to nothing); log
+-- the admissions; trim the one-minute log and the join-time checkpoints.
 --
 -- KEYS[1] waiting     zset   user id -> ticket number
 -- KEYS[2] active      zset   user id -> admission expiry (ms, Redis server clock)
@@ -16,11 +19,14 @@
 -- KEYS[6] log         zset   admissions of the last minute: member "<slot>:<n>" (ticks) or
 --                            "j<seq>:1" (admitted at join), score ms
 -- KEYS[7] jt          zset   join-time checkpoints: member time ms, score ticket number
+-- KEYS[8] inv         hash   the concert's seats as booking published them: total, held, sold
 -- ARGV[1] instance id (recorded as last_tick_by)
 --
 -- Returns name/value pairs: ran, admitted, dropped, waiting, active, head_seq,
 -- admitted_1m, tick_ms, capacity, batch_size, active_ttl_secs, mode, now_ms,
--- log_span_ms, epoch.
+-- log_span_ms, epoch, total, held, sold (total -1 when booking never published the
+-- inventory), sold_out (1 while every seat is sold; the sold-out state follows the
+-- inventory, so seats added later open the room again).
 --   ran: 1 when this call did the tick, 0 when the slot was already done, -1 when the room
 --   hash does not exist or lacks a setting (nothing written; only now_ms follows).
 --   head_seq: lowest waiting ticket number, or last ticket + 1 when the line is empty.
@@ -45,6 +51,17 @@ local function head_seq()
   return (tonumber(redis.call('GET', KEYS[4])) or 0) + 1
 end
 
+local inv = redis.call('HMGET', KEYS[8], 'total', 'held', 'sold')
+local total = tonumber(inv[1]) or -1
+local held, sold = tonumber(inv[2]) or 0, tonumber(inv[3]) or 0
+local sold_out = total > 0 and sold >= total
+if sold_out and redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[5], 'sold_out_ms', now,
+    'sold_out_seq', tonumber(redis.call('GET', KEYS[4])) or 0)
+  -- UNLINK frees a long line in the background: this call stays short.
+  redis.call('UNLINK', KEYS[1], KEYS[7])
+end
+
 local ran, admitted, dropped = 0, 0, 0
 local slot = math.floor(now / tick)
 if last == nil or slot > math.floor(last / tick) then
@@ -66,7 +83,8 @@ if last == nil or slot > math.floor(last / tick) then
   -- 2. Admit from the head of the line, strictly by ticket number (a closed room's line
   --    keeps moving; a paused one does not).
   local n = math.min(batch, capacity - redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf'))
-  if mode ~= 'queue_all' and n > 0 then
+  local buyable = total < 0 or total - held - sold > 0
+  if mode ~= 'queue_all' and buyable and n > 0 then
     local popped = redis.call('ZPOPMIN', KEYS[1], n)
     admitted = #popped / 2
     if admitted > 0 then
@@ -119,4 +137,5 @@ return {
   'admitted_1m', tonumber(redis.call('HGET', KEYS[5], 'admitted_1m')) or 0,
   'tick_ms', tick, 'capacity', capacity, 'batch_size', batch, 'active_ttl_secs', ttl,
   'mode', mode, 'now_ms', now, 'log_span_ms', span, 'epoch', r[7] or '',
+  'total', total, 'held', held, 'sold', sold, 'sold_out', sold_out and 1 or 0,
 }

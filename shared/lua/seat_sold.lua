@@ -1,6 +1,8 @@
 -- seat_sold: after a payment, a sold seat's key becomes a long-lived "sold" marker, so every
 -- later attempt on the seat stops in Redis (at the gateway or at booking's first gate)
--- instead of reaching PostgreSQL.
+-- instead of reaching PostgreSQL. (The concert's inventory is not touched here: booking's
+-- publisher writes it whole, and counting the sale here too could count it twice, which
+-- could call a concert sold out while a seat is left.)
 --
 -- KEYS[1] the seat's key
 -- ARGV[1] the paid hold's value ("<reservation id>:<user id>")

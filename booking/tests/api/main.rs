@@ -8,6 +8,7 @@ mod concurrency;
 mod docs;
 mod groups;
 mod holds;
+mod inventory;
 mod operations;
 mod payments;
 mod points;

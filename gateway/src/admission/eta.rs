@@ -81,6 +81,8 @@ mod tests {
             now_ms: 0,
             log_span_ms: 0,
             epoch: 1,
+            inventory: None,
+            sold_out: false,
         }
     }
 

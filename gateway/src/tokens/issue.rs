@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use shared::contract::queue::TicketView;
-use shared::store::{Place, RoomSettings, Ticket};
+use shared::store::{Inventory, Place, RoomSettings, Ticket};
 use shared::token::{QueueClaims, TicketStatus, TokenKeys};
 
 use crate::admission::eta;
@@ -47,7 +47,7 @@ pub fn still_true(
         && c.st == status
         && c.ep == ticket.epoch;
     let fresh_enough = match status {
-        TicketStatus::Active => true,
+        TicketStatus::Active | TicketStatus::SoldOut => true,
         TicketStatus::Waiting => c.exp - now_secs >= (waiting_ttl_secs / 2) as i64,
     };
     same && fresh_enough
@@ -149,6 +149,30 @@ pub fn view(input: ViewInput<'_>) -> TicketView {
         eta_seconds,
         poll_after_ms,
         expires_at,
+        seats_left: ticket.inventory.map(|i| i.seats_left()),
+        held: ticket.inventory.map(|i| i.held),
+    }
+}
+
+/// The answer to a ticket released by the sell-out: stop waiting (the presented token
+/// stays as it is; it will be 410 `reason: sold_out` after `active_ttl_secs`).
+pub fn sold_out_view(
+    token: &str,
+    concert_id: i64,
+    user_id: i64,
+    inventory: Option<Inventory>,
+) -> TicketView {
+    TicketView {
+        token: token.to_owned(),
+        status: TicketStatus::SoldOut,
+        concert_id,
+        user_id,
+        position: 0,
+        eta_seconds: 0,
+        poll_after_ms: eta::MAX_POLL_MS,
+        expires_at: None,
+        seats_left: Some(inventory.map_or(0, |i| i.seats_left())),
+        held: inventory.map(|i| i.held),
     }
 }
 
@@ -174,6 +198,7 @@ mod tests {
             place: Place::Waiting { rank: 4 },
             now_ms: 0,
             epoch: 0,
+            inventory: None,
         }
     }
 
@@ -220,6 +245,7 @@ mod tests {
             },
             now_ms: now * 1000,
             epoch: 77,
+            inventory: None,
         };
         let claims = keys.verify(&mint(&keys, 1, 2, &ticket, 3600, now)).unwrap();
         assert_eq!(claims.st, TicketStatus::Active);

@@ -102,6 +102,7 @@ pub async fn admitted_at_seat(
         },
         Lookup::Gone => Err(ApiError::TicketGone),
         Lookup::Reset => Err(ApiError::QueueReset),
+        Lookup::SoldOut(_) | Lookup::GoneSoldOut => Err(ApiError::SoldOutGone),
     }
 }
 
@@ -152,7 +153,8 @@ fn describe(
         (status = 403, response = shared::docs::IdentityMismatch),
         (status = 404, description = "`CONCERT_NOT_FOUND`: booking does not know the concert.",
          body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "`QUEUE_CLOSED`: the room is closed to new joins.",
+        (status = 409, description = "`QUEUE_CLOSED`: the room is closed to new joins. \
+         `SOLD_OUT`: every seat of the concert is sold.",
          body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
         (status = 413, response = shared::docs::PayloadTooLarge),
         (status = 415, response = shared::docs::UnsupportedMediaType),
@@ -199,6 +201,10 @@ async fn join(
             count_join(concert_id, "closed");
             return Err(ApiError::QueueClosed(concert_id));
         }
+        JoinOutcome::SoldOut => {
+            count_join(concert_id, "sold_out");
+            return Err(ApiError::SoldOut(concert_id));
+        }
         JoinOutcome::NoRoom => {
             return Err(ApiError::Store(StoreError::UnexpectedReply(
                 "room missing right after it was created".into(),
@@ -243,7 +249,12 @@ fn count_join(concert_id: i64, result: &'static str) {
     get, path = "/v1/queue/status", operation_id = "queue_status", tag = "queue",
     summary = "Position, estimated wait, or admission of a token",
     description = "Poll again after `poll_after_ms`. A fresh token comes back when the status \
-                   changed (e.g. on admission).",
+                   changed (e.g. on admission). `seats_left` and `held` say how many seats are \
+                   still buyable and how many are held right now (at most a second old). When \
+                   every seat is sold, a ticket that was waiting answers `status: \"sold_out\"` \
+                   (stop waiting: the line was released) for `active_ttl_secs`, then 410 \
+                   `TICKET_GONE` with `reason: \"sold_out\"`. After the queue store lost its \
+                   data, 410 `TICKET_GONE` with `reason: \"queue_reset\"`: join again.",
     security(("queue_token" = [])),
     responses(
         (status = 200, description = "The ticket's state.", body = TicketView),
@@ -256,7 +267,14 @@ async fn status(
 ) -> Result<Json<TicketView>, ApiError> {
     let (token, claims) = verified(&state, &headers)?;
     let user_id = claims.user_id();
-    let ticket = poll::current_ticket(&state, &claims).await?;
+    let ticket = match poll::current_ticket(&state, &claims).await? {
+        poll::Polled::Ticket(ticket) => ticket,
+        poll::Polled::SoldOut(inventory) => {
+            return Ok(Json(issue::sold_out_view(
+                token, claims.cid, user_id, inventory,
+            )))
+        }
+    };
     let presented = Presented {
         token,
         claims: &claims,

@@ -3,12 +3,14 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A ticket's place: `waiting` in line, or `active` (admitted to book).
+/// A ticket's place: `waiting` in line, `active` (admitted to book), or `sold_out` (it was
+/// in line when every seat was sold; the line was released: stop waiting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum TicketStatus {
     Waiting,
     Active,
+    SoldOut,
 }
 
 impl TicketStatus {
@@ -16,6 +18,7 @@ impl TicketStatus {
         match self {
             TicketStatus::Waiting => "waiting",
             TicketStatus::Active => "active",
+            TicketStatus::SoldOut => "sold_out",
         }
     }
 }
@@ -48,4 +51,9 @@ pub struct TicketView {
     /// Until when the admission holds (active only), RFC 3339 UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// Seats of the concert that can still be held and bought, at most a second old (null
+    /// until booking has published the concert's inventory).
+    pub seats_left: Option<u64>,
+    /// Seats held right now (not buyable, but they may come back when a hold runs out).
+    pub held: Option<u64>,
 }

@@ -47,6 +47,7 @@ layout! {
         admission_log => ADMISSION_LOG: "<p>q:{c}:log", "zset", "admissions per tick over the last minute (measured rate)";
         join_times => JOIN_TIMES: "<p>q:{c}:jt", "zset", "ticket number → time checkpoints, at most one a second (oldest wait)";
         left => LEFT: "<p>q:{c}:left", "zset", "tickets that left the line in the last minute: member ticket number, score time (ms)";
+        inventory => INVENTORY: "<p>q:{c}:inv", "hash", "the concert's seats as booking last published them (about once a second): total, held, sold";
     ]
     other: [
         HOLD: "<p>hold:{c}:<schedule>:<seat>", "string", "`<reservation id>:<user id>` of the hold, `PX` = hold TTL; after the payment `sold`, `PX` = `holds.sold_marker_hours`";
@@ -93,7 +94,7 @@ impl Keys {
     }
 
     /// The keys the join, promote and stats scripts take, in their `KEYS` order.
-    pub fn line(&self, concert_id: i64) -> [String; 7] {
+    pub fn line(&self, concert_id: i64) -> [String; 8] {
         [
             self.waiting(concert_id),
             self.active(concert_id),
@@ -102,6 +103,7 @@ impl Keys {
             self.room(concert_id),
             self.admission_log(concert_id),
             self.join_times(concert_id),
+            self.inventory(concert_id),
         ]
     }
 }

@@ -19,6 +19,7 @@
 //! `redis.timeout_ms` ([`client`]), so a dead Redis is an error (a 503) in that time.
 
 pub mod client;
+pub mod inventory;
 pub mod keys;
 pub mod queue;
 pub mod reply;
@@ -31,6 +32,7 @@ use redis::Script;
 
 use crate::config::RedisSettings;
 pub use client::{RedisCallError, RedisPool};
+pub use inventory::Inventory;
 pub use keys::Keys;
 pub use queue::{JoinOutcome, Left, Lookup, Place, Ticket};
 pub use reply::Reply;

@@ -1,5 +1,6 @@
 //! The line of one concert: join, status, leave, and ending an admission.
 
+use super::inventory::Inventory;
 use super::seats::SeatKey;
 use super::{Reply, Store, StoreError};
 
@@ -21,6 +22,9 @@ pub struct Ticket {
     pub now_ms: i64,
     /// The room's epoch (see [`super::room`]); 0 for a room without one.
     pub epoch: u64,
+    /// The concert's seats as booking last published them (`None`: never published, or
+    /// not read with this answer).
+    pub inventory: Option<Inventory>,
 }
 
 /// What became of the ticket a token carries.
@@ -32,6 +36,11 @@ pub enum Lookup {
     /// The line it was in no longer exists (Redis lost its data; the room was created
     /// again with a new epoch).
     Reset,
+    /// It was in line when the concert sold out, and the line was released (said for
+    /// `active_ttl_secs` after the sell-out).
+    SoldOut(Option<Inventory>),
+    /// Released by the sell-out longer ago.
+    GoneSoldOut,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +49,8 @@ pub enum JoinOutcome {
     Placed { ticket: Ticket, created: bool },
     /// The room is closed and the buyer had no place.
     Closed,
+    /// Every seat is sold and the buyer had no place.
+    SoldOut,
     /// The room hash is missing from Redis (e.g. after a flush); nothing was written.
     NoRoom,
 }
@@ -95,12 +106,14 @@ impl Store {
                     place,
                     now_ms: reply.int("join", "now_ms")?,
                     epoch: super::room::epoch_of(&reply, "join")?,
+                    inventory: Inventory::from_reply(&reply, "join")?,
                 },
                 created: reply.flag("join", "created")?,
             });
         }
         match status.as_str() {
             "closed" => Ok(JoinOutcome::Closed),
+            "sold_out" => Ok(JoinOutcome::SoldOut),
             "noroom" => Ok(JoinOutcome::NoRoom),
             other => Err(StoreError::UnexpectedReply(format!("join: status {other}"))),
         }
@@ -138,6 +151,7 @@ impl Store {
             self.keys.active(concert_id),
             self.keys.active_seq(concert_id),
             self.keys.room(concert_id),
+            self.keys.inventory(concert_id),
         ];
         keys.extend(
             seat.map(|(schedule_id, seat_no)| self.keys.hold(concert_id, schedule_id, seat_no)),
@@ -160,6 +174,11 @@ impl Store {
             return match status.as_str() {
                 "gone" => Ok((Lookup::Gone, None)),
                 "reset" => Ok((Lookup::Reset, None)),
+                "sold_out" => Ok((
+                    Lookup::SoldOut(Inventory::from_reply(&reply, "status")?),
+                    None,
+                )),
+                "gone_sold_out" => Ok((Lookup::GoneSoldOut, None)),
                 other => Err(StoreError::UnexpectedReply(format!("status: {other}"))),
             };
         };
@@ -168,6 +187,7 @@ impl Store {
             place,
             now_ms: reply.int("status", "now_ms")?,
             epoch,
+            inventory: Inventory::from_reply(&reply, "status")?,
         };
         let seat = reply.text("status", "seat")?;
         let seat = (!seat.is_empty()).then(|| SeatKey::parse(&seat));

@@ -16,6 +16,7 @@
 
 pub use crate::contract::rooms::{RoomMode, RoomSettings};
 
+use super::inventory::Inventory;
 use super::{Reply, Store, StoreError};
 
 /// What [`Store::put_room`] found and did.
@@ -53,6 +54,10 @@ pub struct Tick {
     pub log_span_ms: u64,
     /// The room's epoch (0 for a room created before epochs existed).
     pub epoch: u64,
+    /// The concert's seats as booking last published them.
+    pub inventory: Option<Inventory>,
+    /// Every seat was sold: the room admits nobody and released its line.
+    pub sold_out: bool,
 }
 
 /// A room's settings and live figures, for operators.
@@ -205,6 +210,8 @@ impl Store {
             now_ms: r.int(S, "now_ms")?,
             log_span_ms: r.count(S, "log_span_ms")?,
             epoch: epoch_of(&r, S)?,
+            inventory: Inventory::from_reply(&r, S)?,
+            sold_out: r.flag(S, "sold_out")?,
         }))
     }
 

@@ -8,6 +8,7 @@ mod connections;
 mod deploy;
 mod e2e;
 mod faults;
+mod inventory;
 mod readme;
 mod redis_restart;
 mod trust;

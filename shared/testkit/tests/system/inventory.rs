@@ -1,0 +1,194 @@
+//! The line knows the inventory: booking's counters follow holds, releases, expiries and
+//! sales (the auditor checks them against the seats); every join and status answer carries
+//! `seats_left` (and `held`); while no seat is buyable nobody is admitted; when every seat
+//! is sold joins get 409 `SOLD_OUT` and waiting buyers `status: "sold_out"`; while seats are
+//! only held the line stays.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use testkit::prelude::*;
+
+async fn fast_stack(opts: PgPoolOptions, c: PgConnectOptions) -> Stack {
+    let options = Options {
+        gateways: 1,
+        backend: Backend::Real(pool(opts, c).await),
+        ..Options::default()
+    };
+    Stack::start(options, |_, bk| {
+        bk.inventory.publish_interval_ms = 100;
+        bk.holds.sweep_interval_ms = 100;
+    })
+    .await
+}
+
+async fn status(stack: &Stack, token: &str) -> (StatusCode, Value) {
+    stack
+        .call(0, Method::GET, "/v1/queue/status", Some(token), None)
+        .await
+}
+
+async fn hold(stack: &Stack, token: &str, schedule: i64, seat: i64) -> Value {
+    let (status, held) = stack
+        .call(
+            0,
+            Method::POST,
+            "/v1/reservations",
+            Some(token),
+            Some(json!({"schedule_id": schedule, "seat_no": seat})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{held}");
+    held
+}
+
+async fn pay(stack: &Stack, token: &str, reservation: &Value) {
+    let (status, body) = stack
+        .call(
+            0,
+            Method::POST,
+            "/v1/payments",
+            Some(token),
+            Some(json!({"reservation_ids": [reservation["reservation_id"]]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn a_sold_out_concert_stops_admitting_and_releases_its_line(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let stack = fast_stack(opts, c).await;
+    let (concert, schedule) = stack.concert_with(2, 1000).await;
+    stack
+        .configure(
+            concert,
+            json!({"capacity": 1, "batch_size": 1, "tick_ms": 50}),
+        )
+        .await;
+    for user in 1..=4 {
+        stack.charge(user, 5_000).await;
+    }
+    let first = stack.join(0, concert, 1).await;
+    let waiting = [
+        stack.join(0, concert, 2).await,
+        stack.join(0, concert, 3).await,
+        stack.join(0, concert, 4).await,
+    ];
+    assert_eq!(first.state(), "active");
+    poll_until(
+        Duration::from_secs(5),
+        "seats_left to be published",
+        || async {
+            let (_, body) = status(&stack, &waiting[0].token).await;
+            (body["seats_left"] == 2).then_some(())
+        },
+    )
+    .await;
+
+    // Buyer 1 buys seat 1 and leaves the room; buyer 2 is admitted and buys seat 2.
+    let held = hold(&stack, &first.token, schedule, 1).await;
+    let (_, body) = status(&stack, &waiting[2].token).await;
+    assert_eq!(body["status"], "waiting", "{body}");
+    pay(&stack, &first.token, &held).await;
+    let second = stack
+        .wait_active(&waiting[0].token, Duration::from_secs(10))
+        .await;
+    let second = second["token"].as_str().unwrap();
+    let held = hold(&stack, second, schedule, 2).await;
+    // Every seat is held or sold: the room admits nobody while that lasts.
+    poll_until(Duration::from_secs(5), "seats_left 0", || async {
+        let (_, body) = status(&stack, &waiting[1].token).await;
+        (body["seats_left"] == 0 && body["held"] == 1).then_some(())
+    })
+    .await;
+    pay(&stack, second, &held).await;
+
+    // Sold out: within about a publish and a tick, the line is released.
+    let released = poll_until(
+        Duration::from_secs(5),
+        "the line to be released",
+        || async {
+            let (status, body) = status(&stack, &waiting[2].token).await;
+            (status == StatusCode::OK && body["status"] == "sold_out").then_some(body)
+        },
+    )
+    .await;
+    assert_eq!(released["seats_left"], 0, "{released}");
+    let (_, body) = status(&stack, &waiting[1].token).await;
+    assert_eq!(body["status"], "sold_out", "{body}");
+    let r = stack.post_token(0, concert, 99, None).await;
+    assert_problem(r, StatusCode::CONFLICT, "SOLD_OUT").await;
+    // Buyers who were in line cannot come back in either.
+    let r = stack.post_token(0, concert, 3, None).await;
+    assert_problem(r, StatusCode::CONFLICT, "SOLD_OUT").await;
+    let (_, room) = stack.admin(Method::GET, concert, None).await;
+    assert_eq!(room["waiting"], 0, "{room}");
+    stack.audit().await;
+    stack.stop().await;
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn a_concert_whose_seats_are_only_held_keeps_its_line(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let stack = fast_stack(opts, c).await;
+    let (concert, schedule) = stack.concert_with(1, 1000).await;
+    stack
+        .configure(
+            concert,
+            json!({"capacity": 1, "batch_size": 1, "tick_ms": 50}),
+        )
+        .await;
+    let first = stack.join(0, concert, 1).await;
+    let second = stack.join(0, concert, 2).await;
+    let held = hold(&stack, &first.token, schedule, 1).await;
+    let body = poll_until(
+        Duration::from_secs(5),
+        "the hold to be published",
+        || async {
+            let (_, body) = status(&stack, &second.token).await;
+            (body["held"] == 1).then_some(body)
+        },
+    )
+    .await;
+    assert_eq!(
+        (body["status"].as_str(), body["seats_left"].as_u64()),
+        (Some("waiting"), Some(0)),
+        "{body}"
+    );
+    // Still waiting a while later: held is not sold.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, body) = status(&stack, &second.token).await;
+    assert_eq!(body["status"], "waiting", "{body}");
+    // The hold is released: the seat is buyable again.
+    let (status_code, _) = stack
+        .call(
+            0,
+            Method::DELETE,
+            &format!(
+                "/v1/reservations/{}",
+                held["reservation_id"].as_str().unwrap()
+            ),
+            Some(&first.token),
+            None,
+        )
+        .await;
+    assert_eq!(status_code, StatusCode::NO_CONTENT);
+    poll_until(
+        Duration::from_secs(5),
+        "the release to be published",
+        || async {
+            let (_, body) = status(&stack, &second.token).await;
+            (body["seats_left"] == 1 && body["held"] == 0).then_some(())
+        },
+    )
+    .await;
+    stack.audit().await;
+    stack.stop().await;
+}
