@@ -45,7 +45,7 @@ impl Buyer {
         {
             Lookup::Found(ticket) => match ticket.place {
                 Place::Active { .. } => Ok(()),
-                Place::Waiting { .. } => Err(ApiError::NotAdmitted),
+                Place::Waiting { .. } | Place::Prequeue { .. } => Err(ApiError::NotAdmitted),
             },
             Lookup::Gone | Lookup::SoldOut(_) | Lookup::GoneSoldOut => Err(ApiError::TicketGone),
             Lookup::Reset => Err(ApiError::QueueReset),

@@ -35,9 +35,12 @@ use utoipa::OpenApi;
         crate::tokens::leave,
         crate::admin::show,
         crate::admin::change,
+        crate::opening::room,
+        crate::opening::draw_page,
     ),
     tags(
         (name = "queue", description = "The waiting line: join, status, leave."),
+        (name = "rooms", description = "Public room state and the opening's auditable draw."),
         (name = "admin", description = "Operator routes (admin token): waiting rooms."),
         (name = "docs", description = "This document and the interactive docs page."),
     )

@@ -7,6 +7,7 @@
 //! booking service that cannot be reached.
 
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, SecondsFormat, Utc};
 use shared::token::TokenError;
 use shared::{Code, Problem};
 
@@ -34,6 +35,23 @@ pub enum ApiError {
     QueueClosed(i64),
     #[error("not admitted yet, position {position}")]
     NotAdmitted { position: u64 },
+    #[error("in the pre-queue: the place is drawn at the opening")]
+    InPrequeue { opens_at: Option<DateTime<Utc>> },
+    #[error("the pre-queue of concert {concert_id} opens at {prequeue_opens_at}")]
+    QueueNotOpen {
+        concert_id: i64,
+        opens_at: DateTime<Utc>,
+        prequeue_opens_at: DateTime<Utc>,
+        retry_after_secs: u64,
+    },
+    #[error("concert {0} has no opening draw")]
+    NoDraw(i64),
+    #[error("the opening draw of concert {concert_id} is not published yet")]
+    DrawPending {
+        concert_id: i64,
+        opens_at: DateTime<Utc>,
+        retry_after_secs: u64,
+    },
     #[error("the ticket is gone")]
     TicketGone,
     #[error("the line this ticket was in no longer exists (the queue store was reset)")]
@@ -97,6 +115,30 @@ impl ApiError {
                 "this token is still waiting in line; poll /v1/queue/status",
             )
             .with("position", *position),
+            ApiError::InPrequeue { opens_at } => Problem::new(
+                Code::NotAdmitted,
+                "this token is in the pre-queue: its place is drawn at the opening; poll \
+                 /v1/queue/status",
+            )
+            .with("status", "prequeue")
+            .with("opens_at", opens_at.map(rfc3339)),
+            ApiError::QueueNotOpen {
+                opens_at,
+                prequeue_opens_at,
+                retry_after_secs,
+                ..
+            } => Problem::new(Code::QueueNotOpen, self.to_string())
+                .with("opens_at", rfc3339(*opens_at))
+                .with("prequeue_opens_at", rfc3339(*prequeue_opens_at))
+                .with_retry_after(*retry_after_secs),
+            ApiError::NoDraw(_) => Problem::new(Code::NoDraw, self.to_string()),
+            ApiError::DrawPending {
+                opens_at,
+                retry_after_secs,
+                ..
+            } => Problem::new(Code::QueueNotOpen, self.to_string())
+                .with("opens_at", rfc3339(*opens_at))
+                .with_retry_after(*retry_after_secs),
             ApiError::TicketGone => Problem::new(
                 Code::TicketGone,
                 "the ticket was dropped (expired, left or paid); join the queue again",
@@ -132,6 +174,10 @@ impl ApiError {
             ApiError::Problem(p) => p.clone(),
         }
     }
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 impl IntoResponse for ApiError {

@@ -11,6 +11,7 @@
 //! - [`forward`]: booking and points calls proxied to the booking service, only for
 //!   admitted tokens where the contract says so.
 //! - [`admin`]: the operators' rooms API.
+//! - [`opening`]: a room's public state and its opening's auditable draw.
 //! - [`rooms`]: which concerts have a room (asked of booking once) and each room's live
 //!   figures as of its last tick.
 //! - [`docs`]: the OpenAPI document (`/openapi.json`, offline `/docs`): booking's public
@@ -22,6 +23,7 @@ pub mod admission;
 pub mod docs;
 pub mod error;
 pub mod forward;
+pub mod opening;
 pub mod rooms;
 pub mod settings;
 pub mod startup;

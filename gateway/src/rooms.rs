@@ -24,6 +24,7 @@ use shared::bounded::BoundedMap;
 use shared::contract::rooms::{RoomChange, RoomPatch, StoredRoom};
 use tokio::sync::Notify;
 
+use crate::admission::accuracy::EtaWatch;
 use crate::admission::positions::{self, LeftTickets};
 use crate::forward::client::{BookingClient, BookingError};
 use shared::store::{RoomSettings, Store, StoreError, Tick};
@@ -71,6 +72,8 @@ pub struct Rooms {
     created: Notify,
     /// Recently left tickets per room, for [`Rooms::waiting_rank`].
     left: LeftTickets,
+    /// Estimates given and not yet settled by an admission.
+    eta: EtaWatch,
 }
 
 impl std::fmt::Debug for Rooms {
@@ -96,6 +99,7 @@ impl Rooms {
             lookups: Mutex::default(),
             created: Notify::new(),
             left: LeftTickets::new(limits.left_per_room),
+            eta: EtaWatch::default(),
         }
     }
 
@@ -166,11 +170,13 @@ impl Rooms {
         self.write(&stored).await
     }
 
-    /// Writes booking's copy of a room to Redis (its settings, or the defaults).
+    /// Writes booking's copy of a room to Redis (its settings, or the defaults, and the
+    /// opening's seed).
     async fn write(&self, stored: &StoredRoom) -> Result<(), RoomError> {
         let settings = stored.settings.unwrap_or(self.defaults);
+        let seed = stored.seed.as_deref().and_then(shared::draw::parse_seed);
         self.store
-            .put_room(stored.concert_id, &settings, stored.version)
+            .put_room(stored.concert_id, &settings, seed.as_ref(), stored.version)
             .await?;
         self.known
             .write()
@@ -228,6 +234,7 @@ impl Rooms {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&concert_id);
         self.left.forget(concert_id);
+        self.eta.forget(concert_id);
     }
 
     /// How many unknown concert ids are remembered right now (at most
@@ -246,6 +253,12 @@ impl Rooms {
         &self.left
     }
 
+    /// The estimates given and not yet settled (the join and status handlers feed it, the
+    /// ticker settles it).
+    pub fn eta(&self) -> &EtaWatch {
+        &self.eta
+    }
+
     /// The 0-based rank of waiting ticket `seq` (issued in room epoch `epoch`) when this
     /// instance can tell it from memory, with the inventory the figures carry; `None` when
     /// Redis must answer (see [`positions`]; also once the room sold out).
@@ -255,9 +268,16 @@ impl Rooms {
         seq: i64,
         epoch: u64,
     ) -> Option<(u64, Option<shared::store::Inventory>)> {
-        let figures = self
-            .figures(concert_id)
-            .filter(|f| f.tick.epoch == epoch && !f.tick.sold_out)?;
+        // Not while the room sold out, nor before its opening's draw is written (the line
+        // is still filling in ahead of the tickets handed out after the opening).
+        let figures = self.figures(concert_id).filter(|f| {
+            f.tick.epoch == epoch
+                && !f.tick.sold_out
+                && matches!(
+                    f.tick.opening.state,
+                    shared::store::DrawState::None | shared::store::DrawState::Drawn
+                )
+        })?;
         let rank = positions::rank_from_figures(&figures.tick, figures.seen.elapsed(), seq)?;
         self.left
             .known_present(concert_id, seq)

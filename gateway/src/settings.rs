@@ -23,6 +23,7 @@ batch_size = 100
 tick_ms = 1000
 active_ttl_secs = 600
 enabled = true
+prequeue_secs = 900
 [booking]
 url = "http://127.0.0.1:8081"
 timeout_ms = 5000
@@ -56,6 +57,8 @@ pub struct QueueSettings {
     pub mode: Option<RoomMode>,
     /// The older switch: `false` makes new rooms `closed`.
     pub enabled: bool,
+    /// How long before a scheduled opening its pre-queue opens (rooms set `opens_at`).
+    pub prequeue_secs: u64,
 }
 
 impl QueueSettings {
@@ -70,6 +73,8 @@ impl QueueSettings {
                 (false, _) => RoomMode::Closed,
                 (true, mode) => mode.unwrap_or_default(),
             },
+            opens_at: None,
+            prequeue_secs: self.prequeue_secs,
         }
     }
 }

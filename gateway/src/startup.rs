@@ -22,7 +22,7 @@ use crate::settings::GatewaySettings;
 use crate::state::AppState;
 use crate::tokens::identity::Identity;
 use crate::tokens::limit::JoinLimits;
-use crate::{admin, admission, forward, tokens};
+use crate::{admin, admission, forward, opening, tokens};
 
 /// A gateway serving on a background task.
 pub type RunningApp = Running<AppState>;
@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens::router())
         .merge(forward::router())
         .merge(admin::router(state.clone()))
+        .merge(opening::router())
         .merge(probes::router())
         .merge(shared::docs::router(crate::docs::openapi()))
         .with_state(state);

@@ -1,34 +1,53 @@
 -- join: puts a buyer in a concert's line, or returns the place the buyer already has.
--- One place per user per concert: a buyer with a live admission or a waiting ticket gets
--- it back; only a buyer with neither gets a new ticket number.
+-- One place per user per concert: a buyer with a live admission, a waiting ticket or a
+-- pre-queue entry gets it back; only a buyer with none gets a new one.
+--
+-- With an opening scheduled (room field opens_at_ms): before the pre-queue window
+-- (opens_at_ms - prequeue_secs) joins are refused ("not_open"); inside it the buyer gets
+-- one pre-queue entry (no ticket number: the draw gives it one); from opens_at_ms on, the
+-- first caller must freeze the pre-queue first (draw_begin.lua) — this script then answers
+-- "unfrozen" and writes nothing — after which new joins get ticket numbers behind every
+-- pre-queue entry (the freeze reserved the numbers pre_base + 1 .. pre_base + pre_n).
 --
 -- KEYS[1] waiting     zset   user id -> ticket number
 -- KEYS[2] active      zset   user id -> admission expiry (ms, Redis server clock)
 -- KEYS[3] active_seq  hash   user id -> ticket number of the admission
 -- KEYS[4] seq         string last ticket number handed out
--- KEYS[5] room        hash   room settings (mode, capacity, active_ttl_secs, ...)
+-- KEYS[5] room        hash   room settings (mode, capacity, active_ttl_secs, opening, ...)
 -- KEYS[6] log         zset   admissions of the last minute: member "<tag>:<n>", score ms
 -- KEYS[7] jt          zset   join-time checkpoints: member time ms, score ticket number
 -- KEYS[8] inv         hash   the concert's seats as booking published them: total, held, sold
+-- KEYS[9] pre         zset   the pre-queue: user id -> join time (ms)
 -- ARGV[1] user id (decimal)
 --
 -- Returns name/value pairs: status, seq, rank, expires_at_ms, created, now_ms, epoch (the
 -- room's, empty for a room created before epochs existed), total, held, sold (the
--- inventory; total -1 when booking never published it).
---   status "active"  seq, rank 0, expires_at_ms; created 1 when admitted by this call
---          "waiting" seq, 0-based rank; created 1 when the ticket was created by this call
---          "closed"  the room is closed (mode closed) and the buyer has no place (nothing
---                    written); in mode queue_all, or while no seat is buyable (all held
---                    or sold), nobody is admitted at once
+-- inventory; total -1 when booking never published it), opens_at_ms, prequeue_ms (the
+-- opening and the pre-queue window's start, empty when none is scheduled).
+--   status "active"   seq, rank 0, expires_at_ms; created 1 when admitted by this call
+--          "waiting"  seq, 0-based rank (counting pre-queue entries the draw has still to
+--                     place); created 1 when the ticket was created by this call
+--          "prequeue" in the pre-queue (seq 0); created 1 when the entry was made by this
+--                     call
+--          "closed"   the room is closed (mode closed) and the buyer has no place (nothing
+--                     written); in mode queue_all, while the opening's draw is not done, or
+--                     while no seat is buyable (all held or sold), nobody is admitted at once
 --          "sold_out" every seat is sold and the buyer has no place (nothing written)
---          "noroom"  the room hash does not exist or lacks a setting (nothing written)
+--          "not_open" the pre-queue window has not opened yet (nothing written)
+--          "unfrozen" the opening has passed and the pre-queue is not frozen yet (nothing
+--                     written: freeze it, then call again)
+--          "noroom"   the room hash does not exist or lacks a setting (nothing written)
 local user = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
-local room = redis.call('HMGET', KEYS[5], 'capacity', 'active_ttl_secs', 'enabled', 'epoch', 'mode')
+local room = redis.call('HMGET', KEYS[5], 'capacity', 'active_ttl_secs', 'enabled', 'epoch',
+  'mode', 'opens_at_ms', 'prequeue_secs', 'pre_n', 'draw_state', 'draw_written')
 -- A hash written before modes existed has only `enabled`.
 local mode = room[5] or ((room[3] == '1') and 'open' or 'closed')
+local opens = tonumber(room[6])
+local prequeue_ms = opens and opens - (tonumber(room[7]) or 0) * 1000
+local pre_n, drawn = tonumber(room[8]), room[9] == 'drawn'
 
 local inv = redis.call('HMGET', KEYS[8], 'total', 'held', 'sold')
 local total = tonumber(inv[1]) or -1
@@ -37,7 +56,17 @@ local held, sold = tonumber(inv[2]) or 0, tonumber(inv[3]) or 0
 local function reply(status, seq, rank, expiry, created)
   return {'status', status, 'seq', seq, 'rank', rank, 'expires_at_ms', expiry,
     'created', created, 'now_ms', now, 'epoch', room[4] or '',
-    'total', total, 'held', held, 'sold', sold}
+    'total', total, 'held', held, 'sold', sold,
+    'opens_at_ms', opens or '', 'prequeue_ms', prequeue_ms or ''}
+end
+
+-- Pre-queue entries the draw has not placed in line yet: they are ahead of every ticket
+-- handed out after the opening.
+local function unplaced()
+  if pre_n and not drawn then
+    return pre_n - (tonumber(room[10]) or 0)
+  end
+  return 0
 end
 
 local capacity, ttl = tonumber(room[1]), tonumber(room[2])
@@ -57,7 +86,11 @@ end
 
 local wseq = redis.call('ZSCORE', KEYS[1], user)
 if wseq then
-  return reply('waiting', tonumber(wseq), redis.call('ZRANK', KEYS[1], user), 0, 0)
+  return reply('waiting', tonumber(wseq), redis.call('ZRANK', KEYS[1], user) + unplaced(), 0, 0)
+end
+
+if opens and not drawn and redis.call('ZSCORE', KEYS[9], user) then
+  return reply('prequeue', 0, 0, 0, 0)
 end
 
 if mode == 'closed' then
@@ -65,6 +98,17 @@ if mode == 'closed' then
 end
 if total > 0 and sold >= total then
   return reply('sold_out', 0, 0, 0, 0)
+end
+
+if opens and not pre_n then
+  if now < prequeue_ms then
+    return reply('not_open', 0, 0, 0, 0)
+  end
+  if now < opens then
+    redis.call('ZADD', KEYS[9], now, user)
+    return reply('prequeue', 0, 0, 0, 1)
+  end
+  return reply('unfrozen', 0, 0, 0, 0)
 end
 
 -- An admission that expired but that no tick has dropped yet: it is over.
@@ -75,9 +119,9 @@ end
 
 local seq = redis.call('INCR', KEYS[4])
 
--- Empty line, free capacity and a buyable seat in an open room: admitted at once (nobody
--- is ahead).
-if mode == 'open' and (total < 0 or total - held - sold > 0)
+-- Empty line, free capacity and a buyable seat in an open room whose opening (if any) is
+-- drawn: admitted at once (nobody is ahead).
+if mode == 'open' and (not opens or drawn) and (total < 0 or total - held - sold > 0)
   and redis.call('ZCARD', KEYS[1]) == 0
   and redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf') < capacity then
   local expiry = now + ttl_ms
@@ -98,4 +142,4 @@ if last[1] == nil or now - tonumber(last[1]) >= 1000 then
 end
 
 -- The new ticket has the highest number, so it is last in line.
-return reply('waiting', seq, redis.call('ZCARD', KEYS[1]) - 1, 0, 1)
+return reply('waiting', seq, redis.call('ZCARD', KEYS[1]) - 1 + unplaced(), 0, 1)

@@ -7,15 +7,26 @@
 -- KEYS[4] left        zset   ticket number -> time it left the line (ms); entries older
 --                            than ARGV[3] ms are trimmed here. Gateways read it each tick
 --                            so status polls answered from memory skip left tickets.
+-- KEYS[5] room        hash   (only pre_n is read: whether the pre-queue is frozen)
+-- KEYS[6] pre         zset   the pre-queue: user id -> join time (ms)
 -- ARGV[1] user id
--- ARGV[2] ticket number the token carries
+-- ARGV[2] ticket number the token carries (0: a pre-queue entry)
 -- ARGV[3] how long a left ticket stays listed, ms
 --
 -- Returns name/value pairs: left ("waiting" when the buyer left the line, "active" when
--- an admission was given up, its slot going to the next in line at the next tick, "none"
--- when the ticket was already gone).
+-- an admission was given up, its slot going to the next in line at the next tick,
+-- "prequeue" when the buyer left the pre-queue before the opening, "none" when the ticket
+-- was already gone — or is a pre-queue entry the draw is placing right now: its token gets
+-- its ticket number at the next status call, and can leave with that).
 local user = ARGV[1]
 local want = tonumber(ARGV[2])
+
+if want == 0 then
+  if not redis.call('HGET', KEYS[5], 'pre_n') and redis.call('ZREM', KEYS[6], user) == 1 then
+    return {'left', 'prequeue'}
+  end
+  return {'left', 'none'}
+end
 
 local seq = tonumber(redis.call('ZSCORE', KEYS[1], user))
 if seq and seq == want then

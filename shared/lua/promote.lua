@@ -7,9 +7,10 @@
 -- status says "sold_out": the room records sold_out_ms and sold_out_seq = the last ticket
 -- handed out). Then, once per tick: drop expired admissions (at most 10,000); admit
 -- min(batch_size, capacity - active) buyers from the head of the line, lowest ticket first
--- — not in mode queue_all (a pause), and not while no seat is buyable (every seat held or
--- sold: the line waits for holds to run out instead of admitting buyers to nothing); log
--- the admissions; trim the one-minute log and the join-time checkpoints.
+-- — not in mode queue_all (a pause), not before a scheduled opening's draw is done (the
+-- drawn pre-queue goes first), and not while no seat is buyable (every seat held or sold:
+-- the line waits for holds to run out instead of admitting buyers to nothing); log the
+-- admissions; trim the one-minute log and the join-time checkpoints.
 --
 -- KEYS[1] waiting     zset   user id -> ticket number
 -- KEYS[2] active      zset   user id -> admission expiry (ms, Redis server clock)
@@ -20,13 +21,17 @@
 --                            "j<seq>:1" (admitted at join), score ms
 -- KEYS[7] jt          zset   join-time checkpoints: member time ms, score ticket number
 -- KEYS[8] inv         hash   the concert's seats as booking published them: total, held, sold
+-- KEYS[9] pre         zset   the pre-queue (only counted here)
 -- ARGV[1] instance id (recorded as last_tick_by)
 --
 -- Returns name/value pairs: ran, admitted, dropped, waiting, active, head_seq,
 -- admitted_1m, tick_ms, capacity, batch_size, active_ttl_secs, mode, now_ms,
 -- log_span_ms, epoch, total, held, sold (total -1 when booking never published the
 -- inventory), sold_out (1 while every seat is sold; the sold-out state follows the
--- inventory, so seats added later open the room again).
+-- inventory, so seats added later open the room again), opens_at_ms, prequeue_secs,
+-- draw_state ("" no opening, "scheduled", "drawing", "drawn"), prequeued (pre-queue
+-- entries, or the draw's size once frozen), draw_written, seed_sha256, seed (empty until
+-- the draw is done), drawn_ms.
 --   ran: 1 when this call did the tick, 0 when the slot was already done, -1 when the room
 --   hash does not exist or lacks a setting (nothing written; only now_ms follows).
 --   head_seq: lowest waiting ticket number, or last ticket + 1 when the line is empty.
@@ -36,7 +41,8 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local r = redis.call('HMGET', KEYS[5], 'capacity', 'batch_size', 'tick_ms',
-  'active_ttl_secs', 'enabled', 'last_tick_ms', 'epoch', 'mode')
+  'active_ttl_secs', 'enabled', 'last_tick_ms', 'epoch', 'mode', 'opens_at_ms',
+  'prequeue_secs', 'draw_state', 'pre_n', 'draw_written', 'seed_sha256', 'seed', 'drawn_ms')
 local capacity, batch, tick, ttl = tonumber(r[1]), tonumber(r[2]), tonumber(r[3]), tonumber(r[4])
 if not capacity or not batch or not tick or not ttl or not r[5] then
   return {'ran', -1, 'now_ms', now}
@@ -44,6 +50,9 @@ end
 -- A hash written before modes existed has only `enabled`.
 local mode = r[8] or ((r[5] == '1') and 'open' or 'closed')
 local last = tonumber(r[6])
+local opens = tonumber(r[9])
+local draw_state = r[11] or (opens and 'scheduled' or '')
+local drawn = draw_state == 'drawn'
 
 local function head_seq()
   local h = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -84,7 +93,7 @@ if last == nil or slot > math.floor(last / tick) then
   --    keeps moving; a paused one does not).
   local n = math.min(batch, capacity - redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf'))
   local buyable = total < 0 or total - held - sold > 0
-  if mode ~= 'queue_all' and buyable and n > 0 then
+  if mode ~= 'queue_all' and (not opens or drawn) and buyable and n > 0 then
     local popped = redis.call('ZPOPMIN', KEYS[1], n)
     admitted = #popped / 2
     if admitted > 0 then
@@ -138,4 +147,8 @@ return {
   'tick_ms', tick, 'capacity', capacity, 'batch_size', batch, 'active_ttl_secs', ttl,
   'mode', mode, 'now_ms', now, 'log_span_ms', span, 'epoch', r[7] or '',
   'total', total, 'held', held, 'sold', sold, 'sold_out', sold_out and 1 or 0,
+  'opens_at_ms', r[9] or '', 'prequeue_secs', tonumber(r[10]) or 0, 'draw_state', draw_state,
+  'prequeued', tonumber(r[12]) or redis.call('ZCARD', KEYS[9]),
+  'draw_written', tonumber(r[13]) or 0, 'seed_sha256', r[14] or '',
+  'seed', drawn and r[15] or '', 'drawn_ms', tonumber(r[16]) or 0,
 }

@@ -7,11 +7,16 @@
 -- KEYS[5] room        hash   settings; last_tick_ms, last_tick_by, admitted_1m
 -- KEYS[6] log         zset   (unused)
 -- KEYS[7] jt          zset   join-time checkpoints: member time ms, score ticket number
+-- KEYS[8] inv         hash   the concert's seats as booking published them: total, held, sold
+-- KEYS[9] pre         zset   the pre-queue
 --
 -- Returns name/value pairs: exists, mode, capacity, batch_size, tick_ms, active_ttl_secs,
 -- waiting, active, admitted_1m, head_seq, last_seq, oldest_wait_ms, last_tick_ms,
--- last_tick_by, now_ms, version, epoch; exists is 0 when the room hash is missing (the settings are then
--- 0 and the figures come from the keys as they are).
+-- last_tick_by, now_ms, version, epoch, total, held, sold (total -1 when never published),
+-- opens_at_ms, prequeue_secs, draw_state, prequeued, draw_written, seed_sha256, seed (empty
+-- until drawn), drawn_ms (as the promote script replies them); exists is 0 when the room
+-- hash is missing (the settings are then 0 and the figures come from the keys as they
+-- are).
 --   oldest_wait_ms: how long the head of the line has waited, to the second (from the
 --   last join-time checkpoint at or below the head's ticket), 0 when the line is empty.
 local t = redis.call('TIME')
@@ -19,7 +24,11 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local r = redis.call('HMGET', KEYS[5], 'capacity', 'batch_size', 'tick_ms',
   'active_ttl_secs', 'enabled', 'admitted_1m', 'last_tick_ms', 'last_tick_by', 'version',
-  'epoch', 'mode')
+  'epoch', 'mode', 'opens_at_ms', 'prequeue_secs', 'draw_state', 'pre_n', 'draw_written',
+  'seed_sha256', 'seed', 'drawn_ms')
+local inv = redis.call('HMGET', KEYS[8], 'total', 'held', 'sold')
+local draw_state = r[14] or ((tonumber(r[12]) and 'scheduled') or '')
+local drawn = draw_state == 'drawn'
 local last_seq = tonumber(redis.call('GET', KEYS[4])) or 0
 local waiting = redis.call('ZCARD', KEYS[1])
 
@@ -53,4 +62,15 @@ return {
   'now_ms', now,
   'version', tonumber(r[9]) or 0,
   'epoch', r[10] or '',
+  'total', tonumber(inv[1]) or -1,
+  'held', tonumber(inv[2]) or 0,
+  'sold', tonumber(inv[3]) or 0,
+  'opens_at_ms', r[12] or '',
+  'prequeue_secs', tonumber(r[13]) or 0,
+  'draw_state', draw_state,
+  'prequeued', tonumber(r[15]) or redis.call('ZCARD', KEYS[9]),
+  'draw_written', tonumber(r[16]) or 0,
+  'seed_sha256', r[17] or '',
+  'seed', drawn and r[18] or '',
+  'drawn_ms', tonumber(r[19]) or 0,
 }

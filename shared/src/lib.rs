@@ -18,6 +18,7 @@ pub mod bounded;
 pub mod config;
 pub mod contract;
 pub mod docs;
+pub mod draw;
 pub mod http;
 pub mod metrics;
 pub mod problem;

@@ -172,7 +172,14 @@ impl TokenKeys {
                 Ok(data) => {
                     let claims = data.claims;
                     let user_ok = claims.sub.parse::<i64>().is_ok_and(|u| u > 0);
-                    if !user_ok || claims.cid <= 0 || claims.seq <= 0 {
+                    // A pre-queue entry has no ticket number yet (0); every other
+                    // ticket has one.
+                    let seq_ok = if claims.st == TicketStatus::Prequeue {
+                        claims.seq == 0
+                    } else {
+                        claims.seq > 0
+                    };
+                    if !user_ok || claims.cid <= 0 || !seq_ok {
                         return Err(TokenError::BadClaims);
                     }
                     return Ok(claims);

@@ -1,31 +1,39 @@
 //! The SQL of rooms' durable settings.
 
+use chrono::Utc;
 use shared::contract::rooms::{RoomChange, RoomSettings, StoredRoom};
+use shared::draw;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 
 use crate::error::{ApiError, ApiResult};
 
+/// A concert's row: its room's settings, version and seed (all null without a room).
+type RoomRow = (Option<Json<RoomSettings>>, Option<i64>, Option<Vec<u8>>);
+
 /// The stored room of a concert booking knows; `None` for an unknown concert.
 pub async fn find(db: &PgPool, concert_id: i64) -> sqlx::Result<Option<StoredRoom>> {
-    let row: Option<(Option<Json<RoomSettings>>, Option<i64>)> = sqlx::query_as(
-        "SELECT r.settings, r.version
-         FROM concerts c LEFT JOIN rooms r ON r.concert_id = c.id
-         WHERE c.id = $1",
+    let row: Option<RoomRow> = sqlx::query_as(
+        "SELECT r.settings, r.version, r.seed
+             FROM concerts c LEFT JOIN rooms r ON r.concert_id = c.id
+             WHERE c.id = $1",
     )
     .bind(concert_id)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(settings, version)| StoredRoom {
+    Ok(row.map(|(settings, version, seed)| StoredRoom {
         concert_id,
         settings: settings.map(|s| s.0),
         version: version.unwrap_or(0) as u64,
+        seed: seed.map(hex::encode),
     }))
 }
 
 /// Applies `change` to the stored settings (to `change.defaults` when there are none yet)
-/// and counts it; `None` for an unknown concert, 400 when a derived value is out of range.
-/// Concurrent changes apply one after the other (the row is locked), none lost.
+/// and counts it; `None` for an unknown concert, 400 when a derived value is out of range
+/// or the opening cannot change any more. Concurrent changes apply one after the other
+/// (the row is locked), none lost. The first time an opening is scheduled, the draw's seed
+/// is drawn and kept (for good: moving the opening keeps it).
 pub async fn change(
     conn: &mut PgConnection,
     concert_id: i64,
@@ -40,27 +48,37 @@ pub async fn change(
     .bind(Json(change.defaults))
     .execute(&mut *conn)
     .await?;
-    let current: Option<(Json<RoomSettings>, i64)> =
-        sqlx::query_as("SELECT settings, version FROM rooms WHERE concert_id = $1 FOR UPDATE")
-            .bind(concert_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some((Json(settings), version)) = current else {
+    let current: Option<(Json<RoomSettings>, i64, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT settings, version, seed FROM rooms WHERE concert_id = $1 FOR UPDATE",
+    )
+    .bind(concert_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((Json(settings), version, seed)) = current else {
         return Ok(None);
     };
-    let settings = settings.patched(&change.patch).map_err(ApiError::Invalid)?;
+    let settings = settings
+        .patched(&change.patch, Utc::now())
+        .map_err(ApiError::Invalid)?;
+    let seed = match seed {
+        None if settings.opens_at.is_some() => Some(draw::new_seed().to_vec()),
+        seed => seed,
+    };
     let version = version + 1;
     sqlx::query(
-        "UPDATE rooms SET settings = $2, version = $3, updated_at = now() WHERE concert_id = $1",
+        "UPDATE rooms SET settings = $2, version = $3, seed = $4, updated_at = now()
+         WHERE concert_id = $1",
     )
     .bind(concert_id)
     .bind(Json(settings))
     .bind(version)
+    .bind(&seed)
     .execute(&mut *conn)
     .await?;
     Ok(Some(StoredRoom {
         concert_id,
         settings: Some(settings),
         version: version as u64,
+        seed: seed.map(hex::encode),
     }))
 }

@@ -43,7 +43,7 @@ async fn changes_are_merged_counted_and_read_back(opts: PgPoolOptions, c: PgConn
     assert_eq!(status, StatusCode::OK, "{room}");
     assert_eq!(
         room,
-        json!({"concert_id": concert, "settings": null, "version": 0})
+        json!({"concert_id": concert, "settings": null, "version": 0, "seed": null})
     );
 
     let (status, room) = patch(&stack, concert, change(json!({"enabled": false}))).await;
@@ -86,6 +86,20 @@ async fn changes_are_merged_counted_and_read_back(opts: PgPoolOptions, c: PgConn
         (3..=12).collect(),
         "each change got its own version"
     );
+
+    // Scheduling an opening draws the seed once; moving the opening keeps it.
+    assert!(room["seed"].is_null());
+    let soon = |mins: i64| (chrono::Utc::now() + chrono::Duration::minutes(mins)).to_rfc3339();
+    let (_, room) = patch(&stack, concert, change(json!({"opens_at": soon(30)}))).await;
+    let seed = room["seed"].as_str().unwrap().to_owned();
+    assert_eq!(shared::draw::parse_seed(&seed).map(|s| s.len()), Some(32));
+    let (_, room) = patch(&stack, concert, change(json!({"opens_at": soon(40)}))).await;
+    assert_eq!(room["seed"], seed.as_str(), "the commitment stays");
+    assert_eq!(get().await.1["seed"], seed.as_str());
+    // An opening in the past is refused, and changes nothing.
+    let (status, _) = patch(&stack, concert, change(json!({"opens_at": soon(-1)}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(get().await.1, room);
     stack.stop().await;
 }
 

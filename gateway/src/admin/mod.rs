@@ -1,7 +1,8 @@
 //! Operator API for rooms: `GET /admin/rooms/{concert_id}` shows a room's
-//! settings and live figures, `PUT` changes any of `mode` (`open`, `queue_all`, `closed`;
-//! `enabled` is the older alias), `capacity`, `batch_size`, `tick_ms` or `rate_per_minute`,
-//! `active_ttl_secs`.
+//! settings and live figures (with its opening's draw and how good the ETAs were), `PUT`
+//! changes any of `mode` (`open`, `queue_all`, `closed`; `enabled` is the older alias),
+//! `capacity`, `batch_size`, `tick_ms` or `rate_per_minute`, `active_ttl_secs`, `opens_at`,
+//! `prequeue_secs`.
 //!
 //! The admin token is checked by a route layer before any extractor runs, so a caller
 //! without it learns nothing (not even whether its body would parse). A change is recorded
@@ -17,10 +18,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, SecondsFormat, Utc};
-use shared::contract::rooms::{RoomPatch, RoomView};
+use shared::contract::rooms::{DrawSummary, EtaAccuracy, RoomPatch, RoomView};
+use shared::draw;
 use shared::http::{Json, Path};
-use shared::store::RoomStats;
+use shared::store::{Opening, RoomStats};
 
+use crate::admission::accuracy::{self, Sample};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -37,7 +40,19 @@ async fn require_admin(State(state): State<AppState>, request: Request, next: Ne
     }
 }
 
-fn view(concert_id: i64, s: RoomStats) -> RoomView {
+/// The opening's draw as operators (and, through `GET /v1/rooms`, the public) see it.
+pub fn draw_summary(o: &Opening) -> DrawSummary {
+    DrawSummary {
+        state: o.state,
+        seed_sha256: o.seed_sha256.map(hex::encode),
+        seed: o.seed.as_ref().map(draw::seed_hex),
+        entries: o.entries,
+        placed: o.placed,
+        drawn_at: o.drawn_at(),
+    }
+}
+
+fn view(concert_id: i64, s: RoomStats, eta_accuracy: EtaAccuracy) -> RoomView {
     RoomView {
         concert_id,
         capacity: s.settings.capacity,
@@ -58,7 +73,28 @@ fn view(concert_id: i64, s: RoomStats) -> RoomView {
             .then(|| DateTime::<Utc>::from_timestamp_millis(s.last_tick_ms))
             .flatten()
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        opens_at: s.opening.opens_at(),
+        prequeue_opens_at: s.opening.prequeue_opens_at(),
+        prequeue_secs: s.settings.prequeue_secs,
+        draw: draw_summary(&s.opening),
+        seats_left: s.inventory.map(|i| i.seats_left()),
+        held: s.inventory.map(|i| i.held),
+        sold_out: s.inventory.is_some_and(|i| i.sold_out()),
+        eta_accuracy,
     }
+}
+
+/// The room's figures and its ETA record.
+async fn current(state: &AppState, concert_id: i64) -> Result<RoomView, ApiError> {
+    let stats = state.store.room_stats(concert_id).await?;
+    let samples: Vec<Sample> = state
+        .store
+        .eta_samples(concert_id)
+        .await?
+        .iter()
+        .filter_map(|s| Sample::decode(s))
+        .collect();
+    Ok(view(concert_id, stats, accuracy::summarize(&samples)))
 }
 
 fn positive(concert_id: i64) -> Result<i64, ApiError> {
@@ -92,13 +128,11 @@ async fn show(
     tracing::Span::current().record("concert_id", concert_id);
     let concert_id = positive(concert_id)?;
     state.rooms.ensure(concert_id).await?;
-    let mut stats = state.store.room_stats(concert_id).await?;
-    if !stats.exists {
+    if !state.store.room_stats(concert_id).await?.exists {
         // Redis lost the room since this instance last wrote it.
         state.rooms.recreate(concert_id).await?;
-        stats = state.store.room_stats(concert_id).await?;
     }
-    Ok(Json(view(concert_id, stats)))
+    Ok(Json(current(&state, concert_id).await?))
 }
 
 #[utoipa::path(
@@ -114,7 +148,12 @@ async fn show(
                    is `closed`, `true` is `open`. `rate_per_minute` sets `batch_size` and \
                    `tick_ms` together (give at most one of them with it): the tick is kept as \
                    nearly as possible and `tick_ms = 60,000 x batch_size / rate_per_minute`, \
-                   so the rate is exact.",
+                   so the rate is exact. `opens_at` (RFC 3339, in the future) schedules the \
+                   sale's opening: joins before `opens_at - prequeue_secs` get 409 \
+                   `QUEUE_NOT_OPEN`, joins after it wait in the pre-queue, drawn into a random \
+                   order at `opens_at` (the seed's SHA-256 is published at once; the seed at the \
+                   draw). The opening can be moved while it is ahead, removed only before its \
+                   pre-queue opens, and not changed once it has passed (400).",
     params(("concert_id" = i64, Path, minimum = 1, description = "Concert id")),
     security(("admin_token" = [])),
     request_body = RoomPatch,
@@ -141,6 +180,5 @@ async fn change(
         .map_err(|errors| ApiError::Invalid(errors.join("; ")))?;
     state.rooms.change(concert_id, &patch).await?;
     tracing::info!(concert_id, ?patch, "room settings changed");
-    let stats = state.store.room_stats(concert_id).await?;
-    Ok(Json(view(concert_id, stats)))
+    Ok(Json(current(&state, concert_id).await?))
 }

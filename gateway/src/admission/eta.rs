@@ -55,6 +55,17 @@ pub fn poll_after_waiting_ms(eta_seconds: u64) -> u64 {
     jittered.max(MIN_POLL_MS)
 }
 
+/// How long a buyer in the pre-queue should wait before asking again: every ~30 s while
+/// the opening is far, then just after the opening plus a random 0–3 s, so a pre-queue of
+/// millions does not ask all in the same millisecond (the draw takes that long anyway).
+pub fn poll_after_prequeue_ms(until_open_ms: i64) -> u64 {
+    let until = until_open_ms.max(0) as u64;
+    if until > MAX_POLL_MS {
+        return (MAX_POLL_MS as f64 * rand::rng().random_range(0.85..=1.0)) as u64;
+    }
+    (until + rand::rng().random_range(0..=3_000)).max(MIN_POLL_MS)
+}
+
 /// How long an admitted buyer should wait before asking again.
 pub fn poll_after_active_ms(remaining_ms: i64) -> u64 {
     (remaining_ms.max(0) as u64 / 2).clamp(MIN_POLL_MS, MAX_POLL_MS)
@@ -83,6 +94,7 @@ mod tests {
             epoch: 1,
             inventory: None,
             sold_out: false,
+            opening: Default::default(),
         }
     }
 

@@ -7,10 +7,14 @@
 //! into slots of `tick_ms` on the Redis clock and does the work only on the first call of a
 //! new slot, so exactly one tick runs per slot whatever the number of instances, and when an
 //! instance dies the others keep the rate without any hand-over. Each call's reply also
-//! refreshes this instance's cached figures ([`crate::rooms`]) used for ETAs.
+//! refreshes this instance's cached figures ([`crate::rooms`]) used for ETAs. When a
+//! reply shows that the room's opening has passed and its draw is not written yet, the
+//! ticker runs the draw ([`draw`]; one instance writes it, the others find it busy).
 //!
 //! All loops stop when the app's [`CancellationToken`] is cancelled.
 
+pub mod accuracy;
+pub mod draw;
 pub mod eta;
 pub mod positions;
 
@@ -97,11 +101,22 @@ async fn run_room(
 ) {
     let concert_label = concert_id.to_string();
     let mut last_warn: Option<Instant> = None;
+    let mut drawing: Option<JoinHandle<()>> = None;
     loop {
         let pause = match store.promote(concert_id, &instance_id).await {
             Ok(Some(tick)) => {
                 rooms.record(concert_id, tick);
                 sync_left(&store, &rooms, concert_id, &tick).await;
+                settle_etas(&store, &rooms, concert_id, &tick).await;
+                if tick.opening.draw_due(tick.now_ms)
+                    && drawing.as_ref().is_none_or(|d| d.is_finished())
+                {
+                    drawing = Some(tokio::spawn(run_draw(
+                        store.clone(),
+                        concert_id,
+                        instance_id.clone(),
+                    )));
+                }
                 if tick.ran {
                     metrics::counter!(
                         "queue_promotion_ticks_total",
@@ -147,6 +162,29 @@ async fn run_room(
     }
 }
 
+/// One attempt at the room's draw (the ticker tries again while it is due).
+async fn run_draw(store: Store, concert_id: i64, instance_id: Arc<str>) {
+    match draw::run(&store, concert_id, &instance_id).await {
+        Ok(report) if report.written > 0 => {
+            metrics::counter!("queue_draw_written_total", "concert_id" => concert_id.to_string())
+                .increment(report.written);
+            metrics::histogram!("queue_draw_longest_call_seconds")
+                .record(report.longest_call.as_secs_f64());
+            tracing::info!(
+                concert_id,
+                entries = report.entries,
+                written = report.written,
+                elapsed_ms = report.elapsed.as_millis() as u64,
+                longest_call_ms = report.longest_call.as_millis() as u64,
+                outcome = ?report.outcome,
+                "draw"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(concert_id, error = %e, "the opening draw failed; retrying"),
+    }
+}
+
 /// Reads the tickets that left the room's line since the last read (for status polls
 /// answered from memory, [`positions`]). A failed read only makes those polls go to Redis.
 async fn sync_left(store: &Store, rooms: &Rooms, concert_id: i64, tick: &Tick) {
@@ -160,6 +198,29 @@ async fn sync_left(store: &Store, rooms: &Rooms, concert_id: i64, tick: &Tick) {
         .await
     {
         left.merge(concert_id, &read, tick.head_seq);
+        rooms
+            .eta()
+            .left(concert_id, read.iter().map(|&(seq, _)| seq));
+    }
+}
+
+/// Turns the tickets the head of the line passed into ETA samples ([`accuracy`]). A failed
+/// write loses those samples only.
+async fn settle_etas(store: &Store, rooms: &Rooms, concert_id: i64, tick: &Tick) {
+    if tick.sold_out {
+        rooms.eta().forget(concert_id);
+        return;
+    }
+    let samples = rooms.eta().admitted_below(concert_id, tick.head_seq);
+    if samples.is_empty() {
+        return;
+    }
+    let encoded: Vec<String> = samples.iter().map(accuracy::Sample::encode).collect();
+    if let Err(e) = store
+        .push_eta_samples(concert_id, &encoded, accuracy::KEPT)
+        .await
+    {
+        tracing::debug!(concert_id, error = %e, "ETA samples not recorded");
     }
 }
 

@@ -170,6 +170,7 @@ mod tests {
             epoch: 1,
             inventory: None,
             sold_out: false,
+            opening: Default::default(),
         }
     }
 

@@ -27,6 +27,7 @@ pub fn status_of(place: &Place) -> TicketStatus {
     match place {
         Place::Active { .. } => TicketStatus::Active,
         Place::Waiting { .. } => TicketStatus::Waiting,
+        Place::Prequeue { .. } => TicketStatus::Prequeue,
     }
 }
 
@@ -48,7 +49,9 @@ pub fn still_true(
         && c.ep == ticket.epoch;
     let fresh_enough = match status {
         TicketStatus::Active | TicketStatus::SoldOut => true,
-        TicketStatus::Waiting => c.exp - now_secs >= (waiting_ttl_secs / 2) as i64,
+        TicketStatus::Waiting | TicketStatus::Prequeue => {
+            c.exp - now_secs >= (waiting_ttl_secs / 2) as i64
+        }
     };
     same && fresh_enough
 }
@@ -70,6 +73,14 @@ pub fn mint(
         Place::Waiting { .. } => (
             TicketStatus::Waiting,
             now_secs.saturating_add(waiting_ttl_secs as i64),
+        ),
+        // Good until a while after the opening, when its status call swaps it for the
+        // drawn ticket's token.
+        Place::Prequeue { opens_at_ms } => (
+            TicketStatus::Prequeue,
+            (opens_at_ms / 1000)
+                .max(now_secs)
+                .saturating_add(waiting_ttl_secs as i64),
         ),
     };
     keys.mint(
@@ -117,9 +128,10 @@ pub fn view(input: ViewInput<'_>) -> TicketView {
             now_secs,
         ),
     };
+    let mut opens_at = None;
     let (position, eta_seconds, poll_after_ms, expires_at) = match ticket.place {
         Place::Active { expires_at_ms } => (
-            0,
+            Some(0),
             0,
             eta::poll_after_active_ms(expires_at_ms - ticket.now_ms),
             DateTime::<Utc>::from_timestamp_millis(expires_at_ms)
@@ -133,9 +145,19 @@ pub fn view(input: ViewInput<'_>) -> TicketView {
             };
             let eta_seconds = eta::eta_seconds(position, rate);
             (
-                position,
+                Some(position),
                 eta_seconds,
                 eta::poll_after_waiting_ms(eta_seconds),
+                None,
+            )
+        }
+        Place::Prequeue { opens_at_ms } => {
+            opens_at = DateTime::<Utc>::from_timestamp_millis(opens_at_ms);
+            let until_open_ms = opens_at_ms - ticket.now_ms;
+            (
+                None,
+                (until_open_ms.max(0) as u64).div_ceil(1000),
+                eta::poll_after_prequeue_ms(until_open_ms),
                 None,
             )
         }
@@ -151,6 +173,7 @@ pub fn view(input: ViewInput<'_>) -> TicketView {
         expires_at,
         seats_left: ticket.inventory.map(|i| i.seats_left()),
         held: ticket.inventory.map(|i| i.held),
+        opens_at,
     }
 }
 
@@ -167,12 +190,13 @@ pub fn sold_out_view(
         status: TicketStatus::SoldOut,
         concert_id,
         user_id,
-        position: 0,
+        position: Some(0),
         eta_seconds: 0,
         poll_after_ms: eta::MAX_POLL_MS,
         expires_at: None,
         seats_left: Some(inventory.map_or(0, |i| i.seats_left())),
         held: inventory.map(|i| i.held),
+        opens_at: None,
     }
 }
 

@@ -28,7 +28,7 @@ use shared::contract::queue::{JoinRequest, TicketView};
 use shared::http::{bearer, Json};
 use shared::store::seats::SeatKey;
 use shared::store::{JoinOutcome, Left, Lookup, Place, StoreError, Ticket};
-use shared::token::{now_secs, QueueClaims};
+use shared::token::{now_secs, QueueClaims, TicketStatus};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -99,6 +99,9 @@ pub async fn admitted_at_seat(
         Lookup::Found(ticket) => match ticket.place {
             Place::Active { .. } => Ok((claims, seat_held)),
             Place::Waiting { rank } => Err(ApiError::NotAdmitted { position: rank + 1 }),
+            Place::Prequeue { opens_at_ms } => Err(ApiError::InPrequeue {
+                opens_at: chrono::DateTime::from_timestamp_millis(opens_at_ms),
+            }),
         },
         Lookup::Gone => Err(ApiError::TicketGone),
         Lookup::Reset => Err(ApiError::QueueReset),
@@ -135,7 +138,11 @@ fn describe(
                    state, with a fresh token when the status changed. A buyer who joins an empty \
                    line with free capacity is active at once. With a verified identity \
                    (`identity.mode` `jwt`: `X-User-Token`; `header`: `X-User-Id` from a trusted \
-                   proxy) `user_id` may be omitted and, if given, must be the identity's.",
+                   proxy) `user_id` may be omitted and, if given, must be the identity's. With \
+                   an opening scheduled (`opens_at`), a join inside the pre-queue window gets \
+                   `status: \"prequeue\"` (one entry per user, no position); at `opens_at` the \
+                   pre-queue is drawn into a uniformly random order ahead of everyone who joins \
+                   later (see `GET /v1/rooms/{concert_id}`).",
     security((), ("queue_token" = [])),
     request_body = JoinRequest,
     responses(
@@ -154,7 +161,9 @@ fn describe(
         (status = 404, description = "`CONCERT_NOT_FOUND`: booking does not know the concert.",
          body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "`QUEUE_CLOSED`: the room is closed to new joins. \
-         `SOLD_OUT`: every seat of the concert is sold.",
+         `SOLD_OUT`: every seat of the concert is sold. `QUEUE_NOT_OPEN`: an opening is \
+         scheduled and its pre-queue has not opened yet: the body carries `opens_at` and \
+         `prequeue_opens_at`, `Retry-After` says when to come back.",
          body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
         (status = 413, response = shared::docs::PayloadTooLarge),
         (status = 415, response = shared::docs::UnsupportedMediaType),
@@ -195,6 +204,15 @@ async fn join(
         state.rooms.recreate(concert_id).await?;
         outcome = state.store.join(concert_id, user_id).await?;
     }
+    if outcome == JoinOutcome::Unfrozen {
+        // The first joins after the opening freeze the pre-queue (the draw's numbers are
+        // reserved ahead of them), then join behind it.
+        state
+            .store
+            .draw_begin(concert_id, &state.instance_id, 0, false)
+            .await?;
+        outcome = state.store.join(concert_id, user_id).await?;
+    }
     let (ticket, created) = match outcome {
         JoinOutcome::Placed { ticket, created } => (ticket, created),
         JoinOutcome::Closed => {
@@ -205,10 +223,17 @@ async fn join(
             count_join(concert_id, "sold_out");
             return Err(ApiError::SoldOut(concert_id));
         }
-        JoinOutcome::NoRoom => {
-            return Err(ApiError::Store(StoreError::UnexpectedReply(
-                "room missing right after it was created".into(),
-            )))
+        JoinOutcome::NotOpen {
+            opens_at_ms,
+            prequeue_ms,
+        } => {
+            count_join(concert_id, "not_open");
+            return Err(not_open(concert_id, opens_at_ms, prequeue_ms));
+        }
+        JoinOutcome::NoRoom | JoinOutcome::Unfrozen => {
+            return Err(ApiError::Store(StoreError::UnexpectedReply(format!(
+                "join: {outcome:?} right after the room was mended"
+            ))))
         }
     };
     count_join(
@@ -217,18 +242,37 @@ async fn join(
             (false, _) => "existing",
             (true, Place::Active { .. }) => "admitted",
             (true, Place::Waiting { .. }) => "waiting",
+            (true, Place::Prequeue { .. }) => "prequeue",
         },
     );
     let presented = presented
         .as_ref()
         .map(|(token, claims)| Presented { token, claims });
     let view = describe(&state, presented, concert_id, user_id, ticket);
+    if created && matches!(ticket.place, Place::Waiting { .. }) {
+        state
+            .rooms
+            .eta()
+            .given(concert_id, ticket.seq, view.eta_seconds);
+    }
     let code = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     Ok((code, Json(view)).into_response())
+}
+
+/// 409 `QUEUE_NOT_OPEN`: come back when the pre-queue opens.
+fn not_open(concert_id: i64, opens_at_ms: i64, prequeue_ms: i64) -> ApiError {
+    let at = |ms| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    let until_ms = prequeue_ms - chrono::Utc::now().timestamp_millis();
+    ApiError::QueueNotOpen {
+        concert_id,
+        opens_at: at(opens_at_ms),
+        prequeue_opens_at: at(prequeue_ms),
+        retry_after_secs: (until_ms.max(0) as u64).div_ceil(1000).max(1),
+    }
 }
 
 fn count_join(concert_id: i64, result: &'static str) {
@@ -279,13 +323,15 @@ async fn status(
         token,
         claims: &claims,
     };
-    Ok(Json(describe(
-        &state,
-        Some(presented),
-        claims.cid,
-        user_id,
-        ticket,
-    )))
+    let view = describe(&state, Some(presented), claims.cid, user_id, ticket);
+    if claims.st == TicketStatus::Prequeue && matches!(ticket.place, Place::Waiting { .. }) {
+        // The draw gave this pre-queue entry its place: its first estimate.
+        state
+            .rooms
+            .eta()
+            .given(claims.cid, ticket.seq, view.eta_seconds);
+    }
+    Ok(Json(view))
 }
 
 #[utoipa::path(
@@ -305,6 +351,7 @@ async fn leave(State(state): State<AppState>, headers: HeaderMap) -> Result<Stat
         .await?;
     if left == Left::Waiting {
         state.rooms.left().mark(claims.cid, claims.seq);
+        state.rooms.eta().left(claims.cid, [claims.seq]);
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -367,8 +367,10 @@ async fn one_tick_drops_at_most_ten_thousand_expired_admissions() {
         tick_ms: 10,
         active_ttl_secs: 600,
         mode: shared::store::RoomMode::Open,
+        opens_at: None,
+        prequeue_secs: 900,
     };
-    store.put_room(7, &room, 0).await.unwrap();
+    store.put_room(7, &room, None, 0).await.unwrap();
     let mut redis = app.redis.clone();
     let mut zadd = redis::cmd("ZADD");
     zadd.arg(app.keys.active(7));

@@ -12,6 +12,7 @@ mod identity;
 mod load_balancer;
 mod metrics;
 mod modes;
+mod opening;
 mod props;
 mod queue_tokens;
 mod resilience;

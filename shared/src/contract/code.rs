@@ -55,6 +55,7 @@ codes! {
     ScheduleNotFound = "SCHEDULE_NOT_FOUND", NOT_FOUND, "Schedule not found";
     SeatNotFound = "SEAT_NOT_FOUND", NOT_FOUND, "Seat not found";
     ReservationNotFound = "RESERVATION_NOT_FOUND", NOT_FOUND, "Reservation not found";
+    NoDraw = "NO_DRAW", NOT_FOUND, "No opening draw";
     MethodNotAllowed = "METHOD_NOT_ALLOWED", METHOD_NOT_ALLOWED, "Method not allowed";
     SeatUnavailable = "SEAT_UNAVAILABLE", CONFLICT, "Seat unavailable";
     HoldLimit = "HOLD_LIMIT", CONFLICT, "Hold limit reached";

@@ -1,13 +1,16 @@
 //! The waiting line as buyers see it: joining, and a ticket's state.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A ticket's place: `waiting` in line, `active` (admitted to book), or `sold_out` (it was
-/// in line when every seat was sold; the line was released: stop waiting).
+/// A ticket's place: `prequeue` (joined before the opening: the draw at `opens_at` gives it
+/// its place), `waiting` in line, `active` (admitted to book), or `sold_out` (it was in line
+/// when every seat was sold; the line was released: stop waiting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketStatus {
+    Prequeue,
     Waiting,
     Active,
     SoldOut,
@@ -16,6 +19,7 @@ pub enum TicketStatus {
 impl TicketStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            TicketStatus::Prequeue => "prequeue",
             TicketStatus::Waiting => "waiting",
             TicketStatus::Active => "active",
             TicketStatus::SoldOut => "sold_out",
@@ -43,8 +47,11 @@ pub struct TicketView {
     pub status: TicketStatus,
     pub concert_id: i64,
     pub user_id: i64,
-    /// 1 for the head of the line, 0 when active.
-    pub position: u64,
+    /// 1 for the head of the line, 0 when active (or sold out); null in the pre-queue (the
+    /// draw at `opens_at` gives the place).
+    #[schema(required = true)]
+    pub position: Option<u64>,
+    /// The estimated wait until admission; in the pre-queue, the time until the opening.
     pub eta_seconds: u64,
     /// When to ask again.
     pub poll_after_ms: u64,
@@ -56,4 +63,7 @@ pub struct TicketView {
     pub seats_left: Option<u64>,
     /// Seats held right now (not buyable, but they may come back when a hold runs out).
     pub held: Option<u64>,
+    /// The scheduled opening (pre-queue tickets only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opens_at: Option<DateTime<Utc>>,
 }

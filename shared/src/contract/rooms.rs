@@ -4,7 +4,8 @@
 
 use std::ops::RangeInclusive;
 
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 /// What a room does with joins and admissions.
@@ -62,6 +63,137 @@ pub struct RoomView {
     pub last_tick_by: Option<String>,
     /// When the last admission tick ran, RFC 3339 UTC.
     pub last_tick_at: Option<String>,
+    /// The scheduled opening (null: none).
+    #[schema(required = true)]
+    pub opens_at: Option<DateTime<Utc>>,
+    /// When the pre-queue opens (`opens_at - prequeue_secs`).
+    #[schema(required = true)]
+    pub prequeue_opens_at: Option<DateTime<Utc>>,
+    pub prequeue_secs: u64,
+    /// The opening's draw: its commitment, state and size.
+    pub draw: DrawSummary,
+    /// Seats still buyable and held right now, as booking last published them (null until
+    /// it has), and whether every seat is sold.
+    #[schema(required = true)]
+    pub seats_left: Option<u64>,
+    #[schema(required = true)]
+    pub held: Option<u64>,
+    pub sold_out: bool,
+    /// How good the estimates of the wait were, over this room's recent admissions.
+    pub eta_accuracy: EtaAccuracy,
+}
+
+/// Where a room's opening draw stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DrawState {
+    /// No opening is scheduled.
+    #[default]
+    None,
+    /// The opening is scheduled; buyers join the pre-queue inside its window.
+    Scheduled,
+    /// The opening has passed; the pre-queue's order is being written.
+    Drawing,
+    /// Done: the seed is revealed and the order is published.
+    Drawn,
+}
+
+/// A room's opening draw (commit-reveal): `seed_sha256` is published as soon as the opening
+/// is scheduled, `seed` at the draw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DrawSummary {
+    pub state: DrawState,
+    /// hex(SHA-256(the 32 seed bytes)); null when no opening was ever scheduled.
+    #[schema(required = true)]
+    pub seed_sha256: Option<String>,
+    /// The 32 seed bytes as 64 lowercase hex characters; null until the draw.
+    #[schema(required = true)]
+    pub seed: Option<String>,
+    /// Buyers in the pre-queue (before the draw) or in the draw (after it).
+    pub entries: u64,
+    /// Entries the draw has placed in line so far.
+    pub placed: u64,
+    #[schema(required = true)]
+    pub drawn_at: Option<DateTime<Utc>>,
+}
+
+/// The estimates of the wait given to buyers against the waits they had: for each buyer
+/// admitted lately (up to the last 10,000), the ETA of the answer that gave them their
+/// place versus the time from that answer to their admission.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EtaAccuracy {
+    /// Admissions measured.
+    pub samples: u64,
+    /// Median and 90th percentile of |estimate - actual wait|, seconds.
+    #[schema(required = true)]
+    pub median_abs_error_secs: Option<f64>,
+    #[schema(required = true)]
+    pub p90_abs_error_secs: Option<f64>,
+    /// Median of (estimate - actual wait) / actual wait, percent (negative: the wait was
+    /// longer than promised); buyers who waited under 5 s are left out of the ratios.
+    #[schema(required = true)]
+    pub median_error_pct: Option<f64>,
+    /// Median and 90th percentile of |estimate - actual wait| / actual wait, percent.
+    #[schema(required = true)]
+    pub median_abs_error_pct: Option<f64>,
+    #[schema(required = true)]
+    pub p90_abs_error_pct: Option<f64>,
+}
+
+/// `GET /v1/rooms/{concert_id}`: what anyone may know about a room (no token needed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PublicRoom {
+    pub concert_id: i64,
+    pub mode: RoomMode,
+    #[schema(required = true)]
+    pub opens_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
+    pub prequeue_opens_at: Option<DateTime<Utc>>,
+    /// hex(SHA-256(seed)), published as soon as the opening is scheduled.
+    #[schema(required = true)]
+    pub seed_sha256: Option<String>,
+    /// The draw's seed, 64 lowercase hex characters: null until the draw.
+    #[schema(required = true)]
+    pub seed: Option<String>,
+    pub draw_state: DrawState,
+    /// Buyers waiting: in line, and in the pre-queue before the draw.
+    pub waiting: u64,
+    /// Seats still buyable and held right now (null until booking has published them).
+    #[schema(required = true)]
+    pub seats_left: Option<u64>,
+    #[schema(required = true)]
+    pub held: Option<u64>,
+    pub sold_out: bool,
+}
+
+/// `GET /v1/rooms/{concert_id}/draw`: one page of the drawn order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DrawPage {
+    pub concert_id: i64,
+    pub seed: String,
+    pub seed_sha256: String,
+    pub drawn_at: DateTime<Utc>,
+    /// Entries in the whole draw.
+    pub total: u64,
+    /// 0-based place of this page's first entry.
+    pub offset: u64,
+    /// Entry ids in drawn order: hex(SHA-256(UTF-8 of "entry:<concert_id>:<user_id>")).
+    pub entries: Vec<String>,
+    /// `offset` of the next page; null on the last one.
+    #[schema(required = true)]
+    pub next_offset: Option<u64>,
+}
+
+/// `?offset=&limit=` of the draw.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DrawQuery {
+    /// 0-based place to start at (default 0).
+    pub offset: Option<u64>,
+    /// Page size, 1 to 10,000 (default 1,000).
+    #[param(minimum = 1, maximum = 10_000)]
+    pub limit: Option<u64>,
 }
 
 /// A room's settings, complete: what a room is created with.
@@ -73,6 +205,19 @@ pub struct RoomSettings {
     pub tick_ms: u64,
     pub active_ttl_secs: u64,
     pub mode: RoomMode,
+    /// The sale's opening, if it is scheduled: joins before `opens_at - prequeue_secs` are
+    /// refused, joins after it wait in the pre-queue, whose order is drawn at `opens_at`.
+    #[schema(required = true)]
+    pub opens_at: Option<DateTime<Utc>>,
+    /// How long before `opens_at` the pre-queue opens.
+    pub prequeue_secs: u64,
+}
+
+/// `prequeue_secs` when nobody set it.
+pub const DEFAULT_PREQUEUE_SECS: u64 = 900;
+
+fn default_prequeue_secs() -> u64 {
+    DEFAULT_PREQUEUE_SECS
 }
 
 /// Settings as stored by any version: before modes existed, `enabled: false` meant closed.
@@ -86,6 +231,10 @@ struct StoredSettings {
     mode: Option<RoomMode>,
     #[serde(default)]
     enabled: Option<bool>,
+    #[serde(default)]
+    opens_at: Option<DateTime<Utc>>,
+    #[serde(default = "default_prequeue_secs")]
+    prequeue_secs: u64,
 }
 
 impl From<StoredSettings> for RoomSettings {
@@ -99,6 +248,8 @@ impl From<StoredSettings> for RoomSettings {
                 Some(false) => RoomMode::Closed,
                 _ => RoomMode::Open,
             }),
+            opens_at: s.opens_at,
+            prequeue_secs: s.prequeue_secs,
         }
     }
 }
@@ -114,15 +265,27 @@ impl RoomSettings {
         (self.batch_size * 60_000 + self.tick_ms / 2) / self.tick_ms.max(1)
     }
 
-    /// These settings with `patch` applied (a valid patch, see [`RoomPatch::validate`]);
-    /// `Err` names the derived value that is out of range.
+    /// When the pre-queue opens (`opens_at - prequeue_secs`), if an opening is scheduled.
+    pub fn prequeue_opens_at(&self) -> Option<DateTime<Utc>> {
+        self.opens_at
+            .map(|at| at - chrono::Duration::seconds(self.prequeue_secs as i64))
+    }
+
+    /// These settings with `patch` applied at time `now` (a valid patch, see
+    /// [`RoomPatch::validate`]); `Err` says what cannot be done: a derived value out of
+    /// range, or a change of the opening that the clock no longer allows.
+    ///
+    /// The opening: `opens_at` may be set or moved while it is in the future (a new time
+    /// must be in the future too); once it has passed the draw is history and the opening
+    /// can no longer be changed; it may be removed only before the pre-queue opens (after
+    /// that the pre-queue has buyers in it: move the opening instead).
     ///
     /// `rate_per_minute` sets `batch_size` and `tick_ms` together: with `batch_size` given,
     /// `tick_ms = 60,000 × batch_size / rate`; otherwise the tick (`tick_ms` given, or the
     /// current one) is kept as nearly as possible: `batch_size` is the smallest that reaches
     /// the rate in that tick, and `tick_ms = 60,000 × batch_size / rate` (rounded to the
     /// ms), so the rate is exact.
-    pub fn patched(mut self, patch: &RoomPatch) -> Result<Self, String> {
+    pub fn patched(mut self, patch: &RoomPatch, now: DateTime<Utc>) -> Result<Self, String> {
         let RoomPatch {
             capacity,
             batch_size,
@@ -131,7 +294,12 @@ impl RoomSettings {
             active_ttl_secs,
             mode,
             enabled,
+            opens_at,
+            prequeue_secs,
         } = *patch;
+        if opens_at.is_some() || prequeue_secs.is_some() {
+            self.patch_opening(opens_at, prequeue_secs, now)?;
+        }
         self.capacity = capacity.unwrap_or(self.capacity);
         self.active_ttl_secs = active_ttl_secs.unwrap_or(self.active_ttl_secs);
         if let Some(mode) =
@@ -162,16 +330,55 @@ impl RoomSettings {
         }
         Ok(self)
     }
+
+    fn patch_opening(
+        &mut self,
+        opens_at: Option<Option<DateTime<Utc>>>,
+        prequeue_secs: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> Result<(), String> {
+        if let Some(current) = self.opens_at {
+            if current <= now {
+                return Err(format!(
+                    "the opening at {} has passed and its draw is final: the opening can no \
+                     longer be changed",
+                    current.to_rfc3339()
+                ));
+            }
+        }
+        match opens_at {
+            Some(Some(at)) if at <= now => {
+                return Err(format!("opens_at {} is not in the future", at.to_rfc3339()))
+            }
+            Some(None) if self.prequeue_opens_at().is_some_and(|p| p <= now) => {
+                return Err("the pre-queue is open and holds buyers: move the opening \
+                            (opens_at) instead of removing it"
+                    .into());
+            }
+            _ => {}
+        }
+        if let Some(at) = opens_at {
+            self.opens_at = at;
+        }
+        self.prequeue_secs = prequeue_secs.unwrap_or(self.prequeue_secs);
+        Ok(())
+    }
 }
 
 /// Booking's durable copy of a room's settings. `settings` is null until an operator first
 /// changes the room (the gateways' defaults apply until then); `version` counts the changes,
 /// so a gateway never writes older settings over newer ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StoredRoom {
     pub concert_id: i64,
     pub settings: Option<RoomSettings>,
     pub version: u64,
+    /// The draw's secret seed (64 lowercase hex characters), drawn once when an opening is
+    /// first scheduled and kept for good, so every gateway, and a gateway restarted, draws
+    /// the same order. Only its SHA-256 is public before the draw.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub seed: Option<String>,
 }
 
 /// `PATCH /internal/rooms/{concert_id}`: an operator's change, and the settings to apply it
@@ -216,6 +423,29 @@ pub struct RoomPatch {
     /// The older switch: `false` = mode `closed`, `true` = mode `open`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// The sale's opening (RFC 3339, in the future), or `null` to remove a scheduled one
+    /// before its pre-queue opens. Setting it the first time draws the seed of the opening's
+    /// draw, whose SHA-256 is published at once (`GET /v1/rooms/{concert_id}`).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub opens_at: Option<Option<DateTime<Utc>>>,
+    /// How long before `opens_at` the pre-queue opens, 0 to 604,800 (default 900).
+    #[schema(minimum = 0, maximum = 604_800)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prequeue_secs: Option<u64>,
+}
+
+/// A field that may be absent (outer `None`), `null` (`Some(None)`) or a value.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 impl RoomPatch {
@@ -224,6 +454,7 @@ impl RoomPatch {
     pub const TICK_MS: RangeInclusive<u64> = 10..=60_000;
     pub const RATE_PER_MINUTE: RangeInclusive<u64> = 1..=6_000_000;
     pub const ACTIVE_TTL_SECS: RangeInclusive<u64> = 1..=86_400;
+    pub const PREQUEUE_SECS: RangeInclusive<u64> = 0..=604_800;
 
     /// Every out-of-range field and contradiction, one message each.
     pub fn validate(&self) -> Result<(), Vec<String>> {
@@ -241,6 +472,7 @@ impl RoomPatch {
                 self.active_ttl_secs,
                 Self::ACTIVE_TTL_SECS,
             ),
+            ("prequeue_secs", self.prequeue_secs, Self::PREQUEUE_SECS),
         ];
         let mut errors: Vec<String> = checks
             .into_iter()
@@ -302,7 +534,13 @@ mod tests {
             tick_ms: 1_000,
             active_ttl_secs: 600,
             mode: RoomMode::Open,
+            opens_at: None,
+            prequeue_secs: DEFAULT_PREQUEUE_SECS,
         }
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-12-01T12:00:00Z".parse().unwrap()
     }
 
     fn with_rate(rate: u64, batch: Option<u64>, tick: Option<u64>) -> RoomSettings {
@@ -312,7 +550,7 @@ mod tests {
             tick_ms: tick,
             ..Default::default()
         };
-        settings().patched(&patch).unwrap()
+        settings().patched(&patch, now()).unwrap()
     }
 
     #[test]
@@ -344,7 +582,7 @@ mod tests {
             batch_size: Some(5),
             ..Default::default()
         };
-        assert!(settings().patched(&patch).is_err());
+        assert!(settings().patched(&patch, now()).is_err());
         let over = RoomPatch {
             rate_per_minute: Some(10),
             batch_size: Some(1),
@@ -360,12 +598,15 @@ mod tests {
             enabled: Some(false),
             ..Default::default()
         };
-        assert_eq!(settings().patched(&closed).unwrap().mode, RoomMode::Closed);
+        assert_eq!(
+            settings().patched(&closed, now()).unwrap().mode,
+            RoomMode::Closed
+        );
         let paused = RoomPatch {
             mode: Some(RoomMode::QueueAll),
             ..Default::default()
         };
-        let s = settings().patched(&paused).unwrap();
+        let s = settings().patched(&paused, now()).unwrap();
         assert!(s.enabled() && s.mode == RoomMode::QueueAll);
         let contradiction = RoomPatch {
             mode: Some(RoomMode::Closed),
@@ -382,5 +623,62 @@ mod tests {
         let round: RoomSettings =
             serde_json::from_str(&serde_json::to_string(&settings()).unwrap()).unwrap();
         assert_eq!(round, settings());
+    }
+
+    fn opening(opens_at: Option<Option<&str>>, prequeue_secs: Option<u64>) -> RoomPatch {
+        RoomPatch {
+            opens_at: opens_at.map(|at| at.map(|a| a.parse().unwrap())),
+            prequeue_secs,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_opening_is_scheduled_moved_and_removed_only_while_the_clock_allows() {
+        let at = "2026-12-01T13:00:00Z";
+        let s = settings()
+            .patched(&opening(Some(Some(at)), Some(600)), now())
+            .unwrap();
+        assert_eq!(s.opens_at, Some(at.parse().unwrap()));
+        assert_eq!(
+            s.prequeue_opens_at(),
+            Some("2026-12-01T12:50:00Z".parse().unwrap())
+        );
+        // Not in the future.
+        let past = opening(Some(Some("2026-12-01T11:59:59Z")), None);
+        assert!(settings().patched(&past, now()).is_err());
+        // Removed before the pre-queue opens; not after.
+        assert_eq!(
+            s.patched(&opening(Some(None), None), now())
+                .unwrap()
+                .opens_at,
+            None
+        );
+        let later: DateTime<Utc> = "2026-12-01T12:55:00Z".parse().unwrap();
+        assert!(s.patched(&opening(Some(None), None), later).is_err());
+        // Moved while in the future, even inside the pre-queue window.
+        let moved = s
+            .patched(&opening(Some(Some("2026-12-01T14:00:00Z")), None), later)
+            .unwrap();
+        assert_eq!(moved.prequeue_secs, 600);
+        // Final once passed; other settings still change.
+        let after: DateTime<Utc> = "2026-12-01T13:00:01Z".parse().unwrap();
+        assert!(s.patched(&opening(None, Some(60)), after).is_err());
+        let capacity = RoomPatch {
+            capacity: Some(5),
+            ..Default::default()
+        };
+        assert_eq!(s.patched(&capacity, after).unwrap().capacity, 5);
+        // null, absent and a value are three different patches.
+        let patch: RoomPatch = serde_json::from_str(r#"{"opens_at": null}"#).unwrap();
+        assert_eq!(patch.opens_at, Some(None));
+        let patch: RoomPatch = serde_json::from_str("{}").unwrap();
+        assert_eq!(patch.opens_at, None);
+        // Stored settings from before openings existed.
+        let old: RoomSettings = serde_json::from_str(
+            r#"{"capacity":1,"batch_size":1,"tick_ms":100,"active_ttl_secs":60,"mode":"open"}"#,
+        )
+        .unwrap();
+        assert_eq!((old.opens_at, old.prequeue_secs), (None, 900));
     }
 }

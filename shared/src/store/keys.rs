@@ -43,11 +43,14 @@ layout! {
         active => ACTIVE: "<p>q:{c}:a", "zset", "admitted buyers: member user id, score admission expiry (ms)";
         active_seq => ACTIVE_SEQ: "<p>q:{c}:as", "hash", "admitted user id → ticket number";
         seq => SEQ: "<p>q:{c}:seq", "string", "last ticket number handed out";
-        room => ROOM: "<p>q:{c}:room", "hash", "room settings (capacity, batch_size, tick_ms, active_ttl_secs, enabled) and their version, the room's epoch, tick bookkeeping (last_tick_ms, last_tick_by, admitted_1m)";
+        room => ROOM: "<p>q:{c}:room", "hash", "room settings (mode, capacity, batch_size, tick_ms, active_ttl_secs, enabled, opens_at_ms, prequeue_secs) and their version, the opening's seed and seed_sha256, the room's epoch, tick bookkeeping (last_tick_ms, last_tick_by, admitted_1m), the draw's progress (pre_n, pre_base, draw_state, draw_written, draw_owner, draw_lease_ms, drawn_ms), the last sell-out (sold_out_ms, sold_out_seq)";
         admission_log => ADMISSION_LOG: "<p>q:{c}:log", "zset", "admissions per tick over the last minute (measured rate)";
         join_times => JOIN_TIMES: "<p>q:{c}:jt", "zset", "ticket number → time checkpoints, at most one a second (oldest wait)";
         left => LEFT: "<p>q:{c}:left", "zset", "tickets that left the line in the last minute: member ticket number, score time (ms)";
         inventory => INVENTORY: "<p>q:{c}:inv", "hash", "the concert's seats as booking last published them (about once a second): total, held, sold";
+        prequeue => PREQUEUE: "<p>q:{c}:pre", "zset", "the pre-queue before the opening's draw: member user id, score join time (ms)";
+        drawn => DRAWN: "<p>q:{c}:drawn", "list", "the opening's draw: user ids in drawn order (published as entry ids)";
+        eta => ETA: "<p>q:{c}:eta", "list", "the last 10,000 admissions' estimate errors: \"<estimate ms>:<actual wait ms>\"";
     ]
     other: [
         HOLD: "<p>hold:{c}:<schedule>:<seat>", "string", "`<reservation id>:<user id>` of the hold, `PX` = hold TTL; after the payment `sold`, `PX` = `holds.sold_marker_hours`";
@@ -94,7 +97,7 @@ impl Keys {
     }
 
     /// The keys the join, promote and stats scripts take, in their `KEYS` order.
-    pub fn line(&self, concert_id: i64) -> [String; 8] {
+    pub fn line(&self, concert_id: i64) -> [String; 9] {
         [
             self.waiting(concert_id),
             self.active(concert_id),
@@ -104,6 +107,7 @@ impl Keys {
             self.admission_log(concert_id),
             self.join_times(concert_id),
             self.inventory(concert_id),
+            self.prequeue(concert_id),
         ]
     }
 }

@@ -19,6 +19,7 @@
 //! `redis.timeout_ms` ([`client`]), so a dead Redis is an error (a 503) in that time.
 
 pub mod client;
+pub mod draw;
 pub mod inventory;
 pub mod keys;
 pub mod queue;
@@ -32,11 +33,12 @@ use redis::Script;
 
 use crate::config::RedisSettings;
 pub use client::{RedisCallError, RedisPool};
+pub use draw::{DrawStart, Frozen, Written};
 pub use inventory::Inventory;
 pub use keys::Keys;
 pub use queue::{JoinOutcome, Left, Lookup, Place, Ticket};
 pub use reply::Reply;
-pub use room::{RoomMode, RoomPut, RoomSettings, RoomStats, Tick};
+pub use room::{DrawState, Opening, RoomMode, RoomPut, RoomSettings, RoomStats, Tick};
 
 /// The scripts' sources, for tools that must run exactly what the services run.
 pub mod lua {
@@ -50,6 +52,8 @@ pub mod lua {
     pub const ROOM_PUT: &str = include_str!("../../lua/room_put.lua");
     pub const SEAT_LOCK: &str = include_str!("../../lua/seat_lock.lua");
     pub const SEAT_SOLD: &str = include_str!("../../lua/seat_sold.lua");
+    pub const DRAW_BEGIN: &str = include_str!("../../lua/draw_begin.lua");
+    pub const DRAW_WRITE: &str = include_str!("../../lua/draw_write.lua");
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +81,8 @@ struct Scripts {
     room_put: Script,
     seat_lock: Script,
     seat_sold: Script,
+    draw_begin: Script,
+    draw_write: Script,
 }
 
 /// The Redis client, the key prefix and the scripts; cheap to clone.
@@ -117,6 +123,8 @@ impl Store {
             room_put: Script::new(lua::ROOM_PUT),
             seat_lock: Script::new(lua::SEAT_LOCK),
             seat_sold: Script::new(lua::SEAT_SOLD),
+            draw_begin: Script::new(lua::DRAW_BEGIN),
+            draw_write: Script::new(lua::DRAW_WRITE),
         };
         Self {
             redis,

@@ -11,6 +11,8 @@ pub enum Place {
     Active { expires_at_ms: i64 },
     /// In line with `rank` buyers ahead (0 = head of the line).
     Waiting { rank: u64 },
+    /// In the pre-queue of the opening at `opens_at_ms`, whose draw gives the place.
+    Prequeue { opens_at_ms: i64 },
 }
 
 /// A buyer's ticket as the store holds it right now.
@@ -49,6 +51,11 @@ pub enum JoinOutcome {
     Placed { ticket: Ticket, created: bool },
     /// The room is closed and the buyer had no place.
     Closed,
+    /// An opening is scheduled and its pre-queue opens at `prequeue_ms` (nothing written).
+    NotOpen { opens_at_ms: i64, prequeue_ms: i64 },
+    /// The opening has passed and the pre-queue must be frozen first
+    /// ([`Store::draw_begin`]); nothing was written.
+    Unfrozen,
     /// Every seat is sold and the buyer had no place.
     SoldOut,
     /// The room hash is missing from Redis (e.g. after a flush); nothing was written.
@@ -62,6 +69,8 @@ pub enum Left {
     Waiting,
     /// The ticket was admitted; its slot goes to the next in line.
     Active,
+    /// The entry left the pre-queue before the opening.
+    Prequeue,
     /// Nothing: the ticket was already gone.
     Nothing,
 }
@@ -76,6 +85,9 @@ fn place(reply: &Reply, script: &str, status: &str) -> Result<Option<Place>, Sto
         }),
         "waiting" => Some(Place::Waiting {
             rank: reply.count(script, "rank")?,
+        }),
+        "prequeue" => Some(Place::Prequeue {
+            opens_at_ms: reply.int(script, "opens_at_ms")?,
         }),
         _ => None,
     })
@@ -114,13 +126,19 @@ impl Store {
         match status.as_str() {
             "closed" => Ok(JoinOutcome::Closed),
             "sold_out" => Ok(JoinOutcome::SoldOut),
+            "not_open" => Ok(JoinOutcome::NotOpen {
+                opens_at_ms: reply.int("join", "opens_at_ms")?,
+                prequeue_ms: reply.int("join", "prequeue_ms")?,
+            }),
+            "unfrozen" => Ok(JoinOutcome::Unfrozen),
             "noroom" => Ok(JoinOutcome::NoRoom),
             other => Err(StoreError::UnexpectedReply(format!("join: status {other}"))),
         }
     }
 
-    /// Where ticket `seq` of `user_id`, issued in room epoch `epoch` (0: not checked),
-    /// stands now.
+    /// Where ticket `seq` of `user_id` (0: the user's pre-queue entry), issued in room epoch
+    /// `epoch` (0: not checked), stands now. A pre-queue entry the draw has placed comes
+    /// back with its ticket number.
     pub async fn status(
         &self,
         concert_id: i64,
@@ -152,6 +170,7 @@ impl Store {
             self.keys.active_seq(concert_id),
             self.keys.room(concert_id),
             self.keys.inventory(concert_id),
+            self.keys.prequeue(concert_id),
         ];
         keys.extend(
             seat.map(|(schedule_id, seat_no)| self.keys.hold(concert_id, schedule_id, seat_no)),
@@ -183,7 +202,7 @@ impl Store {
             };
         };
         let ticket = Ticket {
-            seq,
+            seq: reply.int("status", "seq")?,
             place,
             now_ms: reply.int("status", "now_ms")?,
             epoch,
@@ -194,7 +213,8 @@ impl Store {
         Ok((Lookup::Found(ticket), seat))
     }
 
-    /// Drops ticket `seq` of `user_id`, waiting or admitted (`leave.lua`).
+    /// Drops ticket `seq` of `user_id`, waiting or admitted, or (`seq` 0) the user's
+    /// pre-queue entry (`leave.lua`).
     #[tracing::instrument(skip(self))]
     pub async fn leave(&self, concert_id: i64, user_id: i64, seq: i64) -> Result<Left, StoreError> {
         let keys = [
@@ -202,6 +222,8 @@ impl Store {
             self.keys.active(concert_id),
             self.keys.active_seq(concert_id),
             self.keys.left(concert_id),
+            self.keys.room(concert_id),
+            self.keys.prequeue(concert_id),
         ];
         let reply = self
             .eval(
@@ -214,6 +236,7 @@ impl Store {
         match reply.text("leave", "left")?.as_str() {
             "waiting" => Ok(Left::Waiting),
             "active" => Ok(Left::Active),
+            "prequeue" => Ok(Left::Prequeue),
             "none" => Ok(Left::Nothing),
             other => Err(StoreError::UnexpectedReply(format!("leave: left {other}"))),
         }

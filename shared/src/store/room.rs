@@ -14,10 +14,13 @@
 //! of the old line is answered "reset" instead of with a position in a line that no longer
 //! exists.
 
-pub use crate::contract::rooms::{RoomMode, RoomSettings};
+pub use crate::contract::rooms::{DrawState, RoomMode, RoomSettings};
+
+use chrono::{DateTime, Utc};
 
 use super::inventory::Inventory;
 use super::{Reply, Store, StoreError};
+use crate::draw::{self, Seed};
 
 /// What [`Store::put_room`] found and did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +61,88 @@ pub struct Tick {
     pub inventory: Option<Inventory>,
     /// Every seat was sold: the room admits nobody and released its line.
     pub sold_out: bool,
+    pub opening: Opening,
+}
+
+/// A room's scheduled opening and its draw, as the promote and stats scripts reply them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Opening {
+    /// The opening (Redis clock, ms), if one is scheduled.
+    pub opens_at_ms: Option<i64>,
+    pub prequeue_secs: u64,
+    pub state: DrawState,
+    /// Entries in the pre-queue, or in the draw once it is frozen.
+    pub entries: u64,
+    /// Entries the draw has placed in line.
+    pub placed: u64,
+    /// SHA-256 of the seed: public as soon as the opening is scheduled.
+    pub seed_sha256: Option<[u8; 32]>,
+    /// The seed: replied only once the draw is done.
+    pub seed: Option<Seed>,
+    pub drawn_ms: Option<i64>,
+}
+
+impl Opening {
+    fn from_reply(reply: &Reply, script: &str) -> Result<Self, StoreError> {
+        let hex32 = |name: &str| -> Result<Option<[u8; 32]>, StoreError> {
+            let text = reply.text(script, name)?;
+            if text.is_empty() {
+                return Ok(None);
+            }
+            draw::parse_seed(&text)
+                .map(Some)
+                .ok_or_else(|| StoreError::UnexpectedReply(format!("{script}: {name} {text}")))
+        };
+        let opens_at = reply.text(script, "opens_at_ms")?;
+        let opens_at_ms = if opens_at.is_empty() {
+            None
+        } else {
+            Some(opens_at.parse().map_err(|_| {
+                StoreError::UnexpectedReply(format!("{script}: opens_at_ms {opens_at}"))
+            })?)
+        };
+        let state = match reply.text(script, "draw_state")?.as_str() {
+            "" => DrawState::None,
+            "scheduled" => DrawState::Scheduled,
+            "drawing" => DrawState::Drawing,
+            "drawn" => DrawState::Drawn,
+            other => {
+                return Err(StoreError::UnexpectedReply(format!(
+                    "{script}: draw_state {other}"
+                )))
+            }
+        };
+        let drawn_ms = reply.int(script, "drawn_ms")?;
+        Ok(Self {
+            opens_at_ms,
+            prequeue_secs: reply.count(script, "prequeue_secs")?,
+            state,
+            entries: reply.count(script, "prequeued")?,
+            placed: reply.count(script, "draw_written")?,
+            seed_sha256: hex32("seed_sha256")?,
+            seed: hex32("seed")?,
+            drawn_ms: (drawn_ms > 0).then_some(drawn_ms),
+        })
+    }
+
+    pub fn opens_at(&self) -> Option<DateTime<Utc>> {
+        self.opens_at_ms.and_then(DateTime::from_timestamp_millis)
+    }
+
+    /// When the pre-queue opens.
+    pub fn prequeue_opens_at(&self) -> Option<DateTime<Utc>> {
+        self.opens_at()
+            .map(|at| at - chrono::Duration::seconds(self.prequeue_secs as i64))
+    }
+
+    pub fn drawn_at(&self) -> Option<DateTime<Utc>> {
+        self.drawn_ms.and_then(DateTime::from_timestamp_millis)
+    }
+
+    /// The opening has passed (on the clock of `now_ms`) and its draw is not written yet.
+    pub fn draw_due(&self, now_ms: i64) -> bool {
+        self.opens_at_ms.is_some_and(|at| now_ms >= at) && self.state != DrawState::Drawn
+    }
 }
 
 /// A room's settings and live figures, for operators.
@@ -78,14 +163,16 @@ pub struct RoomStats {
     /// The settings' version (booking's count of operator changes; 0 = the defaults).
     pub version: u64,
     pub epoch: u64,
+    pub inventory: Option<Inventory>,
+    pub opening: Opening,
 }
 
 fn flag(on: bool) -> String {
     if on { "1" } else { "0" }.to_string()
 }
 
-/// The hash fields of `settings`.
-fn fields(settings: &RoomSettings) -> [(&'static str, String); 6] {
+/// The hash fields of `settings` and the opening's seed (empty values: none).
+fn fields(settings: &RoomSettings, seed: Option<&Seed>) -> [(&'static str, String); 10] {
     [
         ("mode", settings.mode.as_str().to_string()),
         ("capacity", settings.capacity.to_string()),
@@ -93,6 +180,19 @@ fn fields(settings: &RoomSettings) -> [(&'static str, String); 6] {
         ("tick_ms", settings.tick_ms.to_string()),
         ("active_ttl_secs", settings.active_ttl_secs.to_string()),
         ("enabled", flag(settings.enabled())),
+        (
+            "opens_at_ms",
+            settings
+                .opens_at
+                .map(|at| at.timestamp_millis().to_string())
+                .unwrap_or_default(),
+        ),
+        ("prequeue_secs", settings.prequeue_secs.to_string()),
+        ("seed", seed.map(draw::seed_hex).unwrap_or_default()),
+        (
+            "seed_sha256",
+            seed.map(draw::seed_sha256).unwrap_or_default(),
+        ),
     ]
 }
 
@@ -103,13 +203,19 @@ fn mode_of(reply: &Reply, script: &str) -> Result<RoomMode, StoreError> {
         .ok_or_else(|| StoreError::UnexpectedReply(format!("{script}: mode {text}")))
 }
 
-fn settings_from(reply: &Reply, script: &str) -> Result<RoomSettings, StoreError> {
+fn settings_from(
+    reply: &Reply,
+    script: &str,
+    opening: &Opening,
+) -> Result<RoomSettings, StoreError> {
     Ok(RoomSettings {
         capacity: reply.count(script, "capacity")?,
         batch_size: reply.count(script, "batch_size")?,
         tick_ms: reply.count(script, "tick_ms")?,
         active_ttl_secs: reply.count(script, "active_ttl_secs")?,
         mode: mode_of(reply, script)?,
+        opens_at: opening.opens_at(),
+        prequeue_secs: opening.prequeue_secs,
     })
 }
 
@@ -124,21 +230,23 @@ pub(crate) fn epoch_of(reply: &Reply, script: &str) -> Result<u64, StoreError> {
 }
 
 impl Store {
-    /// Writes the room of `concert_id` with `settings` at `version` (`room_put.lua`):
-    /// creates the hash (and its epoch) when missing, brings it to `version` when it holds
-    /// an older one, and leaves newer settings alone, so instances never overwrite each
-    /// other or an operator. Lists the room in the rooms set the tickers read.
-    #[tracing::instrument(skip(self))]
+    /// Writes the room of `concert_id` with `settings` and the opening's `seed` at
+    /// `version` (`room_put.lua`): creates the hash (and its epoch) when missing, brings it
+    /// to `version` when it holds an older one, and leaves newer settings alone, so
+    /// instances never overwrite each other or an operator. Lists the room in the rooms set
+    /// the tickers read.
+    #[tracing::instrument(skip(self, seed))]
     pub async fn put_room(
         &self,
         concert_id: i64,
         settings: &RoomSettings,
+        seed: Option<&Seed>,
         version: u64,
     ) -> Result<RoomPut, StoreError> {
         let room = self.keys.room(concert_id);
         let rooms = self.keys.rooms();
         let mut args = vec![version.to_string()];
-        for (field, value) in fields(settings) {
+        for (field, value) in fields(settings, seed) {
             args.push(field.to_string());
             args.push(value);
         }
@@ -212,6 +320,7 @@ impl Store {
             epoch: epoch_of(&r, S)?,
             inventory: Inventory::from_reply(&r, S)?,
             sold_out: r.flag(S, "sold_out")?,
+            opening: Opening::from_reply(&r, S)?,
         }))
     }
 
@@ -223,9 +332,12 @@ impl Store {
             .eval("room_stats", &self.scripts.stats, &keys, Vec::<i64>::new())
             .await?;
         const S: &str = "stats";
+        let opening = Opening::from_reply(&r, S)?;
         Ok(RoomStats {
             exists: r.flag(S, "exists")?,
-            settings: settings_from(&r, S)?,
+            settings: settings_from(&r, S, &opening)?,
+            inventory: Inventory::from_reply(&r, S)?,
+            opening,
             version: r.count(S, "version")?,
             epoch: epoch_of(&r, S)?,
             waiting: r.count(S, "waiting")?,
@@ -238,5 +350,43 @@ impl Store {
             last_tick_by: r.text(S, "last_tick_by")?,
             now_ms: r.int(S, "now_ms")?,
         })
+    }
+
+    /// Adds admissions' ETA samples to the room's list, keeping the last `keep`.
+    pub async fn push_eta_samples(
+        &self,
+        concert_id: i64,
+        samples: &[String],
+        keep: usize,
+    ) -> Result<(), StoreError> {
+        let key = self.keys.eta(concert_id);
+        self.redis
+            .run("eta_push", |mut c| async move {
+                redis::pipe()
+                    .lpush(&key, samples)
+                    .ignore()
+                    .ltrim(&key, 0, keep as isize - 1)
+                    .ignore()
+                    .query_async::<()>(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// The room's ETA samples, newest first.
+    pub async fn eta_samples(&self, concert_id: i64) -> Result<Vec<String>, StoreError> {
+        let key = self.keys.eta(concert_id);
+        Ok(self
+            .redis
+            .run("eta_read", |mut c| async move {
+                redis::cmd("LRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async::<Vec<String>>(&mut c)
+                    .await
+            })
+            .await?)
     }
 }

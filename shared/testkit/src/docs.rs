@@ -33,6 +33,7 @@ pub struct Expect {
 /// Public routes: no queue token.
 fn public(method: &str, path: &str) -> bool {
     path.starts_with("/v1/users/")
+        || path.starts_with("/v1/rooms/")
         || path == "/v1/concerts/{concert_id}"
         || path == "/v1/payments/{payment_id}"
         || (path.starts_with("/v1/queue/") && method == "post")

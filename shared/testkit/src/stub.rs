@@ -116,11 +116,12 @@ async fn stub_room(State(s): State<StubState>, Path(id): Path<i64>) -> Response 
     if !s.concerts.lock().unwrap().contains(&id) {
         return problem(StatusCode::NOT_FOUND, "CONCERT_NOT_FOUND", None);
     }
-    let stored = s.rooms.lock().unwrap().get(&id).copied();
+    let stored = s.rooms.lock().unwrap().get(&id).cloned();
     Json(stored.unwrap_or(StoredRoom {
         concert_id: id,
         settings: None,
         version: 0,
+        seed: None,
     }))
     .into_response()
 }
@@ -138,16 +139,20 @@ async fn stub_room_change(
         concert_id: id,
         settings: None,
         version: 0,
+        seed: None,
     });
     match room
         .settings
         .unwrap_or(change.defaults)
-        .patched(&change.patch)
+        .patched(&change.patch, chrono::Utc::now())
     {
         Ok(settings) => {
             room.settings = Some(settings);
             room.version += 1;
-            Json(*room).into_response()
+            if settings.opens_at.is_some() && room.seed.is_none() {
+                room.seed = Some(shared::draw::seed_hex(&shared::draw::new_seed()));
+            }
+            Json(room.clone()).into_response()
         }
         Err(_) => problem(StatusCode::BAD_REQUEST, "INVALID_REQUEST", None),
     }

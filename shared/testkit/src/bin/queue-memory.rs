@@ -97,8 +97,10 @@ async fn main() -> anyhow::Result<()> {
         tick_ms: 1000,
         active_ttl_secs: 600,
         mode: shared::store::RoomMode::Open,
+        opens_at: None,
+        prequeue_secs: 900,
     };
-    store.put_room(CONCERT_ID, &room, 0).await?;
+    store.put_room(CONCERT_ID, &room, None, 0).await?;
 
     let script = redis::Script::new(lua::JOIN);
     let sha: String = script.prepare_invoke().load_async(&mut conn).await?;
