@@ -12,6 +12,8 @@
 //!   admitted tokens where the contract says so.
 //! - [`admin`]: the operators' rooms API.
 //! - [`opening`]: a room's public state and its opening's auditable draw.
+//! - [`reload`]: room defaults and per-concert sections of the configuration, applied at
+//!   start and whenever the file changes (or on SIGHUP).
 //! - [`rooms`]: which concerts have a room (asked of booking once) and each room's live
 //!   figures as of its last tick.
 //! - [`docs`]: the OpenAPI document (`/openapi.json`, offline `/docs`): booking's public
@@ -24,6 +26,7 @@ pub mod docs;
 pub mod error;
 pub mod forward;
 pub mod opening;
+pub mod reload;
 pub mod rooms;
 pub mod settings;
 pub mod startup;

@@ -7,8 +7,10 @@ use shared::config::{config_file_from_args, Layered};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let file = config_file_from_args("GATEWAY_CONFIG");
-    let settings =
+    let mut settings =
         GatewaySettings::load(file.as_deref()).context("loading the gateway configuration")?;
+    // Room settings in the file are followed live (gateway::reload).
+    settings.source_file = file;
     shared::telemetry::init(settings.profile, "info,gateway=info,tower_http=info");
     let app = gateway::build(settings)
         .await

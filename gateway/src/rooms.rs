@@ -60,8 +60,8 @@ pub struct Rooms {
     store: Store,
     booking: BookingClient,
     /// What a room is created with while booking holds no settings for it (the instance's
-    /// `queue.*` settings).
-    defaults: RoomSettings,
+    /// `queue.*` settings; replaced when the configuration is reloaded).
+    defaults: RwLock<RoomSettings>,
     /// Concerts whose room this instance wrote or found (only ids booking knows).
     known: RwLock<HashSet<i64>>,
     /// Concert ids booking does not know, until when that is believed.
@@ -92,7 +92,7 @@ impl Rooms {
         Self {
             store,
             booking,
-            defaults,
+            defaults: RwLock::new(defaults),
             known: RwLock::default(),
             unknown: BoundedMap::new("unknown_concerts", limits.unknown_concerts),
             figures: RwLock::default(),
@@ -173,7 +173,7 @@ impl Rooms {
     /// Writes booking's copy of a room to Redis (its settings, or the defaults, and the
     /// opening's seed).
     async fn write(&self, stored: &StoredRoom) -> Result<(), RoomError> {
-        let settings = stored.settings.unwrap_or(self.defaults);
+        let settings = stored.settings.unwrap_or(self.defaults());
         let seed = stored.seed.as_deref().and_then(shared::draw::parse_seed);
         self.store
             .put_room(stored.concert_id, &settings, seed.as_ref(), stored.version)
@@ -194,11 +194,18 @@ impl Rooms {
 
     /// An operator's change: recorded in booking first (so it outlives Redis), then
     /// written to the room hash, which is created if it is missing (and the room listed
-    /// for the tickers again).
-    pub async fn change(&self, concert_id: i64, patch: &RoomPatch) -> Result<(), RoomError> {
+    /// for the tickers again). A configuration section passes its digest: booking applies
+    /// a section once, so an operator's later change stands until the file changes.
+    pub async fn change(
+        &self,
+        concert_id: i64,
+        patch: &RoomPatch,
+        config_digest: Option<String>,
+    ) -> Result<(), RoomError> {
         let change = RoomChange {
-            defaults: self.defaults,
+            defaults: self.defaults(),
             patch: *patch,
+            config_digest,
         };
         let Some(stored) = self.booking.change_room(concert_id, &change).await? else {
             return Err(RoomError::NotFound(concert_id));
@@ -244,8 +251,42 @@ impl Rooms {
     }
 
     /// What rooms are created with while booking holds no settings for them.
-    pub fn defaults(&self) -> &RoomSettings {
-        &self.defaults
+    pub fn defaults(&self) -> RoomSettings {
+        *self.defaults.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// New defaults (the configuration was reloaded): rooms created from now on get them,
+    /// and every room this instance knows that no operator has configured is rewritten
+    /// with them. Returns how many rooms were rewritten.
+    pub async fn set_defaults(&self, defaults: RoomSettings) -> Result<usize, RoomError> {
+        {
+            let mut current = self.defaults.write().unwrap_or_else(|e| e.into_inner());
+            if *current == defaults {
+                return Ok(0);
+            }
+            *current = defaults;
+        }
+        let known: Vec<i64> = self
+            .known
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        let mut rewritten = 0;
+        for concert_id in known {
+            let Some(stored) = self.booking.room(concert_id).await? else {
+                continue;
+            };
+            if stored.settings.is_none() {
+                let seed = stored.seed.as_deref().and_then(shared::draw::parse_seed);
+                self.store
+                    .put_room_defaults(concert_id, &defaults, seed.as_ref())
+                    .await?;
+                rewritten += 1;
+            }
+        }
+        Ok(rewritten)
     }
 
     /// The recently left tickets of each room (the ticker and the leave handler feed it).

@@ -2,6 +2,7 @@
 //! [`shared::config`]) and its own — room defaults (`queue`), the booking client, the
 //! buyer's identity, self-charge, the join limit. Loaded defaults → file → `GATEWAY__...` variables.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use ipnet::IpNet;
@@ -11,6 +12,7 @@ use shared::config::{
     AdminSettings, Common, HttpSettings, JwtSettings, Layered, Profile, RedisSettings, Role,
     Secret, SettingsError,
 };
+use shared::contract::rooms::RoomPatch;
 use shared::store::{RoomMode, RoomSettings};
 
 /// Defaults of the gateway's own keys (on top of [`shared::config::COMMON_DEFAULTS`]).
@@ -204,9 +206,24 @@ pub struct GatewaySettings {
     pub points: PointsSettings,
     pub rate_limit: RateLimitSettings,
     pub limits: LimitsSettings,
+    /// Per-concert room settings, `[rooms."<concert_id>"]` (any field of the admin API's
+    /// change), applied at start and whenever the file changes ([`crate::reload`]).
+    #[serde(default)]
+    pub rooms: BTreeMap<String, RoomPatch>,
+    /// The file these settings were read from, watched for changes (set by the binary).
+    #[serde(skip)]
+    pub source_file: Option<PathBuf>,
 }
 
 impl GatewaySettings {
+    /// The `[rooms."<id>"]` sections by concert id (validated at load).
+    pub fn room_sections(&self) -> Vec<(i64, RoomPatch)> {
+        self.rooms
+            .iter()
+            .filter_map(|(id, patch)| Some((id.parse().ok()?, *patch)))
+            .collect()
+    }
+
     /// Whether buyers may charge points themselves (see [`PointsSettings`]).
     pub fn self_charge(&self) -> bool {
         self.points
@@ -265,6 +282,17 @@ impl Layered for GatewaySettings {
             return Err(SettingsError::Invalid(
                 "queue: capacity, batch_size, active_ttl_secs must be > 0 and tick_ms >= 10".into(),
             ));
+        }
+        for (id, patch) in &self.rooms {
+            if id.parse::<i64>().map_or(true, |id| id <= 0) {
+                return Err(SettingsError::Invalid(format!(
+                    "rooms.\"{id}\": a room section is named by its concert id (a positive \
+                     integer)"
+                )));
+            }
+            patch.validate().map_err(|errors| {
+                SettingsError::Invalid(format!("rooms.\"{id}\": {}", errors.join("; ")))
+            })?;
         }
         self.rate_limit.trusted()?;
         let l = &self.limits;
@@ -360,6 +388,42 @@ mod tests {
                 .unwrap();
         assert_eq!(s.queue.capacity, 9);
         assert_eq!(s.queue.batch_size, 4);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn room_sections_are_read_by_concert_id_and_validated() {
+        let dir = std::env::temp_dir().join(format!("cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("gateway.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            GatewaySettings::load_with(Some(&path), env(&[]))
+        };
+        let s = load(
+            "[rooms.\"42\"]\nmode = \"queue_all\"\nrate_per_minute = 1200\n\
+             opens_at = \"2030-01-01T10:00:00Z\"\n",
+        )
+        .unwrap();
+        let sections = s.room_sections();
+        assert_eq!(sections.len(), 1);
+        let (id, patch) = sections[0];
+        assert_eq!(id, 42);
+        assert_eq!(patch.rate_per_minute, Some(1200));
+        assert_eq!(patch.mode, Some(RoomMode::QueueAll));
+        assert!(patch.opens_at.flatten().is_some());
+        assert!(
+            load("[rooms.\"x\"]\ncapacity = 5\n").is_err(),
+            "not a concert id"
+        );
+        assert!(
+            load("[rooms.\"5\"]\ncapacity = 0\n").is_err(),
+            "out of range"
+        );
+        assert!(
+            load("[rooms.\"5\"]\ncolour = 1\n").is_err(),
+            "unknown field"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

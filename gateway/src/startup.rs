@@ -3,7 +3,8 @@
 //!
 //! [`build`] binds the listener and assembles the state and router; [`App::serve`] serves
 //! them with the shared skeleton ([`shared::service::serve`]) and starts the admission
-//! ticker, which stops with the server and is joined on shutdown. [`spawn`] does both.
+//! ticker and the configuration follower ([`crate::reload`]), which stop with the server
+//! and are joined on shutdown. [`spawn`] does both.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,6 +123,15 @@ impl App {
                 self.state.store.clone(),
                 self.state.rooms.clone(),
                 self.state.instance_id.clone(),
+                tasks.token(),
+            ),
+        );
+        tasks.spawn(
+            "config reload",
+            crate::reload::run(
+                self.state.rooms.clone(),
+                crate::reload::RoomConfig::of(&self.state.settings),
+                self.state.settings.source_file.clone(),
                 tasks.token(),
             ),
         );

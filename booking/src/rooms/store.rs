@@ -10,6 +10,8 @@ use crate::error::{ApiError, ApiResult};
 
 /// A concert's row: its room's settings, version and seed (all null without a room).
 type RoomRow = (Option<Json<RoomSettings>>, Option<i64>, Option<Vec<u8>>);
+/// A room's row, locked for a change: settings, version, seed, the last config digest.
+type LockedRoom = (Json<RoomSettings>, i64, Option<Vec<u8>>, Option<String>);
 
 /// The stored room of a concert booking knows; `None` for an unknown concert.
 pub async fn find(db: &PgPool, concert_id: i64) -> sqlx::Result<Option<StoredRoom>> {
@@ -33,7 +35,8 @@ pub async fn find(db: &PgPool, concert_id: i64) -> sqlx::Result<Option<StoredRoo
 /// and counts it; `None` for an unknown concert, 400 when a derived value is out of range
 /// or the opening cannot change any more. Concurrent changes apply one after the other
 /// (the row is locked), none lost. The first time an opening is scheduled, the draw's seed
-/// is drawn and kept (for good: moving the opening keeps it).
+/// is drawn and kept (for good: moving the opening keeps it). A configuration section
+/// (`change.config_digest`) already applied changes nothing.
 pub async fn change(
     conn: &mut PgConnection,
     concert_id: i64,
@@ -48,15 +51,26 @@ pub async fn change(
     .bind(Json(change.defaults))
     .execute(&mut *conn)
     .await?;
-    let current: Option<(Json<RoomSettings>, i64, Option<Vec<u8>>)> = sqlx::query_as(
-        "SELECT settings, version, seed FROM rooms WHERE concert_id = $1 FOR UPDATE",
+    let current: Option<LockedRoom> = sqlx::query_as(
+        "SELECT settings, version, seed, config_digest FROM rooms
+             WHERE concert_id = $1 FOR UPDATE",
     )
     .bind(concert_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((Json(settings), version, seed)) = current else {
+    let Some((Json(settings), version, seed, applied_digest)) = current else {
         return Ok(None);
     };
+    if change.config_digest.is_some() && change.config_digest == applied_digest {
+        // This configuration section was applied already (by another gateway, or before a
+        // restart): changes made since then stand.
+        return Ok(Some(StoredRoom {
+            concert_id,
+            settings: Some(settings),
+            version: version as u64,
+            seed: seed.map(hex::encode),
+        }));
+    }
     let settings = settings
         .patched(&change.patch, Utc::now())
         .map_err(ApiError::Invalid)?;
@@ -66,13 +80,15 @@ pub async fn change(
     };
     let version = version + 1;
     sqlx::query(
-        "UPDATE rooms SET settings = $2, version = $3, seed = $4, updated_at = now()
+        "UPDATE rooms SET settings = $2, version = $3, seed = $4,
+                config_digest = coalesce($5, config_digest), updated_at = now()
          WHERE concert_id = $1",
     )
     .bind(concert_id)
     .bind(Json(settings))
     .bind(version)
     .bind(&seed)
+    .bind(&change.config_digest)
     .execute(&mut *conn)
     .await?;
     Ok(Some(StoredRoom {

@@ -178,7 +178,7 @@ async fn change(
     patch
         .validate()
         .map_err(|errors| ApiError::Invalid(errors.join("; ")))?;
-    state.rooms.change(concert_id, &patch).await?;
+    state.rooms.change(concert_id, &patch, None).await?;
     tracing::info!(concert_id, ?patch, "room settings changed");
     Ok(Json(current(&state, concert_id).await?))
 }

@@ -118,7 +118,7 @@ fn describe(
 ) -> TicketView {
     issue::view(ViewInput {
         keys: &state.tokens,
-        defaults: state.rooms.defaults(),
+        defaults: &state.rooms.defaults(),
         waiting_ttl_secs: state.settings.jwt.waiting_ttl_secs,
         figures: state.rooms.figures(concert_id),
         presented,

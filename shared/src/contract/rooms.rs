@@ -337,6 +337,13 @@ impl RoomSettings {
         prequeue_secs: Option<u64>,
         now: DateTime<Utc>,
     ) -> Result<(), String> {
+        let unchanged = opens_at.is_none_or(|at| at == self.opens_at)
+            && prequeue_secs.is_none_or(|secs| secs == self.prequeue_secs);
+        if unchanged {
+            // Restating the opening as it is (a configuration section applied again) is
+            // not a change, whatever the clock says.
+            return Ok(());
+        }
         if let Some(current) = self.opens_at {
             if current <= now {
                 return Err(format!(
@@ -383,11 +390,16 @@ pub struct StoredRoom {
 
 /// `PATCH /internal/rooms/{concert_id}`: an operator's change, and the settings to apply it
 /// to when booking holds none yet (the gateway's defaults).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoomChange {
     pub defaults: RoomSettings,
     pub patch: RoomPatch,
+    /// Set when the change is a configuration-file section (its digest): a section already
+    /// applied is not applied again, so an operator's later change through the admin API
+    /// stays until the file changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_digest: Option<String>,
 }
 
 /// A partial change of a room's settings; absent fields stay as they are.

@@ -243,9 +243,36 @@ impl Store {
         seed: Option<&Seed>,
         version: u64,
     ) -> Result<RoomPut, StoreError> {
+        self.write_room(concert_id, settings, seed, version, false)
+            .await
+    }
+
+    /// [`Store::put_room`] with new defaults (`version` 0) that replace the defaults a room
+    /// holds (a gateway reloaded its configuration); a room with an operator's settings
+    /// keeps them.
+    pub async fn put_room_defaults(
+        &self,
+        concert_id: i64,
+        settings: &RoomSettings,
+        seed: Option<&Seed>,
+    ) -> Result<RoomPut, StoreError> {
+        self.write_room(concert_id, settings, seed, 0, true).await
+    }
+
+    async fn write_room(
+        &self,
+        concert_id: i64,
+        settings: &RoomSettings,
+        seed: Option<&Seed>,
+        version: u64,
+        new_defaults: bool,
+    ) -> Result<RoomPut, StoreError> {
         let room = self.keys.room(concert_id);
         let rooms = self.keys.rooms();
-        let mut args = vec![version.to_string()];
+        let mut args = vec![
+            version.to_string(),
+            if new_defaults { "1" } else { "0" }.to_string(),
+        ];
         for (field, value) in fields(settings, seed) {
             args.push(field.to_string());
             args.push(value);

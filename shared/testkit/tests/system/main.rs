@@ -3,6 +3,7 @@
 //! per topic.
 
 mod catalogue;
+mod config_reload;
 mod conformance;
 mod connections;
 mod deploy;
