@@ -115,6 +115,41 @@ sale_rate = sale_paid / (sale_dur / 1000) if sale and sale_dur else None
 sale_admitted = count(sale, "buyers_admitted")
 sale_line_p50 = val(sale, "time_in_line_ms", "med")
 
+def read_json(name):
+    try:
+        with open(os.path.join(OUT, name)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def read_lines(name):
+    try:
+        with open(os.path.join(OUT, name)) as f:
+            return f.read().splitlines()
+    except OSError:
+        return []
+
+
+def eta_text(acc):
+    if not acc or not acc.get("samples"):
+        return "no samples"
+    return (f"{acc['samples']} admissions: abs error median {f1(acc.get('median_abs_error_secs'))} s, "
+            f"p90 {f1(acc.get('p90_abs_error_secs'))} s; relative to the wait: median "
+            f"{f1(acc.get('median_error_pct'))} %, abs median {f1(acc.get('median_abs_error_pct'))} %, "
+            f"p90 {f1(acc.get('p90_abs_error_pct'))} %")
+
+
+sale_eta = (read_json("sale-room.json") or {}).get("eta_accuracy")
+eta_steady = None
+for line in read_lines("eta.txt"):
+    if line.startswith("{"):
+        try:
+            eta_steady = json.loads(line).get("eta_accuracy")
+        except ValueError:
+            pass
+draws = [line for line in read_lines("draw.txt") if line.startswith("draw ")]
+
 mem_keys, mem_info = num(E.get("MEM_KEYS")), num(E.get("MEM_INFO"))
 mem_buyers = int(E["MEM_BUYERS"])
 
@@ -170,6 +205,16 @@ rows.append((
     f"time in line p50 {f0(sale_line_p50)} ms)",
     "", "", "", "",
 ))
+rows.append(("ETA error in the full sale (`GET /admin/rooms/{id}` `eta_accuracy`)", eta_text(sale_eta), "", "", "", ""))
+steady_ok = None
+if eta_steady and eta_steady.get("median_error_pct") is not None:
+    steady_ok = abs(eta_steady["median_error_pct"]) <= 20
+rows.append(("ETA error at steady admission (eta-bench: arrivals at 2× the admission rate)",
+             eta_text(eta_steady), "", "", "median within ±20 % of the wait", ok(steady_ok)))
+for line in draws:
+    # "draw N entries: ..." as draw-bench prints it.
+    head, _, rest = line.partition(": ")
+    rows.append((f"opening {head} (draw-bench)", rest.replace("|", "/"), "", "", "", ""))
 mem_note = "" if mem_buyers == 1_000_000 else f" (measured at {mem_buyers:,} waiting, not 1,000,000)"
 rows.append((
     f"Redis bytes per waiting buyer{mem_note}",

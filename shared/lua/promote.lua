@@ -35,8 +35,9 @@
 --   ran: 1 when this call did the tick, 0 when the slot was already done, -1 when the room
 --   hash does not exist or lacks a setting (nothing written; only now_ms follows).
 --   head_seq: lowest waiting ticket number, or last ticket + 1 when the line is empty.
---   log_span_ms: age of the oldest admission in the one-minute log (0 when it is empty),
---   so a room younger than a minute still gets its true admission rate.
+--   log_span_ms: time from the oldest to the newest admission in the one-minute log (0
+--   with fewer than two), so a room younger than a minute still gets its true admission
+--   rate, at any moment between two ticks.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
@@ -135,8 +136,9 @@ if last == nil or slot > math.floor(last / tick) then
 end
 
 local oldest = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
+local newest = redis.call('ZRANGE', KEYS[6], -1, -1, 'WITHSCORES')
 local span = 0
-if oldest[2] then span = math.max(0, now - tonumber(oldest[2])) end
+if oldest[2] then span = math.max(0, tonumber(newest[2]) - tonumber(oldest[2])) end
 
 return {
   'ran', ran, 'admitted', admitted, 'dropped', dropped,

@@ -20,9 +20,9 @@ use shared::store::{DrawStart, Store, StoreError, Written};
 /// How long an owner keeps the draw without writing (each chunk extends it).
 pub const LEASE_MS: u64 = 5_000;
 /// Pre-queue entries read per call.
-const READ_CHUNK: u64 = 10_000;
+const READ_CHUNK: u64 = 5_000;
 /// Tickets written per call (a few milliseconds of Redis time).
-pub const WRITE_CHUNK: usize = 5_000;
+pub const WRITE_CHUNK: usize = 2_000;
 
 /// How a call of [`run`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -139,11 +139,14 @@ pub fn view(input: ViewInput<'_>) -> TicketView {
         ),
         Place::Waiting { rank } => {
             let position = rank + 1;
-            let rate = match figures {
-                Some(f) => eta::admission_rate(&f.tick),
-                None => defaults.batch_size as f64 * 1000.0 / defaults.tick_ms.max(1) as f64,
+            let (rate, tick_ms) = match figures {
+                Some(f) => (eta::admission_rate(&f.tick), f.tick.tick_ms),
+                None => (
+                    defaults.batch_size as f64 * 1000.0 / defaults.tick_ms.max(1) as f64,
+                    defaults.tick_ms,
+                ),
             };
-            let eta_seconds = eta::eta_seconds(position, rate);
+            let eta_seconds = eta::eta_seconds(position, rate, tick_ms);
             (
                 Some(position),
                 eta_seconds,

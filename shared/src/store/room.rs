@@ -53,7 +53,7 @@ pub struct Tick {
     pub mode: RoomMode,
     /// Redis server time, ms.
     pub now_ms: i64,
-    /// Age of the oldest entry of the one-minute admission log, ms.
+    /// Time from the oldest to the newest entry of the one-minute admission log, ms.
     pub log_span_ms: u64,
     /// The room's epoch (0 for a room created before epochs existed).
     pub epoch: u64,
