@@ -113,6 +113,8 @@ sale_paid = count(sale, "payments_ok")
 sale_dur = (sale or {}).get("state", {}).get("testRunDurationMs")
 sale_rate = sale_paid / (sale_dur / 1000) if sale and sale_dur else None
 sale_admitted = count(sale, "buyers_admitted")
+sale_admitted_to_nothing = count(sale, "buyers_sold_out")
+sale_told = count(sale, "buyers_told_sold_out")
 sale_line_p50 = val(sale, "time_in_line_ms", "med")
 
 def read_json(name):
@@ -201,7 +203,8 @@ rows.append((
 ))
 rows.append((
     "full sale (sale.js: join → poll → list → hold → pay)",
-    f"{f1(sale_rate)} purchases/s ({int(sale_paid)} paid of {int(sale_admitted)} admitted; "
+    f"{f1(sale_rate)} purchases/s ({int(sale_paid)} paid of {int(sale_admitted)} admitted, "
+    f"{int(sale_admitted_to_nothing)} admitted when nothing was left, {int(sale_told)} told sold out by the line; "
     f"time in line p50 {f0(sale_line_p50)} ms)",
     "", "", "", "",
 ))

@@ -38,7 +38,8 @@ export const TREND_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max
 // count is listed in the end-of-test summary.
 export const KNOWN_CODES = [
   'INVALID_REQUEST', 'INVALID_TOKEN', 'UNAUTHORIZED', 'CONCERT_NOT_FOUND', 'SCHEDULE_NOT_FOUND',
-  'QUEUE_CLOSED', 'TICKET_GONE', 'NOT_ADMITTED', 'WRONG_CONCERT', 'SEAT_UNAVAILABLE',
+  'QUEUE_CLOSED', 'QUEUE_NOT_OPEN', 'SOLD_OUT', 'NO_DRAW', 'TICKET_GONE', 'NOT_ADMITTED',
+  'WRONG_CONCERT', 'SEAT_UNAVAILABLE',
   'SEAT_NOT_FOUND', 'HOLD_LIMIT', 'INSUFFICIENT_BALANCE', 'RESERVATION_EXPIRED',
   'RESERVATION_NOT_HELD', 'RESERVATION_NOT_FOUND', 'INVALID_AMOUNT', 'IDEMPOTENCY_IN_PROGRESS',
   'IDEMPOTENCY_KEY_REUSED', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INTERNAL',
@@ -207,11 +208,15 @@ export function leaveQueue(token) {
 export function waitUntilActive(concertId, userId, maxWaitS) {
   const t0 = Date.now();
   const deadline = t0 + maxWaitS * 1000;
-  const j = joinQueue(concertId, userId);
+  // Every seat sold: the join is refused (409 SOLD_OUT), or a buyer in line is told
+  // status "sold_out" — an outcome of the sale, not an error.
+  const j = joinQueue(concertId, userId, null, ['SOLD_OUT']);
+  if (j.code === 'SOLD_OUT') return { state: 'sold_out', token: null, waitedMs: Date.now() - t0, joined: j };
   if (!j.ok || !j.body || !j.body.token) return { state: 'error', token: null, waitedMs: Date.now() - t0, joined: j };
   let q = j.body;
   let token = q.token;
   while (q.status !== 'active') {
+    if (q.status === 'sold_out') return { state: 'sold_out', token, waitedMs: Date.now() - t0, joined: j };
     const left = deadline - Date.now();
     if (left <= 0) return { state: 'timeout', token, waitedMs: Date.now() - t0, joined: j };
     const pollMs = Math.min(Math.max(Number(q.poll_after_ms) || 1000, 100), 10000);
@@ -220,7 +225,8 @@ export function waitUntilActive(concertId, userId, maxWaitS) {
     if (s.ok && s.body) {
       q = s.body;
     } else if (s.code === 'TICKET_GONE') {
-      const r = joinQueue(concertId, userId);
+      const r = joinQueue(concertId, userId, null, ['SOLD_OUT']);
+      if (r.code === 'SOLD_OUT') return { state: 'sold_out', token, waitedMs: Date.now() - t0, joined: j };
       if (!r.ok || !r.body) return { state: 'error', token, waitedMs: Date.now() - t0, joined: j };
       q = r.body;
     } else {

@@ -31,6 +31,9 @@ const paymentsOk = new Counter('payments_ok');
 const buyersAdmitted = new Counter('buyers_admitted');
 const gaveUp = new Counter('buyers_gave_up');
 const soldOut = new Counter('buyers_sold_out');
+// Told "sold out" by the line itself (409 SOLD_OUT on join, or status sold_out while
+// waiting): they never got an admission to nothing.
+const toldSoldOut = new Counter('buyers_told_sold_out');
 const admissionLost = new Counter('buyers_admission_lost');
 const noSeat = new Counter('buyers_no_seat');
 
@@ -80,6 +83,10 @@ export default function (data) {
   if (!check(c, { 'charge ok': (x) => x.ok })) return;
 
   const w = waitUntilActive(cid, userId, MAX_WAIT_S);
+  if (w.state === 'sold_out') {
+    toldSoldOut.add(1);
+    return;
+  }
   if (w.state === 'timeout') {
     gaveUp.add(1);
     leaveQueue(w.token);
@@ -137,7 +144,8 @@ export function handleSummary(data) {
   const n = (name) => metricValue(data, name, 'count') || 0;
   return summarize(data, 'sale', [
     `buyers: admitted=${n('buyers_admitted')} paid=${n('payments_ok')} gave_up=${n('buyers_gave_up')} ` +
-      `sold_out=${n('buyers_sold_out')} no_seat=${n('buyers_no_seat')} admission_lost=${n('buyers_admission_lost')} ` +
+      `sold_out=${n('buyers_sold_out')} told_sold_out=${n('buyers_told_sold_out')} no_seat=${n('buyers_no_seat')} ` +
+      `admission_lost=${n('buyers_admission_lost')} ` +
       `hold_conflicts=${n('hold_conflicts')} dropped_iterations=${n('dropped_iterations')}`,
   ]);
 }
