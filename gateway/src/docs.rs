@@ -33,6 +33,7 @@ use utoipa::OpenApi;
         crate::tokens::join,
         crate::tokens::status,
         crate::tokens::leave,
+        crate::push::events,
         crate::admin::show,
         crate::admin::change,
         crate::opening::room,

@@ -12,6 +12,7 @@
 //!   admitted tokens where the contract says so.
 //! - [`admin`]: the operators' rooms API.
 //! - [`opening`]: a room's public state and its opening's auditable draw.
+//! - [`push`]: live status over Server-Sent Events, served from this gateway's memory.
 //! - [`reload`]: room defaults and per-concert sections of the configuration, applied at
 //!   start and whenever the file changes (or on SIGHUP).
 //! - [`rooms`]: which concerts have a room (asked of booking once) and each room's live
@@ -26,6 +27,7 @@ pub mod docs;
 pub mod error;
 pub mod forward;
 pub mod opening;
+pub mod push;
 pub mod reload;
 pub mod rooms;
 pub mod settings;

@@ -25,7 +25,7 @@ use shared::contract::rooms::{RoomChange, RoomPatch, StoredRoom};
 use tokio::sync::Notify;
 
 use crate::admission::accuracy::EtaWatch;
-use crate::admission::positions::{self, LeftTickets};
+use crate::admission::positions::{self, EndedTickets, LeftTickets};
 use crate::forward::client::{BookingClient, BookingError};
 use shared::store::{RoomSettings, Store, StoreError, Tick};
 
@@ -72,6 +72,8 @@ pub struct Rooms {
     created: Notify,
     /// Recently left tickets per room, for [`Rooms::waiting_rank`].
     left: LeftTickets,
+    /// Admissions that ended early per room, for [`Rooms::admitted_live`].
+    ended: EndedTickets,
     /// Estimates given and not yet settled by an admission.
     eta: EtaWatch,
 }
@@ -99,6 +101,7 @@ impl Rooms {
             lookups: Mutex::default(),
             created: Notify::new(),
             left: LeftTickets::new(limits.left_per_room),
+            ended: EndedTickets::new(limits.left_per_room),
             eta: EtaWatch::default(),
         }
     }
@@ -213,6 +216,14 @@ impl Rooms {
         self.write(&stored).await
     }
 
+    /// Asks the ticker to look for rooms now: a room this instance has no figures for got
+    /// a push stream (its ticker must run here to keep the stream true).
+    pub fn watch(&self, concert_id: i64) {
+        if self.figures(concert_id).is_none() {
+            self.created.notify_one();
+        }
+    }
+
     /// Resolves when this instance has created a room (the ticker then looks at once).
     pub async fn room_created(&self) {
         self.created.notified().await;
@@ -241,6 +252,7 @@ impl Rooms {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&concert_id);
         self.left.forget(concert_id);
+        self.ended.forget(concert_id);
         self.eta.forget(concert_id);
     }
 
@@ -292,6 +304,29 @@ impl Rooms {
     /// The recently left tickets of each room (the ticker and the leave handler feed it).
     pub fn left(&self) -> &LeftTickets {
         &self.left
+    }
+
+    /// The admissions that ended early in each room (the ticker feeds it).
+    pub fn ended(&self) -> &EndedTickets {
+        &self.ended
+    }
+
+    /// Whether the admission of ticket `seq` (issued in room epoch `epoch`) is still live as
+    /// far as memory can tell — the token's own expiry is checked by the caller — with the
+    /// figures' inventory; `None` when Redis must answer.
+    pub fn admitted_live(
+        &self,
+        concert_id: i64,
+        seq: i64,
+        epoch: u64,
+    ) -> Option<(i64, Option<shared::store::Inventory>)> {
+        let figures = self
+            .figures(concert_id)
+            .filter(|f| f.tick.epoch == epoch && f.seen.elapsed() <= positions::MAX_AGE)?;
+        let now_ms = self.ended.redis_now_ms(concert_id)?;
+        self.ended
+            .known_live(concert_id, seq)
+            .then_some((now_ms, figures.tick.inventory))
     }
 
     /// The estimates given and not yet settled (the join and status handlers feed it, the

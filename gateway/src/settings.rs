@@ -45,6 +45,9 @@ trusted_proxies = ""
 limiter_buckets = 100000
 unknown_concerts = 10000
 left_per_room = 10000
+[sse]
+max_streams = 10000
+heartbeat_secs = 15
 "#;
 
 /// Room defaults; operators override them per concert at run time.
@@ -171,9 +174,22 @@ pub struct LimitsSettings {
     pub limiter_buckets: usize,
     /// Concert ids booking does not know, remembered for a few seconds each.
     pub unknown_concerts: usize,
-    /// Left tickets remembered per room for answering polls from memory; past it, polls
-    /// of that room go to Redis until the head passes them.
+    /// Left tickets (and, apart, admissions ended early) remembered per room for answering
+    /// polls from memory; past it, polls of that room go to Redis until the head passes
+    /// them (until the ended ones have expired).
     pub left_per_room: usize,
+}
+
+/// Push updates (`GET /v1/queue/events`, [`crate::push`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SseSettings {
+    /// Streams one gateway holds at most; one more is 503 with `Retry-After` (the client
+    /// polls instead). Each stream is an open connection: keep it under the process's
+    /// open-file limit and `http.max_connections`.
+    pub max_streams: usize,
+    /// Seconds between heartbeat comments on an idle stream.
+    pub heartbeat_secs: u64,
 }
 
 fn parse_cidrs(key: &str, list: &str) -> Result<Vec<IpNet>, SettingsError> {
@@ -206,6 +222,7 @@ pub struct GatewaySettings {
     pub points: PointsSettings,
     pub rate_limit: RateLimitSettings,
     pub limits: LimitsSettings,
+    pub sse: SseSettings,
     /// Per-concert room settings, `[rooms."<concert_id>"]` (any field of the admin API's
     /// change), applied at start and whenever the file changes ([`crate::reload`]).
     #[serde(default)]
@@ -299,6 +316,11 @@ impl Layered for GatewaySettings {
         if l.limiter_buckets == 0 || l.unknown_concerts == 0 || l.left_per_room == 0 {
             return Err(SettingsError::Invalid(
                 "limits: limiter_buckets, unknown_concerts and left_per_room must be > 0".into(),
+            ));
+        }
+        if self.sse.max_streams == 0 || self.sse.heartbeat_secs == 0 {
+            return Err(SettingsError::Invalid(
+                "sse: max_streams and heartbeat_secs must be > 0".into(),
             ));
         }
         let id = &self.identity;

@@ -15,7 +15,6 @@ use shared::service::{self, probes, Running, Tasks};
 use shared::store::Store;
 use shared::token::TokenKeys;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::forward::client::BookingClient;
 use crate::rooms::{RoomLimits, Rooms};
@@ -82,8 +81,15 @@ fn state(settings: GatewaySettings) -> Result<AppState, StartupError> {
             left_per_room: settings.limits.left_per_room,
         },
     ));
+    let tokens = Arc::new(TokenKeys::new(&settings.jwt));
+    let push = Arc::new(crate::push::Hub::new(
+        settings.sse.max_streams,
+        tokens.clone(),
+        settings.jwt.waiting_ttl_secs,
+    ));
     Ok(AppState {
-        tokens: Arc::new(TokenKeys::new(&settings.jwt)),
+        tokens,
+        push,
         identity: Identity::new(&settings.identity)?,
         limits: Arc::new(JoinLimits::new(&settings.rate_limit, &settings.limits)),
         settings: Arc::new(settings),
@@ -102,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .merge(forward::router())
         .merge(admin::router(state.clone()))
         .merge(opening::router())
+        .merge(crate::push::router())
         .merge(probes::router())
         .merge(shared::docs::router(crate::docs::openapi()))
         .with_state(state);
@@ -122,6 +129,7 @@ impl App {
             admission::run(
                 self.state.store.clone(),
                 self.state.rooms.clone(),
+                self.state.push.clone(),
                 self.state.instance_id.clone(),
                 tasks.token(),
             ),
@@ -136,6 +144,9 @@ impl App {
             ),
         );
         let http = self.state.settings.http.clone();
+        // Stopping the server ends the push streams too (they would hold the graceful
+        // shutdown open): one token for both.
+        let stop = self.state.push.closing();
         service::serve(
             "gateway",
             self.listener,
@@ -143,7 +154,7 @@ impl App {
             &http,
             self.state,
             tasks,
-            CancellationToken::new(),
+            stop,
         )
     }
 }

@@ -24,6 +24,8 @@ pub struct AppState {
     pub booking: BookingClient,
     pub identity: Identity,
     pub limits: Arc<JoinLimits>,
+    /// The push streams this gateway holds.
+    pub push: Arc<crate::push::Hub>,
 }
 
 impl FromRef<AppState> for Store {

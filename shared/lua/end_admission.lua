@@ -1,7 +1,13 @@
 -- end_admission: ends a buyer's admission (payment done, or the buyer left an active slot).
 --
+-- The ended ticket is listed in the room's `ended` set for as long as its admission could
+-- have lasted (active_ttl_secs), so the gateways, which read the set every tick, answer a
+-- status poll of an admitted token from memory and never call an ended admission active.
+--
 -- KEYS[1] active set   (zset: user -> admission expiry ms)
 -- KEYS[2] active seqs  (hash: user -> ticket number)
+-- KEYS[3] ended        (zset: ticket number -> time it ended, ms)
+-- KEYS[4] room         (hash: only active_ttl_secs is read)
 -- ARGV[1] user id
 -- ARGV[2] ticket number the caller's token carries; "0" ends whatever admission exists
 --
@@ -19,4 +25,11 @@ if want ~= 0 and seq and tonumber(seq) ~= want then
 end
 redis.call('ZREM', KEYS[1], user)
 redis.call('HDEL', KEYS[2], user)
+if seq then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local ttl = tonumber(redis.call('HGET', KEYS[4], 'active_ttl_secs')) or 86400
+  redis.call('ZADD', KEYS[3], now, seq)
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - ttl * 1000)
+end
 return {'ended', 1}

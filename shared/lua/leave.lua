@@ -7,8 +7,10 @@
 -- KEYS[4] left        zset   ticket number -> time it left the line (ms); entries older
 --                            than ARGV[3] ms are trimmed here. Gateways read it each tick
 --                            so status polls answered from memory skip left tickets.
--- KEYS[5] room        hash   (only pre_n is read: whether the pre-queue is frozen)
+-- KEYS[5] room        hash   (pre_n: whether the pre-queue is frozen; active_ttl_secs)
 -- KEYS[6] pre         zset   the pre-queue: user id -> join time (ms)
+-- KEYS[7] ended       zset   ticket number -> time its admission ended (ms), kept for
+--                            active_ttl_secs (see end_admission.lua)
 -- ARGV[1] user id
 -- ARGV[2] ticket number the token carries (0: a pre-queue entry)
 -- ARGV[3] how long a left ticket stays listed, ms
@@ -42,6 +44,11 @@ local aseq = tonumber(redis.call('HGET', KEYS[3], user))
 if aseq and aseq == want then
   redis.call('ZREM', KEYS[2], user)
   redis.call('HDEL', KEYS[3], user)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local ttl = tonumber(redis.call('HGET', KEYS[5], 'active_ttl_secs')) or 86400
+  redis.call('ZADD', KEYS[7], now, aseq)
+  redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - ttl * 1000)
   return {'left', 'active'}
 end
 

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::push::Hub;
 use crate::rooms::Rooms;
 use shared::store::{Store, Tick};
 
@@ -38,12 +39,15 @@ const MAX_CALL_INTERVAL: Duration = Duration::from_millis(250);
 /// Pause after a failed call (Redis down), and the least time between two warnings.
 const ERROR_BACKOFF: Duration = Duration::from_millis(250);
 const WARN_EVERY: Duration = Duration::from_secs(10);
+/// How long a room's calls may fail before its push streams are ended with a 503 event.
+const STREAMS_GIVE_UP: Duration = Duration::from_secs(2);
 
 /// The ticker: keeps one [`run_room`] task per listed room until `cancel` is cancelled,
 /// then stops and joins them.
 pub async fn run(
     store: Store,
     rooms: Arc<Rooms>,
+    hub: Arc<Hub>,
     instance_id: Arc<str>,
     cancel: CancellationToken,
 ) {
@@ -66,6 +70,7 @@ pub async fn run(
                         let handle = tokio::spawn(run_room(
                             store.clone(),
                             rooms.clone(),
+                            hub.clone(),
                             instance_id.clone(),
                             id,
                             stop.clone(),
@@ -91,10 +96,12 @@ pub async fn run(
     }
 }
 
-/// Calls the promote script for one room until cancelled or the room hash disappears.
+/// Calls the promote script for one room until cancelled or the room hash disappears,
+/// and tells the room's push streams what each reply means ([`Hub::pass`]).
 async fn run_room(
     store: Store,
     rooms: Arc<Rooms>,
+    hub: Arc<Hub>,
     instance_id: Arc<str>,
     concert_id: i64,
     cancel: CancellationToken,
@@ -102,12 +109,17 @@ async fn run_room(
     let concert_label = concert_id.to_string();
     let mut last_warn: Option<Instant> = None;
     let mut drawing: Option<JoinHandle<()>> = None;
+    // Since when the calls have been failing (Redis unreachable), and whether the streams
+    // were told.
+    let mut failing: Option<(Instant, bool)> = None;
     loop {
         let pause = match store.promote(concert_id, &instance_id).await {
             Ok(Some(tick)) => {
+                failing = None;
                 rooms.record(concert_id, tick);
                 sync_left(&store, &rooms, concert_id, &tick).await;
                 settle_etas(&store, &rooms, concert_id, &tick).await;
+                hub.pass(&store, &rooms, concert_id, &tick).await;
                 if tick.opening.draw_due(tick.now_ms)
                     && drawing.as_ref().is_none_or(|d| d.is_finished())
                 {
@@ -143,8 +155,10 @@ async fn run_room(
             }
             Ok(None) => {
                 // The room hash is gone (flushed or deleted); requests re-create it and the
-                // supervisor restarts this loop if the room is listed again.
+                // supervisor restarts this loop if the room is listed again. Its line is
+                // lost: its streams are told so.
                 rooms.forget(concert_id);
+                hub.reset(concert_id);
                 break;
             }
             Err(e) => {
@@ -152,6 +166,12 @@ async fn run_room(
                     &mut last_warn,
                     || tracing::warn!(concert_id, error = %e, "admission tick failed"),
                 );
+                let (since, told) = failing.get_or_insert((Instant::now(), false));
+                if !*told && since.elapsed() >= STREAMS_GIVE_UP {
+                    // The streams cannot be kept true: end them (they reconnect or poll).
+                    hub.unavailable(concert_id);
+                    *told = true;
+                }
                 ERROR_BACKOFF
             }
         };
@@ -185,22 +205,32 @@ async fn run_draw(store: Store, concert_id: i64, instance_id: Arc<str>) {
     }
 }
 
-/// Reads the tickets that left the room's line since the last read (for status polls
-/// answered from memory, [`positions`]). A failed read only makes those polls go to Redis.
+/// Reads the tickets that left the room's line and the admissions that ended early since
+/// the last read (one pipelined call), for status polls answered from memory
+/// ([`positions`]). A failed read only makes those polls go to Redis.
 async fn sync_left(store: &Store, rooms: &Rooms, concert_id: i64, tick: &Tick) {
-    let left = rooms.left();
-    if tick.waiting == 0 {
-        left.merge(concert_id, &[], tick.head_seq);
-        return;
-    }
-    if let Ok(read) = store
-        .left_since(concert_id, left.since_ms(concert_id))
+    let (left, ended) = (rooms.left(), rooms.ended());
+    match store
+        .departures_since(
+            concert_id,
+            left.since_ms(concert_id),
+            ended.since_ms(concert_id),
+        )
         .await
     {
-        left.merge(concert_id, &read, tick.head_seq);
-        rooms
-            .eta()
-            .left(concert_id, read.iter().map(|&(seq, _)| seq));
+        Ok(read) => {
+            left.merge(concert_id, &read.left, tick.head_seq);
+            ended.merge(
+                concert_id,
+                &read.ended,
+                tick.now_ms,
+                tick.active_ttl_secs as i64 * 1000,
+            );
+            rooms
+                .eta()
+                .left(concert_id, read.left.iter().map(|&(seq, _)| seq));
+        }
+        Err(e) => tracing::debug!(concert_id, error = %e, "departures not read"),
     }
 }
 

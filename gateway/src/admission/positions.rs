@@ -24,6 +24,13 @@
 //!   loop, say) stops answering from memory — every poll goes to Redis — until the head
 //!   has passed them (`queue_left_overflows_total` counts the times).
 //!
+//! An admitted token's poll is answered from memory too ([`EndedTickets`]): the token
+//! carries its ticket number and, in `exp`, its admission's expiry (to the second), so the
+//! answer is "active until then" unless the admission ended early — paid, or given up —
+//! which the end-of-admission scripts record in the room's `ended` set, read every tick
+//! with the left list. A room whose ended list outgrew `limits.left_per_room` answers its
+//! admitted polls from Redis until the overflow has aged past `active_ttl_secs`.
+//!
 //! Booking routes never use this: admission is always checked against Redis.
 
 use std::collections::{BTreeSet, HashMap};
@@ -139,6 +146,124 @@ impl LeftTickets {
         })
     }
 
+    /// Whether ticket `seq` is known to have left the line.
+    pub fn known_left(&self, concert_id: i64, seq: i64) -> bool {
+        let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
+        rooms
+            .get(&concert_id)
+            .is_some_and(|l| l.seqs.contains(&seq))
+    }
+
+    /// How many tickets in `from..to` left the line, with a list read recently and not
+    /// overflowed; `None` when memory cannot tell.
+    pub fn left_between(&self, concert_id: i64, from: i64, to: i64) -> Option<u64> {
+        let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
+        let l = rooms.get(&concert_id)?;
+        let fresh = l.synced.is_some_and(|at| at.elapsed() <= MAX_AGE);
+        (fresh && l.overflow_until.is_none() && from <= to)
+            .then(|| l.seqs.range(from..to).count() as u64)
+    }
+
+    pub fn forget(&self, concert_id: i64) {
+        self.rooms
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&concert_id);
+    }
+}
+
+/// Per room, admissions that ended before their expiry (paid, given up), as read from the
+/// room's `ended` set (see the module docs).
+#[derive(Debug)]
+pub struct EndedTickets {
+    rooms: RwLock<HashMap<i64, Ended>>,
+    cap: usize,
+}
+
+#[derive(Debug, Default)]
+struct Ended {
+    /// Ticket number -> when its admission ended (Redis clock, ms).
+    seqs: HashMap<i64, i64>,
+    /// Latest end time read (ms); the next read starts there.
+    since_ms: i64,
+    /// Until when (Redis clock, ms) an overflow keeps this room's admitted polls in Redis.
+    overflow_until_ms: Option<i64>,
+    /// The Redis clock at the last read, and when (here) it happened.
+    synced: Option<(i64, Instant)>,
+}
+
+impl EndedTickets {
+    pub fn new(cap: usize) -> Self {
+        Self {
+            rooms: RwLock::default(),
+            cap: cap.max(1),
+        }
+    }
+
+    /// Where the next read of the room's ended set starts (Redis clock, ms).
+    pub fn since_ms(&self, concert_id: i64) -> i64 {
+        let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
+        rooms.get(&concert_id).map_or(0, |e| e.since_ms)
+    }
+
+    /// Merges a read taken at `now_ms` (Redis clock); forgets ends older than `ttl_ms` (those
+    /// admissions have expired anyway).
+    pub fn merge(&self, concert_id: i64, read: &[(i64, i64)], now_ms: i64, ttl_ms: i64) {
+        let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
+        let e = rooms.entry(concert_id).or_default();
+        for &(seq, at_ms) in read {
+            e.seqs.insert(seq, at_ms);
+            e.since_ms = e.since_ms.max(at_ms);
+        }
+        e.seqs.retain(|_, at| *at > now_ms - ttl_ms);
+        if e.seqs.len() > self.cap {
+            e.seqs.clear();
+            e.overflow_until_ms = Some(now_ms + ttl_ms);
+            metrics::counter!("queue_ended_overflows_total").increment(1);
+        }
+        if e.overflow_until_ms.is_some_and(|until| until <= now_ms) {
+            e.overflow_until_ms = None;
+        }
+        e.synced = Some((now_ms, Instant::now()));
+    }
+
+    /// Whether the admission of ticket `seq` is known not to have ended early, with a list
+    /// read recently; `false` when Redis must answer.
+    pub fn known_live(&self, concert_id: i64, seq: i64) -> bool {
+        let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
+        rooms.get(&concert_id).is_some_and(|e| {
+            e.synced.is_some_and(|(_, at)| at.elapsed() <= MAX_AGE)
+                && e.overflow_until_ms.is_none()
+                && !e.seqs.contains_key(&seq)
+        })
+    }
+
+    /// An admission this instance saw end (a payment it forwarded, a leave it served):
+    /// known at once, before the next read.
+    pub fn mark(&self, concert_id: i64, seq: i64) {
+        let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
+        let e = rooms.entry(concert_id).or_default();
+        let at = e
+            .synced
+            .map_or(0, |(now_ms, at)| now_ms + at.elapsed().as_millis() as i64);
+        e.seqs.insert(seq, at);
+    }
+
+    /// Whether the admission of ticket `seq` is known to have ended early.
+    pub fn known_ended(&self, concert_id: i64, seq: i64) -> bool {
+        let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
+        rooms
+            .get(&concert_id)
+            .is_some_and(|e| e.seqs.contains_key(&seq))
+    }
+
+    /// The Redis clock as of the last read, advanced by the time since (ms).
+    pub fn redis_now_ms(&self, concert_id: i64) -> Option<i64> {
+        let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
+        let (now_ms, at) = rooms.get(&concert_id)?.synced?;
+        Some(now_ms + at.elapsed().as_millis() as i64)
+    }
+
     pub fn forget(&self, concert_id: i64) {
         self.rooms
             .write()
@@ -251,5 +376,28 @@ mod tests {
         );
         left.merge(1, &[], 110);
         assert!(left.known_present(1, 200), "passed: memory answers again");
+    }
+
+    #[test]
+    fn ended_admissions_are_never_answered_active_from_memory() {
+        let ended = EndedTickets::new(3);
+        assert!(!ended.known_live(1, 5), "never read from Redis");
+        ended.merge(1, &[(5, 1_000)], 2_000, 60_000);
+        assert!(!ended.known_live(1, 5));
+        assert!(ended.known_live(1, 6));
+        assert_eq!(ended.since_ms(1), 1_000);
+        // Aged past the admission time: forgotten (the admission has expired anyway).
+        ended.merge(1, &[], 62_000, 60_000);
+        assert!(ended.known_live(1, 5));
+        // An overflow sends the room's admitted polls to Redis until it ages out.
+        ended.merge(
+            1,
+            &[(10, 62_000), (11, 62_000), (12, 62_000), (13, 62_000)],
+            62_000,
+            60_000,
+        );
+        assert!(!ended.known_live(1, 99));
+        ended.merge(1, &[], 122_001, 60_000);
+        assert!(ended.known_live(1, 99));
     }
 }

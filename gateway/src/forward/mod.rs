@@ -220,6 +220,10 @@ async fn payments(State(state): State<AppState>, request: Request) -> Result<Res
         Err(e) => return Err(e),
     };
     let (response, admission_ended) = proxy_reply(&state, request).await?;
+    if response.status() == StatusCode::CREATED {
+        // Status polls answered from this instance's memory know it at once.
+        state.rooms.ended().mark(claims.cid, claims.seq);
+    }
     if response.status() == StatusCode::CREATED && !admission_ended {
         // Booking ends the admission and says so; when it could not (its Redis call
         // failed), the gateway ends it, so the token stops working at once.

@@ -310,20 +310,25 @@ async fn status(
     headers: HeaderMap,
 ) -> Result<Json<TicketView>, ApiError> {
     let (token, claims) = verified(&state, &headers)?;
+    Ok(Json(status_view(&state, token, &claims).await?))
+}
+
+/// The status of the ticket of a verified token (the status route's answer, and a push
+/// stream's first event).
+pub async fn status_view(
+    state: &AppState,
+    token: &str,
+    claims: &QueueClaims,
+) -> Result<TicketView, ApiError> {
     let user_id = claims.user_id();
-    let ticket = match poll::current_ticket(&state, &claims).await? {
+    let ticket = match poll::current_ticket(state, claims).await? {
         poll::Polled::Ticket(ticket) => ticket,
         poll::Polled::SoldOut(inventory) => {
-            return Ok(Json(issue::sold_out_view(
-                token, claims.cid, user_id, inventory,
-            )))
+            return Ok(issue::sold_out_view(token, claims.cid, user_id, inventory))
         }
     };
-    let presented = Presented {
-        token,
-        claims: &claims,
-    };
-    let view = describe(&state, Some(presented), claims.cid, user_id, ticket);
+    let presented = Presented { token, claims };
+    let view = describe(state, Some(presented), claims.cid, user_id, ticket);
     if claims.st == TicketStatus::Prequeue && matches!(ticket.place, Place::Waiting { .. }) {
         // The draw gave this pre-queue entry its place: its first estimate.
         state
@@ -331,7 +336,7 @@ async fn status(
             .eta()
             .given(claims.cid, ticket.seq, view.eta_seconds);
     }
-    Ok(Json(view))
+    Ok(view)
 }
 
 #[utoipa::path(
@@ -349,9 +354,13 @@ async fn leave(State(state): State<AppState>, headers: HeaderMap) -> Result<Stat
         .store
         .leave(claims.cid, claims.user_id(), claims.seq)
         .await?;
-    if left == Left::Waiting {
-        state.rooms.left().mark(claims.cid, claims.seq);
-        state.rooms.eta().left(claims.cid, [claims.seq]);
+    match left {
+        Left::Waiting => {
+            state.rooms.left().mark(claims.cid, claims.seq);
+            state.rooms.eta().left(claims.cid, [claims.seq]);
+        }
+        Left::Active => state.rooms.ended().mark(claims.cid, claims.seq),
+        Left::Prequeue | Left::Nothing => {}
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,6 +13,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/queue/tokens"),
     ("delete", "/v1/queue/tokens"),
     ("get", "/v1/queue/status"),
+    ("get", "/v1/queue/events"),
     ("get", "/v1/concerts/{concert_id}"),
     ("get", "/v1/concerts/{concert_id}/schedules"),
     ("get", "/v1/schedules/{schedule_id}/seats"),
@@ -59,6 +60,11 @@ const CODES: &[(&str, &str, &[&str])] = &[
         &["INVALID_TOKEN", "TICKET_GONE", "SERVICE_UNAVAILABLE"],
     ),
     ("delete", "/v1/queue/tokens", &["INVALID_TOKEN"]),
+    (
+        "get",
+        "/v1/queue/events",
+        &["INVALID_TOKEN", "SERVICE_UNAVAILABLE"],
+    ),
     (
         "get",
         "/v1/concerts/{concert_id}/schedules",

@@ -14,6 +14,7 @@ mod metrics;
 mod modes;
 mod opening;
 mod props;
+mod push;
 mod queue_tokens;
 mod resilience;
 mod status_memory;

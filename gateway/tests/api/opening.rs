@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use shared::store::{DrawStart, Store};
+use shared::store::DrawStart;
 use testkit::prelude::*;
 
 const PREQUEUED: i64 = 10_000;
@@ -304,10 +304,7 @@ async fn a_draw_whose_writer_dies_half_way_is_finished_by_another_instance() {
         .query_async(&mut app.redis.clone())
         .await
         .unwrap();
-    let store = Store::with_pool(
-        shared::store::RedisPool::new(&app.settings.redis, "test").unwrap(),
-        app.keys.clone(),
-    );
+    let store = app.store();
     let frozen = poll_until(Duration::from_secs(10), "the opening", || async {
         match store
             .draw_begin(concert, "doomed", 2_000, true)

@@ -118,3 +118,48 @@ async fn far_back_polls_are_answered_from_memory_with_exact_positions() {
     }
     app.stop().await;
 }
+
+/// An admitted token's poll comes from memory ("active until the token's expiry") — until
+/// the admission ends early: a leave (here) or a payment (booking's end of admission, the
+/// same script) is recorded in the room's ended list, and every instance stops calling the
+/// ticket active within a refresh.
+#[tokio::test]
+async fn admitted_polls_come_from_memory_until_the_admission_ends() {
+    let app = Stack::gateways_with(2, |s| {
+        s.queue.capacity = 10;
+        s.queue.tick_ms = 100;
+    })
+    .await;
+    let admitted = app.join(0, 1, 7).await;
+    assert_eq!(admitted.state(), "active");
+    // Instance 1 answers from memory once its figures and ended list are fresh.
+    poll_until(
+        Duration::from_secs(3),
+        "an admitted poll answered from memory",
+        || async {
+            let before = memory_polls(&app, 1).await;
+            let (status, body) = app.status(1, &admitted.token).await;
+            assert_eq!(
+                (status, body["status"].as_str()),
+                (StatusCode::OK, Some("active"))
+            );
+            assert_eq!(body["token"], admitted.token.as_str(), "the same token");
+            (memory_polls(&app, 1).await > before).then_some(())
+        },
+    )
+    .await;
+    // The admission is given up through instance 0 (the end-of-admission path).
+    let ended = app
+        .store()
+        .end_admission(1, 7, admitted.claims(&app).seq)
+        .await
+        .unwrap();
+    assert!(ended);
+    for instance in 0..2 {
+        poll_until(Duration::from_secs(2), "the end seen", || async {
+            (app.status(instance, &admitted.token).await.0 == StatusCode::GONE).then_some(())
+        })
+        .await;
+    }
+    app.stop().await;
+}

@@ -47,6 +47,7 @@ layout! {
         admission_log => ADMISSION_LOG: "<p>q:{c}:log", "zset", "admissions per tick over the last minute (measured rate)";
         join_times => JOIN_TIMES: "<p>q:{c}:jt", "zset", "ticket number → time checkpoints, at most one a second (oldest wait)";
         left => LEFT: "<p>q:{c}:left", "zset", "tickets that left the line in the last minute: member ticket number, score time (ms)";
+        ended => ENDED: "<p>q:{c}:ended", "zset", "admissions ended early (paid, given up) within the last active_ttl_secs: member ticket number, score time (ms)";
         inventory => INVENTORY: "<p>q:{c}:inv", "hash", "the concert's seats as booking last published them (about once a second): total, held, sold";
         prequeue => PREQUEUE: "<p>q:{c}:pre", "zset", "the pre-queue before the opening's draw: member user id, score join time (ms)";
         drawn => DRAWN: "<p>q:{c}:drawn", "list", "the opening's draw: user ids in drawn order (published as entry ids)";

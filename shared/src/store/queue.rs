@@ -75,6 +75,15 @@ pub enum Left {
     Nothing,
 }
 
+/// What left a room since a gateway last looked ([`Store::departures_since`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Departures {
+    /// Tickets that left the line: (ticket number, time ms).
+    pub left: Vec<(i64, i64)>,
+    /// Admissions that ended early (paid, given up): (ticket number, time ms).
+    pub ended: Vec<(i64, i64)>,
+}
+
 /// How long a left ticket stays in the room's `left` set (gateways read it every tick).
 pub const LEFT_LISTED_MS: i64 = 60_000;
 
@@ -91,6 +100,42 @@ fn place(reply: &Reply, script: &str, status: &str) -> Result<Option<Place>, Sto
         }),
         _ => None,
     })
+}
+
+/// A room epoch as the status script takes it ("" for none: not checked).
+fn epoch_arg(epoch: u64) -> String {
+    if epoch == 0 {
+        String::new()
+    } else {
+        epoch.to_string()
+    }
+}
+
+/// A status script's reply: the lookup, and the seat key it read (active tickets only).
+fn lookup_of(reply: &Reply, epoch: u64) -> Result<(Lookup, Option<SeatKey>), StoreError> {
+    let status = reply.text("status", "status")?;
+    let Some(place) = place(reply, "status", &status)? else {
+        return match status.as_str() {
+            "gone" => Ok((Lookup::Gone, None)),
+            "reset" => Ok((Lookup::Reset, None)),
+            "sold_out" => Ok((
+                Lookup::SoldOut(Inventory::from_reply(reply, "status")?),
+                None,
+            )),
+            "gone_sold_out" => Ok((Lookup::GoneSoldOut, None)),
+            other => Err(StoreError::UnexpectedReply(format!("status: {other}"))),
+        };
+    };
+    let ticket = Ticket {
+        seq: reply.int("status", "seq")?,
+        place,
+        now_ms: reply.int("status", "now_ms")?,
+        epoch,
+        inventory: Inventory::from_reply(reply, "status")?,
+    };
+    let seat = reply.text("status", "seat")?;
+    let seat = (!seat.is_empty()).then(|| SeatKey::parse(&seat));
+    Ok((Lookup::Found(ticket), seat))
 }
 
 impl Store {
@@ -164,53 +209,74 @@ impl Store {
         epoch: u64,
         seat: Option<(i64, i32)>,
     ) -> Result<(Lookup, Option<SeatKey>), StoreError> {
-        let mut keys = vec![
+        let mut keys = self.status_keys(concert_id);
+        keys.extend(
+            seat.map(|(schedule_id, seat_no)| self.keys.hold(concert_id, schedule_id, seat_no)),
+        );
+        let reply = self
+            .eval(
+                "queue_status",
+                &self.scripts.status,
+                &keys,
+                (user_id, seq, epoch_arg(epoch)),
+            )
+            .await?;
+        lookup_of(&reply, epoch)
+    }
+
+    /// [`Store::status`] of many tickets of one concert — `(user id, ticket number, room
+    /// epoch)` each — in one pipelined round trip (the push streams' check of the tickets
+    /// the head of the line passed).
+    pub async fn status_many(
+        &self,
+        concert_id: i64,
+        tickets: &[(i64, i64, u64)],
+    ) -> Result<Vec<Lookup>, StoreError> {
+        if tickets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = self.status_keys(concert_id);
+        let script = &self.scripts.status;
+        let run = || {
+            self.redis.run("queue_status_many", |mut c| {
+                let mut pipe = redis::pipe();
+                for &(user_id, seq, epoch) in tickets {
+                    let mut invocation = script.prepare_invoke();
+                    invocation
+                        .key(&keys[..])
+                        .arg(user_id)
+                        .arg(seq)
+                        .arg(epoch_arg(epoch));
+                    pipe.invoke_script(&invocation);
+                }
+                async move { pipe.query_async::<Vec<Reply>>(&mut c).await }
+            })
+        };
+        let replies = match run().await {
+            Err(super::RedisCallError::Redis(e)) if e.code() == Some("NOSCRIPT") => {
+                // Redis lost its scripts: one plain call loads it, then the pipeline runs.
+                let &(user_id, seq, epoch) = &tickets[0];
+                self.status(concert_id, user_id, seq, epoch).await?;
+                run().await?
+            }
+            other => other?,
+        };
+        replies
+            .iter()
+            .zip(tickets)
+            .map(|(reply, &(_, _, epoch))| Ok(lookup_of(reply, epoch)?.0))
+            .collect()
+    }
+
+    fn status_keys(&self, concert_id: i64) -> Vec<String> {
+        vec![
             self.keys.waiting(concert_id),
             self.keys.active(concert_id),
             self.keys.active_seq(concert_id),
             self.keys.room(concert_id),
             self.keys.inventory(concert_id),
             self.keys.prequeue(concert_id),
-        ];
-        keys.extend(
-            seat.map(|(schedule_id, seat_no)| self.keys.hold(concert_id, schedule_id, seat_no)),
-        );
-        let epoch_arg = if epoch == 0 {
-            String::new()
-        } else {
-            epoch.to_string()
-        };
-        let reply = self
-            .eval(
-                "queue_status",
-                &self.scripts.status,
-                &keys,
-                (user_id, seq, epoch_arg),
-            )
-            .await?;
-        let status = reply.text("status", "status")?;
-        let Some(place) = place(&reply, "status", &status)? else {
-            return match status.as_str() {
-                "gone" => Ok((Lookup::Gone, None)),
-                "reset" => Ok((Lookup::Reset, None)),
-                "sold_out" => Ok((
-                    Lookup::SoldOut(Inventory::from_reply(&reply, "status")?),
-                    None,
-                )),
-                "gone_sold_out" => Ok((Lookup::GoneSoldOut, None)),
-                other => Err(StoreError::UnexpectedReply(format!("status: {other}"))),
-            };
-        };
-        let ticket = Ticket {
-            seq: reply.int("status", "seq")?,
-            place,
-            now_ms: reply.int("status", "now_ms")?,
-            epoch,
-            inventory: Inventory::from_reply(&reply, "status")?,
-        };
-        let seat = reply.text("status", "seat")?;
-        let seat = (!seat.is_empty()).then(|| SeatKey::parse(&seat));
-        Ok((Lookup::Found(ticket), seat))
+        ]
     }
 
     /// Drops ticket `seq` of `user_id`, waiting or admitted, or (`seq` 0) the user's
@@ -224,6 +290,7 @@ impl Store {
             self.keys.left(concert_id),
             self.keys.room(concert_id),
             self.keys.prequeue(concert_id),
+            self.keys.ended(concert_id),
         ];
         let reply = self
             .eval(
@@ -242,26 +309,36 @@ impl Store {
         }
     }
 
-    /// Tickets that left the line of `concert_id` at or after `since_ms` (Redis clock),
-    /// as `(ticket number, time left ms)`, oldest first.
-    pub async fn left_since(
+    /// Tickets that left the line of `concert_id` at or after `left_since_ms`, and
+    /// admissions that ended at or after `ended_since_ms` (Redis clock), each as
+    /// `(ticket number, time ms)`, oldest first: one pipelined call.
+    pub async fn departures_since(
         &self,
         concert_id: i64,
-        since_ms: i64,
-    ) -> Result<Vec<(i64, i64)>, StoreError> {
-        let key = self.keys.left(concert_id);
-        Ok(self
+        left_since_ms: i64,
+        ended_since_ms: i64,
+    ) -> Result<Departures, StoreError> {
+        let left = self.keys.left(concert_id);
+        let ended = self.keys.ended(concert_id);
+        let (left, ended) = self
             .redis
-            .run("queue_left", |mut c| async move {
-                redis::cmd("ZRANGEBYSCORE")
-                    .arg(&key)
-                    .arg(since_ms)
+            .run("queue_departures", |mut c| async move {
+                redis::pipe()
+                    .cmd("ZRANGEBYSCORE")
+                    .arg(&left)
+                    .arg(left_since_ms)
                     .arg("+inf")
                     .arg("WITHSCORES")
-                    .query_async::<Vec<(i64, i64)>>(&mut c)
+                    .cmd("ZRANGEBYSCORE")
+                    .arg(&ended)
+                    .arg(ended_since_ms)
+                    .arg("+inf")
+                    .arg("WITHSCORES")
+                    .query_async::<(Vec<(i64, i64)>, Vec<(i64, i64)>)>(&mut c)
                     .await
             })
-            .await?)
+            .await?;
+        Ok(Departures { left, ended })
     }
 
     /// Ends the admission of ticket `seq` (`seq = 0`: whatever admission the user has);
@@ -277,6 +354,8 @@ impl Store {
         let keys = [
             self.keys.active(concert_id),
             self.keys.active_seq(concert_id),
+            self.keys.ended(concert_id),
+            self.keys.room(concert_id),
         ];
         let script = &self.scripts.end_admission;
         let reply: Reply = self

@@ -177,6 +177,8 @@ impl Store {
                     let mut end = scripts.end_admission.prepare_invoke();
                     end.key(keys.active(p.concert_id))
                         .key(keys.active_seq(p.concert_id))
+                        .key(keys.ended(p.concert_id))
+                        .key(keys.room(p.concert_id))
                         .arg(p.user_id)
                         .arg(p.seq);
                     pipe.invoke_script(&end).ignore();

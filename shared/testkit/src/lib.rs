@@ -25,6 +25,7 @@ pub mod nginx;
 pub mod proxy;
 pub mod redis;
 pub mod sale;
+pub mod sse;
 pub mod stack;
 pub mod stub;
 pub mod tokens;

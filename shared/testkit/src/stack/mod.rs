@@ -194,6 +194,11 @@ impl Stack {
         }
     }
 
+    /// A queue store on the stack's Redis prefix, as the services have (the same scripts).
+    pub fn store(&self) -> shared::store::Store {
+        shared::store::Store::new(&self.settings.redis, "test").expect("valid redis settings")
+    }
+
     /// Gateway `instance`'s base URL (wrapping around the instances).
     pub fn url(&self, instance: usize) -> String {
         self.urls[instance % self.urls.len()].clone()
