@@ -1,6 +1,9 @@
 //! `gateway` binary: settings → telemetry → build → serve until SIGINT/SIGTERM.
 
 use anyhow::Context;
+
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use gateway::GatewaySettings;
 use shared::config::{config_file_from_args, Layered};
 
