@@ -100,6 +100,23 @@ ensure_nginx() {
   if command -v service >/dev/null; then service nginx stop >/dev/null 2>&1 || true; fi
 }
 
+# The buyer's page tests: Debian's chromium and chromedriver, a Korean font (for the
+# screenshots of the Korean page), and axe-core from npm under .run/axe.
+ensure_browser() {
+  local want=()
+  command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || want+=(chromium)
+  command -v chromedriver >/dev/null || [ -x /usr/bin/chromedriver ] || want+=(chromium-driver)
+  fc-list 2>/dev/null | grep -qi nanum || want+=(fonts-nanum)
+  [ ${#want[@]} -eq 0 ] || apt_install "${want[@]}"
+  if [ ! -f "$RUN_DIR/axe/node_modules/axe-core/axe.min.js" ]; then
+    command -v npm >/dev/null || apt_install npm
+    log "npm install axe-core (into .run/axe)"
+    mkdir -p "$RUN_DIR/axe"
+    (cd "$RUN_DIR/axe" && npm install --no-audit --no-fund --silent axe-core@4) \
+      || die "npm install axe-core failed"
+  fi
+}
+
 ensure_rust() {
   command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first"
 }

@@ -38,10 +38,14 @@ use utoipa::OpenApi;
         crate::admin::change,
         crate::opening::room,
         crate::opening::draw_page,
+        crate::page::home,
+        crate::page::concert,
+        crate::page::asset,
     ),
     tags(
         (name = "queue", description = "The waiting line: join, status, leave."),
         (name = "rooms", description = "Public room state and the opening's auditable draw."),
+        (name = "page", description = "The buyer's web page (HTML, scripts, stylesheet)."),
         (name = "admin", description = "Operator routes (admin token): waiting rooms."),
         (name = "docs", description = "This document and the interactive docs page."),
     )

@@ -13,6 +13,8 @@
 //! - [`admin`]: the operators' rooms API.
 //! - [`opening`]: a room's public state and its opening's auditable draw.
 //! - [`push`]: live status over Server-Sent Events, served from this gateway's memory.
+//! - [`page`]: the buyer's web page (`gateway/web/`, compiled in) at `/` and
+//!   `/concerts/{concert_id}`.
 //! - [`reload`]: room defaults and per-concert sections of the configuration, applied at
 //!   start and whenever the file changes (or on SIGHUP).
 //! - [`rooms`]: which concerts have a room (asked of booking once) and each room's live
@@ -27,6 +29,7 @@ pub mod docs;
 pub mod error;
 pub mod forward;
 pub mod opening;
+pub mod page;
 pub mod push;
 pub mod reload;
 pub mod rooms;

@@ -232,6 +232,16 @@ pub struct GatewaySettings {
     pub source_file: Option<PathBuf>,
 }
 
+impl IdentityMode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            IdentityMode::None => "none",
+            IdentityMode::Jwt => "jwt",
+            IdentityMode::Header => "header",
+        }
+    }
+}
+
 impl GatewaySettings {
     /// The `[rooms."<id>"]` sections by concert id (validated at load).
     pub fn room_sections(&self) -> Vec<(i64, RoomPatch)> {

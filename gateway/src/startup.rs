@@ -87,9 +87,14 @@ fn state(settings: GatewaySettings) -> Result<AppState, StartupError> {
         tokens.clone(),
         settings.jwt.waiting_ttl_secs,
     ));
+    let page = Arc::new(crate::page::Page::new(
+        settings.identity.mode.as_str(),
+        settings.self_charge(),
+    ));
     Ok(AppState {
         tokens,
         push,
+        page,
         identity: Identity::new(&settings.identity)?,
         limits: Arc::new(JoinLimits::new(&settings.rate_limit, &settings.limits)),
         settings: Arc::new(settings),
@@ -109,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router(state.clone()))
         .merge(opening::router())
         .merge(crate::push::router())
+        .merge(crate::page::router())
         .merge(probes::router())
         .merge(shared::docs::router(crate::docs::openapi()))
         .with_state(state);

@@ -26,6 +26,8 @@ pub struct AppState {
     pub limits: Arc<JoinLimits>,
     /// The push streams this gateway holds.
     pub push: Arc<crate::push::Hub>,
+    /// The buyer's page, built at start.
+    pub page: Arc<crate::page::Page>,
 }
 
 impl FromRef<AppState> for Store {

@@ -17,8 +17,16 @@ use crate::state::{AppState, ScheduleInfo};
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/v1/concerts", get(list))
         .route("/v1/concerts/{concert_id}", get(concert))
         .route("/v1/concerts/{concert_id}/schedules", get(schedules))
+}
+
+/// Public (no token): the concerts on sale, for the buyer's page.
+#[tracing::instrument(skip(state))]
+async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<ConcertView>>> {
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(store::on_sale(&mut conn).await?))
 }
 
 /// Public (no token): what the gateway asks to know a concert exists.

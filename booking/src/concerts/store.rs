@@ -1,6 +1,6 @@
 //! The SQL of concerts and schedules.
 
-use shared::contract::concerts::{ScheduleSummary, ScheduleView};
+use shared::contract::concerts::{ConcertView, ScheduleSummary, ScheduleView};
 use sqlx::PgConnection;
 
 use crate::state::ScheduleInfo;
@@ -10,6 +10,29 @@ pub async fn title(conn: &mut PgConnection, concert_id: i64) -> sqlx::Result<Opt
         .bind(concert_id)
         .fetch_optional(conn)
         .await
+}
+
+/// Concerts with a show still ahead, soonest first (at most 100), each with all its
+/// schedules.
+pub async fn on_sale(conn: &mut PgConnection) -> sqlx::Result<Vec<ConcertView>> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT c.id, c.title FROM concerts c
+         JOIN schedules s ON s.concert_id = c.id AND s.starts_at > now()
+         GROUP BY c.id, c.title
+         ORDER BY min(s.starts_at), c.id
+         LIMIT 100",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut concerts = Vec::with_capacity(rows.len());
+    for (concert_id, title) in rows {
+        concerts.push(ConcertView {
+            concert_id,
+            title,
+            schedules: all_schedules(&mut *conn, concert_id).await?,
+        });
+    }
+    Ok(concerts)
 }
 
 /// Every schedule of the concert, bookable or not, earliest first.

@@ -10,6 +10,7 @@ use testkit::prelude::*;
 /// Every (method, path) that `booking::startup::router` serves, from the modules'
 /// `router()` functions, the probes and `shared::docs::router`. A new route goes here too.
 const ROUTES: &[(&str, &str)] = &[
+    ("get", "/v1/concerts"),
     ("get", "/v1/concerts/{concert_id}"),
     ("get", "/v1/concerts/{concert_id}/schedules"),
     ("get", "/v1/schedules/{schedule_id}/seats"),

@@ -60,6 +60,7 @@ const FORWARDED_RESPONSE_HEADERS: [HeaderName; 2] = [header::CONTENT_TYPE, heade
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/v1/concerts", get(open))
         .route("/v1/concerts/{concert_id}", get(open))
         .route("/v1/concerts/{concert_id}/schedules", get(schedules))
         .route("/v1/schedules/{schedule_id}/seats", get(admitted))
@@ -76,7 +77,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/users/{user_id}/reservations", get(per_user))
 }
 
-/// `GET /v1/concerts/{id}`: public, no admission check.
+/// `GET /v1/concerts` and `GET /v1/concerts/{id}`: public, no admission check.
 async fn open(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     proxy(&state, request).await
 }

@@ -13,6 +13,7 @@ mod load_balancer;
 mod metrics;
 mod modes;
 mod opening;
+mod page;
 mod props;
 mod push;
 mod queue_tokens;

@@ -14,6 +14,7 @@ use crate::docs::{self, ProblemDetails};
 #[derive(OpenApi)]
 #[openapi(
     paths(
+        list_concerts,
         get_concert,
         list_schedules,
         get_seat_map,
@@ -36,6 +37,17 @@ use crate::docs::{self, ProblemDetails};
     )
 )]
 pub struct BookingApi;
+
+#[utoipa::path(
+    get, path = "/v1/concerts", operation_id = "list_concerts", tag = "concerts",
+    summary = "Concerts on sale: those with a show still ahead (public)",
+    description = "No queue token needed. Each with all its schedules; soonest show first, at \
+                   most 100.",
+    responses(
+        (status = 200, description = "The concerts.", body = Vec<concerts::ConcertView>),
+    )
+)]
+pub fn list_concerts() {}
 
 #[utoipa::path(
     get, path = "/v1/concerts/{concert_id}", operation_id = "get_concert", tag = "concerts",

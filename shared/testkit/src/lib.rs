@@ -18,6 +18,7 @@
 //! `booking/tests/api`: the service against real Redis / PostgreSQL, booking stubbed for
 //! the gateway), and system tests of the whole stack (`shared/testkit/tests/system`).
 
+pub mod browser;
 pub mod buyer;
 pub mod docs;
 pub mod http;

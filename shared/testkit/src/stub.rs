@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gateway::GatewaySettings;
-use serde_json::json;
+use serde_json::{json, Value};
 use shared::contract::rooms::{RoomChange, StoredRoom};
 use shared::store::Store;
 use shared::token::TokenKeys;
@@ -63,6 +63,7 @@ impl StubBooking {
         };
         let app = Router::new()
             .route("/healthz", get(|| async { "ok" }))
+            .route("/v1/concerts", get(stub_concerts))
             .route("/v1/concerts/{id}", get(stub_concert))
             .route(
                 "/internal/rooms/{id}",
@@ -99,6 +100,16 @@ impl StubBooking {
         self.cancel.cancel();
         let _ = self.handle.await;
     }
+}
+
+async fn stub_concerts(State(s): State<StubState>) -> Response {
+    let mut ids: Vec<i64> = s.concerts.lock().unwrap().iter().copied().collect();
+    ids.sort_unstable();
+    let list: Vec<Value> = ids
+        .into_iter()
+        .map(|id| json!({"concert_id": id, "title": format!("Concert {id}"), "schedules": []}))
+        .collect();
+    Json(list).into_response()
 }
 
 async fn stub_concert(State(s): State<StubState>, Path(id): Path<i64>) -> Response {

@@ -2,6 +2,7 @@
 //! in front, real Redis — started in-process by `testkit::Stack`. One binary, one module
 //! per topic.
 
+mod browser;
 mod catalogue;
 mod config_reload;
 mod conformance;

@@ -1,0 +1,783 @@
+// The buyer's page: state, the flows (join → wait → choose → hold → pay → receipt) and
+// the live connection to the waiting line.
+//
+// State lives in one object `S`; every change calls `render()`, which morphs the DOM into
+// `view(S)` (views.js). What must survive a reload lives in sessionStorage, per concert:
+// the newest queue token, the first position seen (for the progress bar) and an unfinished
+// payment attempt with its Idempotency-Key (so a reload mid-payment replays the same
+// attempt and the buyer is charged at most once). The remembered language and, in identity
+// mode `none`, the user id live in localStorage.
+
+import { api, ApiError, now, setUserToken, onRetryChange, currentRetry, uuid, jwtClaims } from './api.js';
+import { setLang, pickLang, t } from './i18n.js';
+import { view, morph, listen } from './views.js';
+
+const store = (kind) => ({
+  get(k) {
+    try { return window[kind].getItem(k); } catch { return null; }
+  },
+  set(k, v) {
+    try { window[kind].setItem(k, v); } catch { /* storage disabled: works until reload */ }
+  },
+  del(k) {
+    try { window[kind].removeItem(k); } catch { /* idem */ }
+  },
+});
+const session = store('sessionStorage');
+const local = store('localStorage');
+const parseJson = (s) => {
+  try { return JSON.parse(s); } catch { return null; }
+};
+
+/** `{identity_mode, self_charge}`, put in the page by the server. */
+function readConfig() {
+  const c = parseJson(document.getElementById('page-config')?.textContent);
+  const mode = ['none', 'jwt', 'header'].includes(c?.identity_mode) ? c.identity_mode : 'none';
+  return { identity_mode: mode, self_charge: c?.self_charge === true };
+}
+
+const match = /^\/concerts\/(\d+)\/?$/.exec(location.pathname);
+const cid = match ? Number(match[1]) : null;
+
+const S = {
+  cfg: readConfig(),
+  route: { name: cid ? 'concert' : 'home' },
+  lang: 'en',
+  concerts: null, // GET /v1/concerts
+  rooms: {}, // concert id -> GET /v1/rooms/{id}
+  concert: null,
+  room: null,
+  uid: null, // the buyer's user id, once known
+  userIdInput: '',
+  // idle | joining | notopen | queue | active | paid | gone | soldout
+  phase: 'idle',
+  ticket: null, // newest TicketView
+  fig: null, // position and wait as shown (throttled for the live region)
+  figPending: null,
+  firstPos: null,
+  notOpen: null, // { opens_at, retryAt }
+  gone: null, // { code, reason }
+  schedules: null,
+  scheduleId: null,
+  seatMap: null,
+  holds: [], // ReservationView of live holds
+  balance: null,
+  chargeInput: '',
+  flash: null, // { amount, balance } after a charge
+  busy: {},
+  payAttempt: null, // { key, ids, seats }
+  receipt: null,
+  tickets: null, // { items, next }
+  showTickets: false,
+  notice: null, // { code, reason?, status?, seat?, kind? }
+  retry: null,
+};
+
+const key = {
+  token: () => `queue_token:${cid}`,
+  first: () => `first_position:${cid}`,
+  payment: () => `payment_attempt:${cid}`,
+};
+const queueToken = () => session.get(key.token());
+
+function dropTicket() {
+  session.del(key.token());
+  session.del(key.first());
+  S.firstPos = null;
+}
+
+// ---- rendering -------------------------------------------------------------------------
+
+const root = document.getElementById('app');
+const A = {}; // actions, filled below
+
+function render() {
+  S.retry = currentRetry();
+  document.title = S.concert ? `${S.concert.title} · ${t('appName')}` : t('appName');
+  morph(root, view(S, A));
+}
+
+function applyLang(lang) {
+  setLang(lang);
+  S.lang = lang;
+  document.documentElement.lang = lang;
+}
+
+function notify(code, extra = {}) {
+  S.notice = { code, ...extra };
+  render();
+}
+
+function notifyError(e) {
+  if (e?.name === 'AbortError') return;
+  if (e instanceof ApiError) {
+    const p = e.problem;
+    notify(e.code || 'UNKNOWN', { reason: p.reason, status: e.status });
+  } else {
+    console.warn('unexpected answer', e);
+    notify('UNKNOWN', { status: '?' });
+  }
+}
+
+const focus = (id) => document.getElementById(id)?.focus();
+
+// ---- identity (see the README's "Security model") --------------------------------------
+
+function initIdentity() {
+  const mode = S.cfg.identity_mode;
+  if (mode === 'jwt') {
+    // The site links to …/concerts/1#user_token=<JWT>: keep it for this tab only, and out
+    // of the address bar (and so out of bookmarks, history and screenshots).
+    const m = /[#&]user_token=([^&]*)/.exec(location.hash);
+    if (m) {
+      session.set('user_token', decodeURIComponent(m[1]));
+      history.replaceState(history.state, '', location.pathname + location.search);
+    }
+    const token = session.get('user_token');
+    const claims = token && jwtClaims(token);
+    const valid = claims && (!claims.exp || claims.exp * 1000 > Date.now());
+    if (valid && /^\d+$/.test(String(claims.sub))) {
+      setUserToken(token);
+      S.uid = Number(claims.sub);
+    }
+  } else if (mode === 'header') {
+    S.uid = Number(session.get('header_user_id')) || null;
+  } else {
+    S.userIdInput = local.get('user_id') || '';
+    S.uid = Number(S.userIdInput) || null;
+  }
+}
+
+// ---- joining and the ticket ------------------------------------------------------------
+
+A.setUserId = (v) => {
+  S.userIdInput = v;
+};
+
+A.join = async () => {
+  if (S.busy.join) return;
+  const body = { concert_id: cid };
+  if (S.cfg.identity_mode === 'none') {
+    const id = Number(S.userIdInput);
+    if (!Number.isSafeInteger(id) || id < 1) {
+      S.phase = 'idle';
+      notify('USER_ID_REQUIRED');
+      focus('user-id');
+      return;
+    }
+    body.user_id = id;
+    local.set('user_id', String(id));
+    S.uid = id;
+  } else if (S.cfg.identity_mode === 'jwt' && !S.uid) {
+    S.phase = 'idle';
+    notify('SIGN_IN_REQUIRED');
+    return;
+  }
+  // A queue token names its user: present it only for the same user.
+  let token = queueToken();
+  if (token && body.user_id && String(jwtClaims(token)?.sub) !== String(body.user_id)) {
+    dropTicket();
+    token = null;
+  }
+  S.busy.join = true;
+  S.notice = null;
+  S.gone = null;
+  S.phase = 'joining';
+  render();
+  try {
+    const tv = await api('POST', '/v1/queue/tokens', { body, token, user: true });
+    S.busy.join = false;
+    onTicket(tv);
+  } catch (e) {
+    S.busy.join = false;
+    joinFailed(e, token);
+  }
+};
+
+A.joinAgain = () => {
+  dropTicket();
+  A.join();
+};
+
+function joinFailed(e, hadToken) {
+  const code = e.code;
+  if (hadToken && (code === 'INVALID_TOKEN' || code === 'WRONG_CONCERT')) {
+    // A stale token (other concert, rotated key): join afresh.
+    dropTicket();
+    A.join();
+    return;
+  }
+  if (code === 'QUEUE_NOT_OPEN') {
+    // Retry-After says when the pre-queue opens; join again then, automatically.
+    const pre = S.room?.prequeue_opens_at ? (Date.parse(S.room.prequeue_opens_at) - now()) / 1000 : null;
+    const secs = Math.max(1, e.retryAfter ?? pre ?? 30);
+    S.phase = 'notopen';
+    S.notOpen = {
+      opens_at: e.problem.opens_at || S.room?.opens_at || null,
+      retryAt: now() + secs * 1000 + Math.random() * 2000,
+    };
+    render();
+    return;
+  }
+  if (code === 'SOLD_OUT') {
+    S.phase = 'soldout';
+    render();
+    return;
+  }
+  S.phase = 'idle';
+  notifyError(e);
+  if (code === 'QUEUE_CLOSED') loadRoom(cid);
+}
+
+/** A TicketView from the join, the status route or the stream. */
+function onTicket(tv) {
+  if (S.phase === 'paid' || tv.concert_id !== cid) return;
+  if (tv.token) session.set(key.token(), tv.token);
+  if (tv.user_id) {
+    S.uid = tv.user_id;
+    if (S.cfg.identity_mode === 'header') session.set('header_user_id', String(tv.user_id));
+  }
+  const was = S.ticket?.status;
+  S.ticket = tv;
+  if (tv.status === 'sold_out') {
+    liveStop();
+    stopSeats();
+    dropTicket();
+    S.phase = 'soldout';
+    render();
+    return;
+  }
+  if (tv.status === 'active') {
+    S.phase = 'active';
+    if (was !== 'active') admitted();
+  } else {
+    S.phase = 'queue';
+    stopSeats();
+    if (tv.status === 'waiting' && tv.position > 0 && (!S.firstPos || tv.position > S.firstPos)) {
+      S.firstPos = tv.position;
+      session.set(key.first(), String(tv.position));
+    }
+  }
+  // The position sits in an aria-live region: change it at most every 10 s (tick() shows
+  // the latest then), but at once when the status itself changes.
+  const fig = { status: tv.status, position: tv.position, eta_seconds: tv.eta_seconds, at: Date.now() };
+  if (!S.fig || S.fig.status !== fig.status || fig.at - S.fig.at >= 10_000) {
+    S.fig = fig;
+    S.figPending = null;
+  } else {
+    S.figPending = fig;
+  }
+  liveStart();
+  render();
+}
+
+/** The ticket ended (`gone` event, 410, or a token the server no longer accepts). */
+function ticketGone(problem) {
+  if (S.phase === 'paid') return; // the end of the ticket we just paid with
+  liveStop();
+  stopSeats();
+  dropTicket();
+  Object.assign(S, { ticket: null, holds: [], schedules: null, scheduleId: null, seatMap: null, notice: null });
+  S.gone = { code: problem?.code || 'TICKET_GONE', reason: problem?.reason };
+  S.phase = S.gone.reason === 'sold_out' ? 'soldout' : 'gone';
+  render();
+}
+
+function ticketError(e) {
+  if (e.name === 'AbortError') return;
+  if (e.code === 'TICKET_GONE') ticketGone(e.problem);
+  else if (e.code === 'INVALID_TOKEN' || e.code === 'WRONG_CONCERT') ticketGone({ code: e.code });
+  else notifyError(e);
+}
+
+/** Asks for the ticket's state (after a reload, or when a deadline passed). */
+async function resume() {
+  try {
+    onTicket(await api('GET', '/v1/queue/status', { token: queueToken() }));
+  } catch (e) {
+    if (S.phase === 'joining') S.phase = 'idle';
+    ticketError(e);
+  }
+}
+
+// ---- live updates: Server-Sent Events, polling when the stream is refused ---------------
+
+const live = { on: false, es: null, esToken: null, sseRetry: null, polling: false, pollGen: 0, pollTimer: null, ctrl: null };
+
+function liveStart() {
+  if (live.on) return;
+  live.on = true;
+  live.ctrl = new AbortController();
+  openStream();
+}
+
+function liveStop() {
+  live.on = false;
+  live.es?.close();
+  live.es = null;
+  clearTimeout(live.sseRetry);
+  stopPolling();
+  live.ctrl?.abort();
+}
+
+function openStream() {
+  clearTimeout(live.sseRetry);
+  if (!live.on) return;
+  if (typeof EventSource !== 'function') {
+    startPolling();
+    return;
+  }
+  const token = queueToken();
+  const es = new EventSource(`/v1/queue/events?token=${encodeURIComponent(token)}`);
+  live.es = es;
+  live.esToken = token;
+  es.addEventListener('status', (ev) => {
+    if (live.es !== es) return;
+    stopPolling();
+    const tv = parseJson(ev.data);
+    if (tv) onTicket(tv);
+  });
+  es.addEventListener('gone', (ev) => {
+    if (live.es !== es) return;
+    es.close();
+    live.es = null;
+    ticketGone(parseJson(ev.data) || { code: 'TICKET_GONE' });
+  });
+  es.onerror = () => {
+    if (live.es !== es) return;
+    if (es.readyState === EventSource.CLOSED) {
+      // Refused (e.g. 503: this gateway holds too many streams): poll, try again later.
+      live.es = null;
+      startPolling();
+      live.sseRetry = setTimeout(openStream, 20_000 + Math.random() * 20_000);
+    } else if (queueToken() !== live.esToken) {
+      // The browser would reconnect with the token it started with: use the newest one.
+      es.close();
+      live.es = null;
+      openStream();
+    } else {
+      // The browser reconnects by itself; poll meanwhile (the stream's first event stops
+      // it), which also shows "cannot reach the server" if that is what happened.
+      startPolling();
+    }
+  };
+}
+
+function startPolling() {
+  if (live.polling || !live.on) return;
+  live.polling = true;
+  pollOnce(++live.pollGen);
+}
+
+function stopPolling() {
+  live.polling = false;
+  live.pollGen++;
+  clearTimeout(live.pollTimer);
+}
+
+async function pollOnce(gen) {
+  let wait = 2000;
+  try {
+    const tv = await api('GET', '/v1/queue/status', { token: queueToken(), signal: live.ctrl.signal });
+    if (gen !== live.pollGen) return;
+    onTicket(tv);
+    wait = tv.poll_after_ms;
+  } catch (e) {
+    if (gen !== live.pollGen) return;
+    ticketError(e);
+  }
+  if (gen === live.pollGen && live.on) {
+    live.pollTimer = setTimeout(() => pollOnce(gen), Math.min(30_000, Math.max(1000, wait || 2000)));
+  }
+}
+
+// ---- admitted: dates, seats, holds -----------------------------------------------------
+
+function admitted() {
+  loadSchedules();
+  loadBalance();
+  restoreHolds();
+}
+
+/** Errors of the booking routes; the admission ones end or rewind the flow. */
+function bookingError(e) {
+  if (e.name === 'AbortError') return;
+  if (['TICKET_GONE', 'INVALID_TOKEN', 'WRONG_CONCERT'].includes(e.code)) ticketError(e);
+  else if (e.code === 'NOT_ADMITTED') {
+    notifyError(e);
+    resume(); // back to waiting, with the current position
+  } else notifyError(e);
+}
+
+async function loadSchedules() {
+  try {
+    const list = await api('GET', `/v1/concerts/${cid}/schedules`, { token: queueToken() });
+    if (S.phase !== 'active') return;
+    S.schedules = list;
+    if (S.scheduleId && !list.some((s) => s.schedule_id === S.scheduleId)) {
+      S.scheduleId = null;
+      S.seatMap = null;
+    }
+    if (!S.scheduleId && list.length === 1) S.scheduleId = list[0].schedule_id;
+    render();
+    if (S.scheduleId) refreshSeats();
+  } catch (e) {
+    bookingError(e);
+  }
+}
+
+A.selectSchedule = (sid) => {
+  if (S.scheduleId !== sid) {
+    S.scheduleId = sid;
+    S.seatMap = null;
+  }
+  render();
+  refreshSeats();
+};
+
+const seats = { timer: null, ctrl: null };
+
+function stopSeats() {
+  clearTimeout(seats.timer);
+  seats.ctrl?.abort();
+  seats.ctrl = null;
+}
+
+/** Loads the seat map now and then every ~3 s while it is shown. */
+async function refreshSeats() {
+  stopSeats();
+  const sid = S.scheduleId;
+  if (S.phase !== 'active' || !sid) return;
+  const ctrl = (seats.ctrl = new AbortController());
+  try {
+    const map = await api('GET', `/v1/schedules/${sid}/seats`, { token: queueToken(), signal: ctrl.signal });
+    if (ctrl.signal.aborted) return;
+    S.seatMap = map;
+    render();
+  } catch (e) {
+    if (ctrl.signal.aborted) return;
+    if (e.code === 'SCHEDULE_NOT_FOUND' || e.code === 'SCHEDULE_CLOSED') {
+      Object.assign(S, { scheduleId: null, seatMap: null });
+      notifyError(e);
+      loadSchedules();
+      return;
+    }
+    bookingError(e);
+  }
+  if (seats.ctrl === ctrl && S.phase === 'active' && S.scheduleId === sid) {
+    seats.timer = setTimeout(refreshSeats, document.hidden ? 10_000 : 3000);
+  }
+}
+
+A.hold = async (seatNo) => {
+  if (S.busy.hold || S.phase !== 'active') return;
+  S.busy.hold = seatNo;
+  S.notice = null;
+  S.flash = null;
+  render();
+  try {
+    const r = await api('POST', '/v1/reservations', {
+      token: queueToken(),
+      body: { schedule_id: S.scheduleId, seat_no: seatNo },
+    });
+    // 200 for a repeated hold: the same reservation again.
+    S.holds = [...S.holds.filter((x) => x.reservation_id !== r.reservation_id), r];
+    if (S.balance == null) loadBalance();
+  } catch (e) {
+    if (e.code === 'SCHEDULE_CLOSED') {
+      Object.assign(S, { scheduleId: null, seatMap: null });
+      loadSchedules();
+    }
+    bookingError(e);
+  } finally {
+    S.busy.hold = null;
+    render();
+    refreshSeats();
+  }
+};
+
+function dropHold(id) {
+  S.holds = S.holds.filter((r) => r.reservation_id !== id);
+}
+
+A.release = async (id) => {
+  if (S.busy.release) return;
+  S.busy.release = id;
+  S.notice = null;
+  render();
+  try {
+    await api('DELETE', `/v1/reservations/${encodeURIComponent(id)}`, { token: queueToken() });
+    dropHold(id);
+  } catch (e) {
+    if (['RESERVATION_NOT_FOUND', 'RESERVATION_EXPIRED', 'RESERVATION_NOT_HELD'].includes(e.code)) dropHold(id);
+    else bookingError(e);
+  } finally {
+    S.busy.release = null;
+    render();
+    focus('holds-h'); // the pressed button is gone
+    refreshSeats();
+  }
+};
+
+/** The buyer's live holds of this concert (after a reload the page knows none). */
+async function restoreHolds() {
+  if (!S.uid) return;
+  try {
+    const page = await api('GET', `/v1/users/${S.uid}/reservations?limit=20`, { user: true });
+    for (const r of page.items) {
+      const live = r.concert_id === cid && r.status === 'HELD' && Date.parse(r.held_until) > now();
+      if (live && !S.holds.some((x) => x.reservation_id === r.reservation_id)) S.holds.push(r);
+    }
+    render();
+  } catch {
+    /* best effort: holds made from this page are known anyway */
+  }
+}
+
+// ---- points and payment ----------------------------------------------------------------
+
+async function loadBalance() {
+  if (!S.uid) return;
+  try {
+    S.balance = (await api('GET', `/v1/users/${S.uid}/points`, { user: true })).balance;
+    render();
+  } catch (e) {
+    notifyError(e);
+  }
+}
+
+A.setCharge = (v) => {
+  S.chargeInput = v;
+};
+
+A.charge = async () => {
+  if (S.busy.charge || !S.uid) return;
+  const amount = Number(S.chargeInput);
+  if (!Number.isInteger(amount) || amount < 1 || amount > 10_000_000) {
+    notify('INVALID_AMOUNT');
+    focus('charge-amount');
+    return;
+  }
+  S.busy.charge = true;
+  S.notice = null;
+  S.flash = null;
+  render();
+  try {
+    // One key per charge; api() resends it on its retries, so a lost answer never charges twice.
+    const b = await api('POST', `/v1/users/${S.uid}/points/charge`, { user: true, idem: uuid(), body: { amount } });
+    S.balance = b.balance;
+    S.chargeInput = '';
+    const input = document.getElementById('charge-amount');
+    if (input) input.value = ''; // render() leaves a focused input alone
+    S.flash = { amount, balance: b.balance };
+  } catch (e) {
+    notifyError(e);
+  } finally {
+    S.busy.charge = false;
+    render();
+  }
+};
+
+A.pay = () => {
+  if (S.busy.pay || !S.holds.length) return;
+  const ids = S.holds.map((r) => r.reservation_id).sort();
+  let attempt = S.payAttempt;
+  // The same seats as the unfinished attempt: the same attempt, the same key.
+  if (!attempt || attempt.ids.join() !== ids.join()) {
+    attempt = {
+      key: uuid(),
+      ids,
+      seats: S.holds.map((r) => ({
+        reservation_id: r.reservation_id, schedule_id: r.schedule_id, seat_no: r.seat_no, price: r.price,
+        starts_at: S.schedules?.find((s) => s.schedule_id === r.schedule_id)?.starts_at,
+      })),
+    };
+  }
+  submitPayment(attempt);
+};
+
+async function submitPayment(attempt) {
+  S.payAttempt = attempt;
+  session.set(key.payment(), JSON.stringify(attempt));
+  S.busy.pay = true;
+  S.notice = null;
+  S.flash = null;
+  render();
+  try {
+    const p = await api('POST', '/v1/payments', {
+      token: queueToken(),
+      idem: attempt.key,
+      body: { reservation_ids: attempt.ids },
+    });
+    S.busy.pay = false;
+    paid(p, attempt);
+  } catch (e) {
+    S.busy.pay = false;
+    // A 4xx is a definite "no": the next press is a new attempt with a new key. After a
+    // 5xx the payment may have gone through: keep the key so a retry replays it.
+    if (e.status < 500) {
+      S.payAttempt = null;
+      session.del(key.payment());
+    }
+    if (e.code === 'INSUFFICIENT_BALANCE') {
+      notifyError(e);
+      await loadBalance();
+      const total = attempt.seats.reduce((sum, s) => sum + s.price, 0);
+      if (S.cfg.self_charge && S.balance != null && !S.chargeInput) S.chargeInput = String(Math.max(1, total - S.balance));
+      render();
+      focus('charge-amount');
+    } else if (['RESERVATION_EXPIRED', 'RESERVATION_NOT_HELD', 'RESERVATION_NOT_FOUND'].includes(e.code)) {
+      notifyError(e);
+      S.holds = [];
+      restoreHolds();
+      refreshSeats();
+    } else {
+      bookingError(e);
+    }
+    render();
+  }
+}
+
+function paid(payment, attempt) {
+  S.payAttempt = null;
+  session.del(key.payment());
+  liveStop();
+  stopSeats();
+  dropTicket(); // the admission ends with the payment
+  Object.assign(S, {
+    receipt: { ...payment, seats: attempt.seats },
+    balance: payment.balance,
+    holds: [],
+    phase: 'paid',
+    notice: null,
+  });
+  render();
+  focus('receipt-h');
+  loadTickets();
+}
+
+// ---- my tickets ------------------------------------------------------------------------
+
+async function loadTickets(more) {
+  if (!S.uid) return;
+  if (!S.concerts) api('GET', '/v1/concerts').then((list) => { S.concerts = list; render(); }, () => {});
+  const before = more && S.tickets?.next ? `&before=${encodeURIComponent(S.tickets.next)}` : '';
+  try {
+    const page = await api('GET', `/v1/users/${S.uid}/reservations?limit=20${before}`, { user: true });
+    S.tickets = { items: [...(before ? S.tickets.items : []), ...page.items], next: page.next_before };
+    render();
+  } catch (e) {
+    notifyError(e);
+  }
+}
+
+A.toggleTickets = () => {
+  S.showTickets = !S.showTickets;
+  render();
+  if (S.showTickets) {
+    focus('tickets-h');
+    loadTickets();
+  }
+};
+A.moreTickets = () => loadTickets(true);
+A.refreshTickets = () => loadTickets();
+
+// ---- the rest --------------------------------------------------------------------------
+
+A.setLang = (lang) => {
+  applyLang(lang);
+  local.set('lang', lang);
+  render();
+};
+
+A.dismiss = () => {
+  S.notice = null;
+  render();
+};
+
+async function loadRoom(id) {
+  try {
+    const room = await api('GET', `/v1/rooms/${id}`);
+    S.rooms[id] = room;
+    if (id === cid) S.room = room;
+    render();
+  } catch {
+    /* the badge is optional */
+  }
+}
+
+/** Once a second: countdowns, deadlines, and the throttled position. */
+function tick() {
+  const at = now();
+  if (S.figPending && Date.now() - S.fig.at >= 10_000) {
+    S.fig = { ...S.figPending, at: Date.now() };
+    S.figPending = null;
+  }
+  if (S.phase === 'notopen' && at >= S.notOpen.retryAt) {
+    S.notOpen.retryAt = Infinity;
+    A.join();
+  }
+  const tk = S.ticket;
+  // Safety nets in case the stream missed a change: ask once after the deadline.
+  if (S.phase === 'queue' && tk?.status === 'prequeue' && tk.opens_at && S.checked !== tk.opens_at
+    && at > Date.parse(tk.opens_at) + 5000 + Math.random() * 10_000) {
+    S.checked = tk.opens_at;
+    resume();
+  }
+  if (S.phase === 'active' && tk?.expires_at && S.checked !== tk.expires_at && at >= Date.parse(tk.expires_at)) {
+    S.checked = tk.expires_at;
+    resume();
+  }
+  if (S.phase === 'active' && !S.busy.pay) {
+    for (const r of S.holds) {
+      if (Date.parse(r.held_until) <= at) {
+        dropHold(r.reservation_id);
+        S.notice = { code: 'HOLD_EXPIRED', seat: r.seat_no, kind: 'info' };
+        refreshSeats();
+      }
+    }
+  }
+  render();
+}
+
+async function bootConcert() {
+  loadRoom(cid);
+  api('GET', `/v1/concerts/${cid}`).then(
+    (c) => { S.concert = c; render(); },
+    (e) => notifyError(e),
+  );
+  if (!queueToken()) return;
+  S.firstPos = Number(session.get(key.first())) || null;
+  S.phase = 'joining';
+  render();
+  const pending = parseJson(session.get(key.payment()));
+  if (pending?.key && pending.ids?.length) await submitPayment(pending);
+  if (S.phase !== 'paid' && queueToken()) await resume();
+}
+
+async function bootHome() {
+  try {
+    const list = await api('GET', '/v1/concerts');
+    S.concerts = Array.isArray(list) ? list : [];
+  } catch (e) {
+    S.concerts = [];
+    notifyError(e);
+  }
+  render();
+  await Promise.all(S.concerts.map((c) => loadRoom(c.concert_id)));
+}
+
+applyLang(pickLang(local.get('lang'), navigator.languages || [navigator.language]));
+initIdentity();
+listen(root);
+// The site may hand over a (new) user token to a page that is already open.
+window.addEventListener('hashchange', () => {
+  if (!location.hash.includes('user_token=')) return;
+  initIdentity();
+  render();
+});
+onRetryChange(render);
+render();
+setInterval(tick, 1000);
+if (S.route.name === 'concert') bootConcert();
+else bootHome();
