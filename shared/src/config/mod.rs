@@ -78,7 +78,12 @@ pub struct HttpSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
+    /// One Redis node (ignored when `cluster_urls` is set).
     pub url: String,
+    /// A Redis Cluster: comma-separated seed nodes (`redis://host:port,...`; replicas
+    /// allowed). When set it wins over `url`.
+    #[serde(default)]
+    pub cluster_urls: Option<String>,
     /// Prepended to every key (tests use a unique one each); no braces.
     pub key_prefix: String,
     /// Upper bound for any single Redis call, connection included.

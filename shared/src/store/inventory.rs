@@ -37,22 +37,29 @@ impl Inventory {
 }
 
 impl Store {
-    /// Writes concerts' inventories (booking's publisher), one pipelined call.
+    /// Writes concerts' inventories (booking's publisher): one `HSET` per concert (each in
+    /// its concert's slot, for Redis Cluster), all at once.
     pub async fn publish_inventory(&self, concerts: &[(i64, Inventory)]) -> Result<(), StoreError> {
         let keys = &self.keys;
-        self.redis
-            .run("inventory_publish", |mut c| {
-                let mut pipe = redis::pipe();
-                for (concert_id, inv) in concerts {
-                    pipe.hset_multiple(
-                        keys.inventory(*concert_id),
-                        &[("total", inv.total), ("held", inv.held), ("sold", inv.sold)],
-                    )
-                    .ignore();
-                }
-                async move { pipe.query_async::<()>(&mut c).await }
-            })
-            .await?;
+        let writes = concerts.iter().map(|(concert_id, inv)| {
+            let key = keys.inventory(*concert_id);
+            self.redis
+                .run("inventory_publish", move |mut c| async move {
+                    redis::cmd("HSET")
+                        .arg(&key)
+                        .arg("total")
+                        .arg(inv.total)
+                        .arg("held")
+                        .arg(inv.held)
+                        .arg("sold")
+                        .arg(inv.sold)
+                        .query_async::<()>(&mut c)
+                        .await
+                })
+        });
+        for result in futures::future::join_all(writes).await {
+            result?;
+        }
         Ok(())
     }
 }

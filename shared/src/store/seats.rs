@@ -152,21 +152,43 @@ impl Store {
     }
 
     /// After payments committed: marks their seats sold (for `marker_ttl_ms`) and ends
-    /// their buyers' admissions (so the slots go to the next in line), in one pipelined
-    /// call. If Redis lost its scripts the pipeline fails with NOSCRIPT and the calls go
-    /// one by one, loading them. True once every admission-ending call went through.
+    /// their buyers' admissions (so the slots go to the next in line), one pipelined call
+    /// per concert (a pipeline stays in one concert's slot, for Redis Cluster), the
+    /// concerts' calls at once. If Redis lost its scripts a pipeline fails with NOSCRIPT and
+    /// its calls go one by one, loading them. True once every admission-ending call went
+    /// through.
     pub async fn after_payment(
         &self,
         paid: &[PaidAdmission],
         marker_ttl_ms: u64,
     ) -> Result<bool, StoreError> {
+        let mut concerts: Vec<i64> = paid.iter().map(|p| p.concert_id).collect();
+        concerts.sort_unstable();
+        concerts.dedup();
+        let calls = concerts.into_iter().map(|concert_id| {
+            let group: Vec<&PaidAdmission> =
+                paid.iter().filter(|p| p.concert_id == concert_id).collect();
+            self.after_payment_in(group, marker_ttl_ms)
+        });
+        for result in futures::future::join_all(calls).await {
+            result?;
+        }
+        Ok(true)
+    }
+
+    /// [`Store::after_payment`] of one concert's payments.
+    async fn after_payment_in(
+        &self,
+        paid: Vec<&PaidAdmission>,
+        marker_ttl_ms: u64,
+    ) -> Result<(), StoreError> {
         let scripts = &self.scripts;
         let keys = &self.keys;
         let pipelined = self
             .redis
             .run("after_payment", |mut c| {
                 let mut pipe = redis::pipe();
-                for p in paid {
+                for p in &paid {
                     for seat in &p.seats {
                         let mut sold = scripts.seat_sold.prepare_invoke();
                         sold.key(keys.hold(p.concert_id, seat.schedule_id, seat.seat_no))
@@ -187,7 +209,7 @@ impl Store {
             })
             .await;
         match pipelined {
-            Ok(()) => return Ok(true),
+            Ok(()) => return Ok(()),
             Err(RedisCallError::Redis(e)) if e.code() == Some("NOSCRIPT") => {}
             Err(e) => return Err(e.into()),
         }
@@ -198,7 +220,7 @@ impl Store {
             }
             self.end_admission(p.concert_id, p.user_id, p.seq).await?;
         }
-        Ok(true)
+        Ok(())
     }
 }
 

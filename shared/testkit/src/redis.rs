@@ -19,12 +19,32 @@ pub async fn conn() -> redis::aio::MultiplexedConnection {
         .expect("the tests need Redis (REDIS_URL or 127.0.0.1:6379)")
 }
 
+/// The seed nodes of the test cluster (`REDIS_CLUSTER_URLS`, which `scripts/test` sets
+/// after `scripts/cluster up`), if there is one.
+pub fn cluster_urls() -> Option<String> {
+    std::env::var("REDIS_CLUSTER_URLS")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+}
+
 /// Deletes every key under `prefix` (SCAN is fine in tests, never on request paths). Runs
 /// on a plain thread, so it works from async code and from `Drop` alike.
 pub fn delete_prefix(prefix: &str) {
-    let prefix = prefix.to_owned();
+    delete_prefix_on(&redis_url(), prefix);
+}
+
+/// [`delete_prefix`] on every node of a cluster (`urls`: comma-separated): each master
+/// holds its own slots' keys, deleted one by one (they are in different slots).
+pub fn delete_prefix_in_cluster(urls: &str, prefix: &str) {
+    for url in urls.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        delete_prefix_on(url, prefix);
+    }
+}
+
+fn delete_prefix_on(url: &str, prefix: &str) {
+    let (url, prefix) = (url.to_owned(), prefix.to_owned());
     std::thread::spawn(move || {
-        let Ok(client) = redis::Client::open(redis_url()) else {
+        let Ok(client) = redis::Client::open(url) else {
             return;
         };
         let Ok(mut conn) = client.get_connection() else {
@@ -41,7 +61,13 @@ pub fn delete_prefix(prefix: &str) {
             .map(|iter| iter.filter_map(Result::ok).collect())
             .unwrap_or_default();
         for chunk in keys.chunks(500) {
-            let _ = redis::cmd("DEL").arg(chunk).exec(&mut conn);
+            if redis::cmd("DEL").arg(chunk).exec(&mut conn).is_err() {
+                // A cluster node: keys of several slots in one DEL are refused (CROSSSLOT),
+                // and a replica refuses writes; one by one, errors ignored.
+                for key in chunk {
+                    let _ = redis::cmd("DEL").arg(key).exec(&mut conn);
+                }
+            }
         }
     })
     .join()

@@ -283,6 +283,7 @@ async fn main() -> anyhow::Result<()> {
         let store = Store::new(
             &RedisSettings {
                 url: args.redis_url.clone(),
+                cluster_urls: None,
                 key_prefix: prefix.clone(),
                 timeout_ms: 10_000,
                 connections: 2,

@@ -48,6 +48,9 @@ pub struct Options {
     pub redis_proxy: bool,
     /// The gateways reach booking through a [`FlakyProxy`].
     pub booking_proxy: bool,
+    /// Every service uses the test Redis Cluster (`REDIS_CLUSTER_URLS`) instead of the
+    /// single node.
+    pub cluster: bool,
 }
 
 pub struct Stack {
@@ -66,6 +69,8 @@ pub struct Stack {
     pub tokens: TokenKeys,
     pub redis: redis::aio::MultiplexedConnection,
     pub client: reqwest::Client,
+    /// The cluster's seed nodes when the stack runs on the test cluster.
+    pub cluster_urls: Option<String>,
     stopped: bool,
 }
 
@@ -147,8 +152,15 @@ impl Stack {
         let internal = secrecy::SecretString::from(format!("internal-{}", uuid::Uuid::new_v4()));
         gw.booking.internal_token = Some(internal.clone());
         bk.internal.token = Some(internal);
+        if options.cluster {
+            gw.redis.cluster_urls = Some(
+                crate::redis::cluster_urls()
+                    .expect("REDIS_CLUSTER_URLS: scripts/test starts the test cluster"),
+            );
+        }
         adjust(&mut gw, &mut bk);
         bk.redis.key_prefix = gw.redis.key_prefix.clone();
+        bk.redis.cluster_urls = gw.redis.cluster_urls.clone();
         bk.jwt = gw.jwt.clone();
         let redis_proxy = if options.redis_proxy {
             let target = socket_addr(&gw.redis.url);
@@ -188,6 +200,7 @@ impl Stack {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
+            cluster_urls: gw.redis.cluster_urls.clone(),
             settings: gw,
             booking_settings: bk,
             stopped: false,
@@ -222,8 +235,15 @@ impl Stack {
             gateway.shutdown().await;
         }
         std::mem::take(&mut self.booking).stop().await;
-        delete_prefix(self.keys.prefix());
+        self.delete_keys();
         self.stopped = true;
+    }
+
+    fn delete_keys(&self) {
+        match &self.cluster_urls {
+            Some(urls) => crate::redis::delete_prefix_in_cluster(urls, self.keys.prefix()),
+            None => delete_prefix(self.keys.prefix()),
+        }
     }
 }
 
@@ -235,7 +255,7 @@ impl Drop for Stack {
                 gateway.cancel.cancel();
             }
             self.booking.cancel();
-            delete_prefix(self.keys.prefix());
+            self.delete_keys();
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod browser;
 mod catalogue;
+mod cluster;
 mod config_reload;
 mod conformance;
 mod connections;
