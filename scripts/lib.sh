@@ -117,6 +117,18 @@ ensure_browser() {
   fi
 }
 
+# The port of the cluster master serving SLOT, from CLUSTER NODES (via node :7000, or
+# CLUSTER_SEED_PORT).
+cluster_master_of_slot() {
+  redis-cli -h 127.0.0.1 -p "${CLUSTER_SEED_PORT:-7000}" cluster nodes | awk -v slot="$1" '
+    $3 ~ /master/ && $3 !~ /fail/ {
+      for (i = 9; i <= NF; i++) {
+        split($i, r, "-"); if (r[2] == "") r[2] = r[1]
+        if (slot + 0 >= r[1] + 0 && slot + 0 <= r[2] + 0) { split($2, a, "[:@]"); print a[2] }
+      }
+    }'
+}
+
 ensure_rust() {
   command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first"
 }

@@ -5,7 +5,8 @@
 //
 //   k6 run -e CONCERT_ID=1 scripts/k6/join.js
 //
-// Env: BASE_URL, CONCERT_ID, VUS (50), DURATION (30s), P99_MS (500),
+// Env: BASE_URL, CONCERT_ID (or CONCERT_IDS=a,b,c: user i joins concert i mod n), VUS (50),
+// DURATION (30s), P99_MS (500),
 // SAME_PLACE_EVERY (100, 0 = off), LEAVE (0; 1 = leave the line after joining),
 // USER_OFFSET, SUMMARY_JSON.
 import http from 'k6/http';
@@ -14,7 +15,7 @@ import exec from 'k6/execution';
 import { Counter } from 'k6/metrics';
 import {
   BASE_URL, CONCERT_ID, TREND_STATS, envInt, envStr, codeThresholds, userBase, call, joinQueue, leaveQueue,
-  jwtClaims, summarize, metricValue,
+  jwtClaims, summarize, metricValue, concertOf,
 } from './lib.js';
 
 const P99_MS = envInt('P99_MS', 500);
@@ -55,7 +56,8 @@ export function setup() {
 export default function (data) {
   const i = exec.scenario.iterationInTest;
   const userId = data.userBase + i;
-  const j = joinQueue(CONCERT_ID, userId);
+  const concertId = concertOf(i);
+  const j = joinQueue(concertId, userId);
   const ok = check(j, {
     'joined (200/201)': (x) => x.status === 200 || x.status === 201,
     'token issued': (x) => !!x.body && typeof x.body.token === 'string',
@@ -66,7 +68,7 @@ export default function (data) {
   if (j.body.status === 'active') joinsActive.add(1);
 
   if (SAME_PLACE_EVERY > 0 && i % SAME_PLACE_EVERY === 0) {
-    const again = joinQueue(CONCERT_ID, userId);
+    const again = joinQueue(concertId, userId);
     const a = jwtClaims(j.body.token);
     const b = again.ok && again.body ? jwtClaims(again.body.token) : null;
     const same = !!a && !!b && a.seq === b.seq && again.status === 200;

@@ -28,6 +28,12 @@ export const ADMIN_TOKEN = envStr('ADMIN_TOKEN', 'dev-admin-token');
 // Booking's admin token; the same as the gateway's unless set.
 export const BOOKING_ADMIN_TOKEN = envStr('BOOKING_ADMIN_TOKEN', ADMIN_TOKEN);
 export const CONCERT_ID = envInt('CONCERT_ID', 1);
+// Several concerts (e.g. one per Redis Cluster master): CONCERT_IDS=4,7,9; scenarios that
+// support it spread users over them (user i -> concert i mod n). Defaults to CONCERT_ID.
+export const CONCERT_IDS = envStr('CONCERT_IDS', '').split(',').map((s) => parseInt(s, 10)).filter((n) => n > 0);
+export function concertOf(i) {
+  return CONCERT_IDS.length ? CONCERT_IDS[i % CONCERT_IDS.length] : CONCERT_ID;
+}
 export const SUMMARY_JSON = envStr('SUMMARY_JSON', '');
 
 // Per-trend statistics shown in summaries (p99 is not in k6's default set).

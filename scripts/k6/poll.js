@@ -7,7 +7,7 @@
 //
 //   k6 run -e CONCERT_ID=1 scripts/k6/poll.js
 //
-// Env: BASE_URL, ADMIN_TOKEN, CONCERT_ID, POLL_USERS (1000), VUS (50),
+// Env: BASE_URL, ADMIN_TOKEN, CONCERT_ID (or CONCERT_IDS=a,b,c), POLL_USERS (1000), VUS (50),
 // DURATION (30s), POLL_SLEEP_MS (0 = as fast as possible; >0 pause between
 // polls), P99_MS (200), ROOM_CAPACITY (unset = leave the room as is; set e.g.
 // 0 or 10 so that most users stay waiting), PREP_S (POLL_USERS/1000 + 5),
@@ -18,7 +18,7 @@ import exec from 'k6/execution';
 import { Counter } from 'k6/metrics';
 import {
   BASE_URL, CONCERT_ID, TREND_STATS, envInt, envStr, codeThresholds, userBase, queueStatus,
-  putRoom, summarize, metricValue, joinAll, vuShare, waitForStart,
+  putRoom, summarize, metricValue, joinAll, vuShare, waitForStart, concertOf,
 } from './lib.js';
 
 const POLL_USERS = envInt('POLL_USERS', 1000);
@@ -73,7 +73,8 @@ export default function (data) {
   const [from, to] = vuShare(POLL_USERS, VUS, exec.vu.idInTest);
   const users = [];
   for (let i = from; i < to; i++) users.push(data.userBase + i);
-  const mine = joinAll(CONCERT_ID, users, { activeOnly: false });
+  // With CONCERT_IDS each VU's users join one of the concerts (VU k -> concert k mod n).
+  const mine = joinAll(concertOf(exec.vu.idInTest), users, { activeOnly: false });
   if (mine.length === 0) return; // more VUs than users
   waitForStart(data.startAt);
   const end = data.startAt + DURATION_MS;
