@@ -30,6 +30,7 @@ pub mod sse;
 pub mod stack;
 pub mod stub;
 pub mod tokens;
+pub mod tools;
 
 pub use http::{assert_problem, eventually, json_of, poll_until, problem_code};
 pub use stack::{Backend, Options, Stack, Ticket};

@@ -70,22 +70,14 @@ async fn main() -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
-    let room_url = format!("{}/admin/rooms/{}", a.ops, a.concert);
+    let rooms = testkit::tools::Rooms::new(&client, &a.ops, &a.admin_token);
     let room = |body: Option<Value>| {
-        let request = match &body {
-            Some(b) => client.put(&room_url).json(b),
-            None => client.get(&room_url),
-        };
-        let request = request.bearer_auth(&a.admin_token);
-        let url = room_url.clone();
+        let rooms = rooms.clone();
         async move {
-            let response = request.send().await?;
-            let status = response.status();
-            let body: Value = response.json().await?;
-            if !status.is_success() {
-                bail!("{url}: {status} {body}");
+            match body {
+                Some(change) => rooms.put(a.concert, change).await,
+                None => rooms.get(a.concert).await,
             }
-            Ok::<Value, anyhow::Error>(body)
         }
     };
     room(Some(json!({

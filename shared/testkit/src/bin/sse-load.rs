@@ -136,18 +136,10 @@ async fn main() -> anyhow::Result<()> {
     let admin = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
+    let rooms = testkit::tools::Rooms::new(&admin, &a.ops, &a.admin_token);
     let room = |body: Value| {
-        let request = admin
-            .put(format!("{}/admin/rooms/{}", a.ops, a.concert))
-            .bearer_auth(&a.admin_token)
-            .json(&body);
-        async move {
-            let r = request.send().await?;
-            if !r.status().is_success() {
-                bail!("room change: {} {}", r.status(), r.text().await?);
-            }
-            Ok::<(), anyhow::Error>(())
-        }
+        let rooms = rooms.clone();
+        async move { rooms.put(a.concert, body).await.map(drop) }
     };
     room(
         json!({"mode": "queue_all", "capacity": 1_000_000, "batch_size": a.batch,

@@ -235,18 +235,10 @@ async fn main() -> anyhow::Result<()> {
         .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(1_024)
         .build()?;
+    let rooms = testkit::tools::Rooms::new(&http, &a.ops, &a.admin_token);
     let room = |body: Value| {
-        let request = http
-            .put(format!("{}/admin/rooms/{}", a.ops, a.concert))
-            .bearer_auth(&a.admin_token)
-            .json(&body);
-        async move {
-            let r = request.send().await?;
-            if !r.status().is_success() {
-                bail!("room change: {} {}", r.status(), r.text().await?);
-            }
-            Ok::<(), anyhow::Error>(())
-        }
+        let rooms = rooms.clone();
+        async move { rooms.put(a.concert, body).await.map(drop) }
     };
     room(
         json!({"mode": "queue_all", "capacity": 100_000, "active_ttl_secs": 300,
