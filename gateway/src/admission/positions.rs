@@ -11,8 +11,9 @@
 //! - the token says `waiting`, and the figures and the left-ticket list were refreshed
 //!   less than [`MAX_AGE`] ago;
 //! - the ticket is at least one margin behind the head, the margin being the most buyers
-//!   the ticks could have admitted since the figures were read (`batch_size` per tick,
-//!   plus one tick), never less than [`MIN_MARGIN`] — closer to the head, Redis answers;
+//!   the ticks could have admitted since the figures were read (`batch_size` for each tick
+//!   boundary crossed: `floor(age / tick_ms) + 1`), never less than [`MIN_MARGIN`] — closer
+//!   to the head, Redis answers;
 //! - the ticket is inside the line as last seen (`seq < head_seq + waiting`): newer
 //!   tickets, and any ticket when the line looks empty (e.g. after Redis lost its data),
 //!   go to Redis;
@@ -50,7 +51,9 @@ pub fn rank_from_figures(tick: &Tick, age: Duration, seq: i64) -> Option<u64> {
     if age > MAX_AGE || tick.tick_ms == 0 {
         return None;
     }
-    let ticks_since = age.as_millis() as u64 / tick.tick_ms + 2;
+    // Tick boundaries since the figures were read: at most floor(age / tick) + 1, each
+    // admitting at most `batch_size`.
+    let ticks_since = age.as_millis() as u64 / tick.tick_ms + 1;
     let margin = tick.batch_size.saturating_mul(ticks_since).max(MIN_MARGIN);
     let rank = u64::try_from(seq.checked_sub(tick.head_seq)?).ok()?;
     (rank >= margin && rank < tick.waiting).then_some(rank)
@@ -311,9 +314,9 @@ mod tests {
     fn near_the_head_new_stale_or_ahead_goes_to_redis() {
         let t = tick(1_000, 10_000, 100, 1_000);
         let fresh = Duration::from_millis(100);
-        // Two ticks of 100 could admit it before the figures refresh.
-        assert_eq!(rank_from_figures(&t, fresh, 1_199), None);
-        assert_eq!(rank_from_figures(&t, fresh, 1_200), Some(200));
+        // A tick of 100 could admit it before the figures refresh.
+        assert_eq!(rank_from_figures(&t, fresh, 1_099), None);
+        assert_eq!(rank_from_figures(&t, fresh, 1_100), Some(100));
         assert_eq!(rank_from_figures(&t, fresh, 999), None, "behind the head");
         assert_eq!(
             rank_from_figures(&t, fresh, 11_000),
@@ -328,12 +331,12 @@ mod tests {
         // Short ticks widen the margin by the ticks that fit in the figures' age.
         let fast = tick(1_000, 10_000, 100, 10);
         assert_eq!(
-            rank_from_figures(&fast, Duration::from_millis(100), 2_100),
+            rank_from_figures(&fast, Duration::from_millis(100), 2_099),
             None
         );
         assert_eq!(
-            rank_from_figures(&fast, Duration::from_millis(100), 2_200),
-            Some(1_200)
+            rank_from_figures(&fast, Duration::from_millis(100), 2_100),
+            Some(1_100)
         );
         assert_eq!(
             rank_from_figures(&tick(1_000, 0, 1, 1_000), fresh, 5_000),
