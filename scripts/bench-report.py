@@ -135,7 +135,7 @@ def read_lines(name):
 
 def eta_text(acc):
     if not acc or not acc.get("samples"):
-        return "no samples"
+        return "no samples: nobody waited (every buyer found a free slot and was admitted at join)"
     return (f"{acc['samples']} admissions: abs error median {f1(acc.get('median_abs_error_secs'))} s, "
             f"p90 {f1(acc.get('p90_abs_error_secs'))} s; relative to the wait: median "
             f"{f1(acc.get('median_error_pct'))} %, abs median {f1(acc.get('median_abs_error_pct'))} %, "
