@@ -246,8 +246,14 @@ impl Buyer {
                     )
                     .await
                 {
+                    Answer::Got(StatusCode::CONFLICT, body) if body["code"] == "SOLD_OUT" => {
+                        return Outcome::SoldOut;
+                    }
                     Answer::Got(s, body) if s.is_success() => {
                         token = body["token"].as_str().map(str::to_owned);
+                        if body["status"] == "sold_out" {
+                            return Outcome::SoldOut;
+                        }
                         if body["status"] == "active" && !admitted {
                             admitted = true;
                             admitted_now();
@@ -277,12 +283,18 @@ impl Buyer {
                         if body["status"] == "active" {
                             admitted = true;
                             admitted_now();
+                        } else if body["status"] == "sold_out" {
+                            // The sell-out released the line: nothing left to wait for.
+                            return Outcome::SoldOut;
                         } else {
                             let advice = body["poll_after_ms"].as_u64().unwrap_or(200);
                             let wait =
                                 Duration::from_millis(advice.max(20)).min(self.client.max_poll);
                             tokio::time::sleep(wait).await;
                         }
+                    }
+                    Answer::Got(StatusCode::GONE, body) if body["reason"] == "sold_out" => {
+                        return Outcome::SoldOut;
                     }
                     Answer::Got(StatusCode::GONE, _) => token = None,
                     _ => pause().await,
