@@ -135,6 +135,7 @@ pub async fn spawn(settings: BookingSettings, db: Option<PgPool>) -> anyhow::Res
         listener,
         router(state.clone()),
         &http,
+        &[],
         state,
         tasks,
         CancellationToken::new(),

@@ -158,6 +158,8 @@ impl App {
             self.listener,
             self.router,
             &http,
+            // Push streams are served outside hyper's per-connection buffers.
+            &[crate::push::PATH],
             self.state,
             tasks,
             stop,

@@ -46,8 +46,13 @@ const RECONNECT_MS: u64 = 1_000;
 /// How soon a client of a gateway that lost Redis should come back.
 const UNAVAILABLE_RETRY_MS: u64 = 5_000;
 
+/// The stream's path. Connections that open with a `GET` of it are served on the lean
+/// connection path (`shared::service::lean`): the same router, without hyper's
+/// per-connection buffers.
+pub const PATH: &str = "/v1/queue/events";
+
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/queue/events", get(events))
+    Router::new().route(PATH, get(events))
 }
 
 /// `?token=` for `EventSource`.

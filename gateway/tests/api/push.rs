@@ -299,3 +299,166 @@ async fn a_sold_out_room_and_a_lost_line_end_their_streams() {
     assert_eq!(e.json()["reason"], "queue_reset");
     app.stop().await;
 }
+
+/// Sends `request` on a new connection and reads the answer's head (and whatever of its
+/// body came with it).
+async fn raw(
+    addr: std::net::SocketAddr,
+    request: &[u8],
+) -> (String, Vec<u8>, tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    socket.write_all(request).await.unwrap();
+    let mut got = Vec::new();
+    let end = loop {
+        let mut buf = [0u8; 4096];
+        let n = tokio::time::timeout(SOON, socket.read(&mut buf))
+            .await
+            .expect("an answer")
+            .unwrap();
+        assert!(
+            n > 0,
+            "closed before a head: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+        if let Some(at) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+    };
+    let head = String::from_utf8_lossy(&got[..end]).to_lowercase();
+    (head, got[end + 4..].to_vec(), socket)
+}
+
+/// Reads until `needle` shows up in what the socket sends (on top of `got`), or it closes.
+async fn read_until(socket: &mut tokio::net::TcpStream, got: &mut Vec<u8>, needle: &str) -> bool {
+    use tokio::io::AsyncReadExt;
+    loop {
+        if String::from_utf8_lossy(got).contains(needle) {
+            return true;
+        }
+        let mut buf = [0u8; 4096];
+        match tokio::time::timeout(SOON, socket.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => return false,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_new_connection_for_a_stream_is_served_lean_and_ends_when_the_client_leaves() {
+    let app = Stack::gateways_with(1, |s| {
+        s.queue.capacity = 1;
+        s.queue.tick_ms = 50;
+    })
+    .await;
+    let addr = app.gateways[0].as_ref().unwrap().addr;
+    let hub = app.gateways[0].as_ref().unwrap().state.push.clone();
+    app.join(0, 1, 1).await;
+    let me = app.join(0, 1, 2).await;
+
+    // The request line arrives in two pieces: the connection is still recognised.
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        socket.write_all(b"GET /v1/qu").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let rest = format!(
+            "eue/events?token={} HTTP/1.1\r\nHost: gw\r\nLast-Event-ID: 3\r\n\r\n",
+            me.token
+        );
+        socket.write_all(rest.as_bytes()).await.unwrap();
+    }
+    let mut got = Vec::new();
+    assert!(read_until(&mut socket, &mut got, "\r\n\r\n").await);
+    let text = String::from_utf8_lossy(&got).to_lowercase();
+    assert!(text.starts_with("http/1.1 200 ok\r\n"), "{text}");
+    assert!(text.contains("content-type: text/event-stream"), "{text}");
+    assert!(text.contains("transfer-encoding: chunked"), "{text}");
+    assert!(text.contains("connection: close"), "{text}");
+    assert!(
+        text.contains("x-request-id: "),
+        "the middleware ran: {text}"
+    );
+    assert!(read_until(&mut socket, &mut got, "event: status").await);
+    assert!(read_until(&mut socket, &mut got, "\"position\":1").await);
+    assert_eq!(hub.open(), 1);
+    // The client leaves: the stream is dropped and its slot freed.
+    drop(socket);
+    poll_until(SOON, "the stream released", || async {
+        (hub.open() == 0).then_some(())
+    })
+    .await;
+
+    // A stream that ends by itself (the ticket is gone) ends its chunked body and closes.
+    let (head, mut body, mut socket) = raw(
+        addr,
+        format!(
+            "GET /v1/queue/events HTTP/1.1\r\nAuthorization: Bearer {}\r\n\r\n",
+            me.token
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    app.leave(0, &me.token).await;
+    assert!(read_until(&mut socket, &mut body, "event: gone").await);
+    assert!(
+        read_until(&mut socket, &mut body, "0\r\n\r\n").await,
+        "the last chunk: {}",
+        String::from_utf8_lossy(&body)
+    );
+
+    // An HTTP/1.0 client gets a body delimited by the connection's end.
+    let other = app.join(0, 1, 3).await;
+    let (head, _, _socket) = raw(
+        addr,
+        format!(
+            "GET /v1/queue/events?token={} HTTP/1.0\r\n\r\n",
+            other.token
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(!head.contains("transfer-encoding"), "{head}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_bad_head_on_the_stream_path_is_a_problem_and_other_paths_are_untouched() {
+    let app = Stack::gateways(1).await;
+    let addr = app.gateways[0].as_ref().unwrap().addr;
+    let problem = |head: &str, body: &[u8]| {
+        assert!(head.starts_with("http/1.1 400"), "{head}");
+        assert!(
+            head.contains("content-type: application/problem+json"),
+            "{head}"
+        );
+        let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(json["code"], "INVALID_REQUEST", "{json}");
+    };
+    // A header line without a colon.
+    let (head, body, _) = raw(addr, b"GET /v1/queue/events HTTP/1.1\r\nno colon\r\n\r\n").await;
+    problem(&head, &body);
+    // A head over the lean path's 16 KiB.
+    let big = format!(
+        "GET /v1/queue/events HTTP/1.1\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let (head, body, _) = raw(addr, big.as_bytes()).await;
+    problem(&head, &body);
+    // No token: the handler's own 401 problem, with its length.
+    let (head, body, _) = raw(addr, b"GET /v1/queue/events HTTP/1.1\r\n\r\n").await;
+    assert!(head.starts_with("http/1.1 401"), "{head}");
+    assert!(
+        head.contains(&format!("content-length: {}", body.len())),
+        "{head}"
+    );
+    // A path that only starts like the stream's goes to the router as usual (a 404), on
+    // a connection kept alive.
+    let (head, _, _) = raw(addr, b"GET /v1/queue/eventsx HTTP/1.1\r\nHost: gw\r\n\r\n").await;
+    assert!(head.starts_with("http/1.1 404"), "{head}");
+    assert!(!head.contains("connection: close"), "{head}");
+    app.stop().await;
+}

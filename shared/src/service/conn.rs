@@ -42,6 +42,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use super::lean;
 use crate::config::HttpSettings;
 
 /// The connection rules of one server.
@@ -53,6 +54,8 @@ pub struct Rules {
     /// Grace for in-flight requests on shutdown.
     drain: Duration,
     open: AtomicUsize,
+    /// Paths whose `GET` connections are served lean ([`lean`]).
+    lean: Vec<&'static str>,
 }
 
 impl Rules {
@@ -64,7 +67,15 @@ impl Rules {
             max_connections: http.max_connections.max(1),
             drain: Duration::from_millis(http.request_timeout_ms) + Duration::from_secs(5),
             open: AtomicUsize::new(0),
+            lean: Vec::new(),
         }
+    }
+
+    /// Serves connections that open with a `GET` of one of `paths` on the lean path
+    /// ([`lean`]): for long-lived streams.
+    pub fn with_lean_paths(mut self, paths: &[&'static str]) -> Self {
+        self.lean = paths.to_vec();
+        self
     }
 
     /// Connections open right now.
@@ -81,6 +92,7 @@ pub(crate) async fn accept_until(
     cancel: CancellationToken,
 ) {
     let graceful = GracefulShutdown::new();
+    let lean_open = Arc::new(lean::Open::default());
     loop {
         let (stream, peer) = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -106,25 +118,43 @@ pub(crate) async fn accept_until(
         metrics::gauge!("http_connections_open", "service" => rules.service)
             .set(rules.open() as f64);
         let activity = Arc::new(Activity::new());
-        let connection = hyper::server::conn::http1::Builder::new()
-            .keep_alive(true)
-            .serve_connection(
-                TokioIo::new(Tracked {
-                    inner: stream,
-                    activity: activity.clone(),
-                }),
-                hyper::service::service_fn(handler(router.clone(), peer, activity.clone())),
-            );
-        let watched = graceful.watch(connection);
         let rules = rules.clone();
+        let router = router.clone();
+        // Both made before the task runs, so a shutdown that starts while the connection is
+        // being classified still waits for it (and tells it).
+        let watcher = graceful.watcher();
+        let lean_guard = lean_open.enter();
         tokio::spawn(async move {
-            tokio::select! {
-                _ = watched => {}
-                reason = watchdog(&activity, &rules) => {
-                    metrics::counter!("http_connections_closed_total",
-                        "service" => rules.service, "reason" => reason)
-                    .increment(1);
+            let route = lean::classify(&stream, &rules.lean, rules.header_read).await;
+            let closed = match route {
+                lean::Route::Lean => {
+                    drop(watcher);
+                    let closed = lean::serve(stream, peer, router, rules.header_read).await;
+                    drop(lean_guard);
+                    closed
                 }
+                lean::Route::Hyper => {
+                    drop(lean_guard);
+                    let connection = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(
+                            TokioIo::new(Tracked {
+                                inner: stream,
+                                activity: activity.clone(),
+                            }),
+                            hyper::service::service_fn(handler(router, peer, activity.clone())),
+                        );
+                    let watched = watcher.watch(connection);
+                    tokio::select! {
+                        _ = watched => None,
+                        reason = watchdog(&activity, &rules) => Some(reason),
+                    }
+                }
+            };
+            if let Some(reason) = closed {
+                metrics::counter!("http_connections_closed_total",
+                    "service" => rules.service, "reason" => reason)
+                .increment(1);
             }
             rules.open.fetch_sub(1, Ordering::AcqRel);
             metrics::gauge!("http_connections_open", "service" => rules.service)
@@ -132,10 +162,11 @@ pub(crate) async fn accept_until(
         });
     }
     drop(listener);
-    if tokio::time::timeout(rules.drain, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    let drained = async {
+        graceful.shutdown().await;
+        lean_open.drained().await;
+    };
+    if tokio::time::timeout(rules.drain, drained).await.is_err() {
         tracing::warn!(
             service = rules.service,
             "connections still open after the drain time"

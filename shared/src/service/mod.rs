@@ -6,7 +6,8 @@
 //!   metrics, body limit, problem+json 404/405) and the whole-request deadline.
 //! - [`serve`] runs the HTTP server on a bound listener with the connection rules of
 //!   `http.*` ([`conn`]): a header-read timeout, an idle keep-alive timeout, a cap on open
-//!   connections, `TCP_NODELAY`. It returns a [`Running`] handle.
+//!   connections, `TCP_NODELAY`. It returns a [`Running`] handle. Connections that open
+//!   with a `GET` of a long-lived stream's path are served outside hyper ([`lean`]).
 //! - [`Running::shutdown`] stops accepting, lets in-flight requests finish (graceful), then
 //!   stops and joins every background task the service registered ([`Tasks`]).
 //! - [`probes`] serves `/healthz`, `/readyz` (one body shape) and `/metrics`.
@@ -16,6 +17,7 @@
 
 pub mod conn;
 pub mod layers;
+pub mod lean;
 pub mod probes;
 
 use std::future::Future;
@@ -95,18 +97,21 @@ pub async fn bind(http: &HttpSettings) -> std::io::Result<TcpListener> {
 }
 
 /// Serves `router` on `listener` until `cancel` is cancelled, then shuts down gracefully and
-/// joins `tasks`. `service` names the service in logs and metrics.
+/// joins `tasks`. `service` names the service in logs and metrics; connections opening with
+/// a `GET` of one of `lean_paths` (long-lived streams) are served by [`lean`].
+#[allow(clippy::too_many_arguments)]
 pub fn serve<S: Send + 'static>(
     service: &'static str,
     listener: TcpListener,
     router: Router,
     http: &HttpSettings,
+    lean_paths: &[&'static str],
     state: S,
     tasks: Tasks,
     cancel: CancellationToken,
 ) -> std::io::Result<Running<S>> {
     let addr = listener.local_addr()?;
-    let rules = Arc::new(conn::Rules::new(service, http));
+    let rules = Arc::new(conn::Rules::new(service, http).with_lean_paths(lean_paths));
     let stop = cancel.clone();
     let handle = tokio::spawn(async move {
         tracing::info!(%addr, service, "listening");

@@ -48,6 +48,7 @@ impl Nginx {
             prefix.join("upstream.conf"),
             format!(
                 "upstream gateways {{\n    least_conn;\n{servers}    keepalive 16;\n}}\n\
+                 upstream gateway_streams {{\n    least_conn;\n{servers}}}\n\
                  upstream booking {{\n    server {booking};\n    keepalive 4;\n}}\n"
             ),
         )

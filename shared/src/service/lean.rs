@@ -1,0 +1,398 @@
+//! Lean connections: long-lived response streams served without hyper's buffers.
+//!
+//! A server-sent-events stream holds its connection for as long as a buyer waits, with
+//! nothing to read and a few hundred bytes to write now and then. hyper gives every
+//! connection an 8 KiB write buffer and, while a response body streams, a read buffer of
+//! several KiB (to notice the client leaving); at tens of thousands of streams those
+//! buffers are most of the process's memory. So a connection whose first request is a
+//! `GET` of one of the server's *lean paths* (`Rules::lean`) is served here instead:
+//!
+//! - the accept loop peeks (without consuming) at the first bytes; anything else goes to
+//!   hyper untouched;
+//! - the request head is read into a short-lived buffer (at most [`MAX_HEAD`] bytes, within
+//!   `http.header_read_timeout_ms`) and parsed with `httparse`; a malformed head is a 400
+//!   problem, and so is an oversized one;
+//! - the request goes through the same router and middleware as any other (request id,
+//!   trace span, metrics, deadline, the handler's problem+json errors);
+//! - the response is written straight to the socket: a body of known length with
+//!   `content-length`, a streamed body with chunked transfer-encoding (close-delimited for
+//!   an HTTP/1.0 client), each chunk as it comes; a closed connection is noticed with a
+//!   64-byte stack read, and ends the body (dropping it, which unregisters the stream);
+//! - then the connection closes: one request per connection, which is what an event stream
+//!   is anyway (`connection: close` tells proxies not to pool it).
+//!
+//! What stays per stream is the socket, the connection's task and the body's own state.
+
+use std::future::poll_fn;
+use std::io::{self, Write as _};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderName, HeaderValue, Method, Request, Response, Version};
+use axum::Router;
+use hyper::body::Body as _;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tower::ServiceExt;
+
+use crate::problem::{Code, Problem};
+
+/// The largest request head read on a lean connection (the request line, with a token in
+/// its query, and the headers).
+pub const MAX_HEAD: usize = 16 * 1024;
+/// Headers parsed at most.
+const MAX_HEADERS: usize = 64;
+
+/// Where a new connection goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    Lean,
+    Hyper,
+}
+
+/// Looks at the connection's first bytes without consuming them: `GET <path>` followed by
+/// `?` or a space for one of `paths` is [`Route::Lean`]; anything else (or nothing within
+/// `within`) is hyper's.
+pub(crate) async fn classify(stream: &TcpStream, paths: &[&str], within: Duration) -> Route {
+    let Some(longest) = paths.iter().map(|p| p.len() + 5).max() else {
+        return Route::Hyper;
+    };
+    let mut buf = [0u8; 128];
+    let want = longest.min(buf.len());
+    let deadline = Instant::now() + within;
+    loop {
+        let peeked = tokio::time::timeout_at(deadline.into(), stream.peek(&mut buf[..want])).await;
+        let n = match peeked {
+            Ok(Ok(n)) if n > 0 => n,
+            _ => return Route::Hyper,
+        };
+        let seen = &buf[..n];
+        let mut partial = false;
+        for path in paths {
+            match matches(seen, path) {
+                Some(true) => return Route::Lean,
+                Some(false) => {}
+                None => partial = true,
+            }
+        }
+        if !partial || Instant::now() >= deadline {
+            return Route::Hyper;
+        }
+        // Only part of the request line has arrived; peek again shortly (peeking again at
+        // once would see the same bytes).
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Whether `seen` starts `GET <path>` then `?` or a space: yes, no, or not yet known.
+fn matches(seen: &[u8], path: &str) -> Option<bool> {
+    let mut line = Vec::with_capacity(path.len() + 5);
+    line.extend_from_slice(b"GET ");
+    line.extend_from_slice(path.as_bytes());
+    let common = seen.len().min(line.len());
+    if seen[..common] != line[..common] {
+        return Some(false);
+    }
+    match seen.get(line.len()) {
+        None => None,
+        Some(b'?' | b' ') => Some(true),
+        Some(_) => Some(false),
+    }
+}
+
+/// Lean connections still open, so shutdown can wait for them.
+#[derive(Default)]
+pub(crate) struct Open {
+    count: AtomicUsize,
+    none: Notify,
+}
+
+impl Open {
+    pub(crate) fn enter(self: &Arc<Self>) -> OpenGuard {
+        self.count.fetch_add(1, Ordering::AcqRel);
+        OpenGuard(self.clone())
+    }
+
+    /// Resolves once no lean connection is open.
+    pub(crate) async fn drained(&self) {
+        loop {
+            let notified = self.none.notified();
+            if self.count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+pub(crate) struct OpenGuard(Arc<Open>);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.none.notify_waiters();
+        }
+    }
+}
+
+/// Why a head could not be read.
+enum HeadError {
+    Closed,
+    TooLarge,
+    Malformed(String),
+}
+
+/// Serves one request on `stream` (see the module docs) and closes it. Returns
+/// `Some("header_timeout")` when the head did not arrive in time.
+pub(crate) async fn serve(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    header_read: Duration,
+) -> Option<&'static str> {
+    let head = tokio::time::timeout(header_read, read_head(&mut stream)).await;
+    let request = match head {
+        Err(_) => return Some("header_timeout"),
+        Ok(Err(HeadError::Closed)) => return None,
+        Ok(Err(HeadError::TooLarge)) => {
+            let why =
+                format!("request heads are limited to {MAX_HEAD} bytes and {MAX_HEADERS} headers");
+            bad_request(&mut stream, why).await;
+            return None;
+        }
+        Ok(Err(HeadError::Malformed(why))) => {
+            bad_request(&mut stream, why).await;
+            return None;
+        }
+        Ok(Ok(mut request)) => {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request
+        }
+    };
+    let version = request.version();
+    let head_only = request.method() == Method::HEAD;
+    let response = router
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {});
+    write_response(&mut stream, response, version, head_only).await;
+    None
+}
+
+/// Answers a head that cannot be served with a 400 problem.
+async fn bad_request(stream: &mut TcpStream, why: String) {
+    let response =
+        axum::response::IntoResponse::into_response(Problem::new(Code::InvalidRequest, why));
+    write_response(stream, response, Version::HTTP_11, false).await;
+}
+
+/// Reads up to the end of the head and parses it (the bytes are dropped after).
+async fn read_head(stream: &mut TcpStream) -> Result<Request<Body>, HeadError> {
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
+    loop {
+        if buf.len() >= MAX_HEAD {
+            return Err(HeadError::TooLarge);
+        }
+        let before = buf.len();
+        buf.reserve(1024.min(MAX_HEAD - before));
+        let n = stream
+            .read_buf(&mut buf)
+            .await
+            .map_err(|_| HeadError::Closed)?;
+        if n == 0 {
+            return Err(HeadError::Closed);
+        }
+        let from = before.saturating_sub(3);
+        if buf[from..].windows(4).any(|w| w == b"\r\n\r\n") {
+            return parse_head(&buf);
+        }
+    }
+}
+
+fn parse_head(buf: &[u8]) -> Result<Request<Body>, HeadError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut headers);
+    match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => {
+            return Err(HeadError::Malformed("incomplete request head".into()))
+        }
+        Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooLarge),
+        Err(e) => return Err(HeadError::Malformed(format!("malformed request head: {e}"))),
+    }
+    let malformed = |what: &str| HeadError::Malformed(format!("malformed request head: {what}"));
+    let method = Method::from_bytes(parsed.method.unwrap_or_default().as_bytes())
+        .map_err(|_| malformed("method"))?;
+    let version = match parsed.version {
+        Some(0) => Version::HTTP_10,
+        _ => Version::HTTP_11,
+    };
+    let mut request = Request::builder()
+        .method(method)
+        .uri(parsed.path.unwrap_or("/"))
+        .version(version)
+        .body(Body::empty())
+        .map_err(|_| malformed("request target"))?;
+    let map = request.headers_mut();
+    for h in parsed.headers.iter() {
+        let name =
+            HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| malformed("header name"))?;
+        let value = HeaderValue::from_bytes(h.value).map_err(|_| malformed("header value"))?;
+        map.append(name, value);
+    }
+    Ok(request)
+}
+
+/// Writes `response` and closes the connection (see the module docs).
+async fn write_response(
+    stream: &mut TcpStream,
+    response: Response<Body>,
+    version: Version,
+    head_only: bool,
+) {
+    let (parts, mut body) = response.into_parts();
+    let mut head = Vec::with_capacity(512);
+    let _ = write!(
+        head,
+        "HTTP/1.1 {} {}\r\n",
+        parts.status.as_u16(),
+        parts.status.canonical_reason().unwrap_or("")
+    );
+    for (name, value) in &parts.headers {
+        if name == header::CONNECTION
+            || name == header::TRANSFER_ENCODING
+            || name == header::CONTENT_LENGTH
+            || name.as_str() == "keep-alive"
+        {
+            continue;
+        }
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    let _ = write!(
+        head,
+        "date: {}\r\nconnection: close\r\n",
+        httpdate::fmt_http_date(SystemTime::now())
+    );
+    let no_body = head_only || parts.status.is_informational() || parts.status.as_u16() == 204;
+    if let Some(len) = body.size_hint().exact() {
+        // A body of known length (a problem, a short answer): in one write with the head.
+        let _ = write!(head, "content-length: {len}\r\n\r\n");
+        if !no_body {
+            while let Some(Ok(frame)) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+                if let Ok(data) = frame.into_data() {
+                    head.extend_from_slice(&data);
+                }
+            }
+        }
+        let _ = stream.write_all(&head).await;
+        let _ = stream.shutdown().await;
+        return;
+    }
+    let chunked = version != Version::HTTP_10;
+    if chunked && !no_body {
+        head.extend_from_slice(b"transfer-encoding: chunked\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    if stream.write_all(&head).await.is_err() || no_body {
+        let _ = stream.shutdown().await;
+        return;
+    }
+    drop(head);
+    stream_body(stream, body, chunked).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Writes each frame of `body` as it comes, until it ends or the client goes away.
+async fn stream_body(stream: &mut TcpStream, mut body: Body, chunked: bool) {
+    loop {
+        let frame = tokio::select! {
+            frame = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)) => frame,
+            _ = client_gone(stream) => return,
+        };
+        let data = match frame {
+            None => {
+                if chunked {
+                    let _ = stream.write_all(b"0\r\n\r\n").await;
+                }
+                return;
+            }
+            Some(Err(_)) => return,
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) if !data.is_empty() => data,
+                _ => continue,
+            },
+        };
+        let written = if chunked {
+            let mut chunk = Vec::with_capacity(data.len() + 12);
+            let _ = write!(chunk, "{:x}\r\n", data.len());
+            chunk.extend_from_slice(&data);
+            chunk.extend_from_slice(b"\r\n");
+            stream.write_all(&chunk).await
+        } else {
+            stream.write_all(&data).await
+        };
+        if written.is_err() {
+            return;
+        }
+    }
+}
+
+/// Resolves when the peer closed its side (or the socket failed); bytes it sends are
+/// read into a small stack buffer and dropped.
+async fn client_gone(stream: &TcpStream) {
+    let mut sink = [0u8; 64];
+    loop {
+        if stream.readable().await.is_err() {
+            return;
+        }
+        match stream.try_read(&mut sink) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lean_path_matches_with_a_query_or_a_space_and_nothing_else() {
+        let path = "/v1/queue/events";
+        assert_eq!(matches(b"GET /v1/queue/events?token=x", path), Some(true));
+        assert_eq!(matches(b"GET /v1/queue/events HTTP/1.1", path), Some(true));
+        assert_eq!(matches(b"GET /v1/queue/eventsx", path), Some(false));
+        assert_eq!(matches(b"GET /v1/queue/status", path), Some(false));
+        assert_eq!(matches(b"POST /v1/queue/events", path), Some(false));
+        assert_eq!(matches(b"GET /v1/qu", path), None);
+        assert_eq!(matches(b"GET /v1/queue/events", path), None);
+    }
+
+    #[test]
+    fn a_head_becomes_a_request_with_its_headers() {
+        let request = parse_head(
+            b"GET /v1/queue/events?token=abc HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 7\r\n\r\n",
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(request.method(), Method::GET);
+        assert_eq!(request.uri().path(), "/v1/queue/events");
+        assert_eq!(request.uri().query(), Some("token=abc"));
+        assert_eq!(request.headers()["last-event-id"], "7");
+        assert!(matches!(
+            parse_head(b"GET /\x01 HTTP/1.1\r\n\r\n"),
+            Err(HeadError::Malformed(_))
+        ));
+    }
+}
