@@ -125,7 +125,7 @@ pub(crate) async fn accept_until(
         let watcher = graceful.watcher();
         let lean_guard = lean_open.enter();
         tokio::spawn(async move {
-            let route = lean::classify(&stream, &rules.lean, rules.header_read).await;
+            let route = Box::pin(lean::classify(&stream, &rules.lean, rules.header_read)).await;
             let closed = match route {
                 lean::Route::Lean => {
                     drop(watcher);
@@ -133,22 +133,27 @@ pub(crate) async fn accept_until(
                     drop(lean_guard);
                     closed
                 }
+                // Boxed: the task's future is as large as its largest branch, and a lean
+                // stream's task should not carry the room of a hyper connection.
                 lean::Route::Hyper => {
-                    drop(lean_guard);
-                    let connection = hyper::server::conn::http1::Builder::new()
-                        .keep_alive(true)
-                        .serve_connection(
-                            TokioIo::new(Tracked {
-                                inner: stream,
-                                activity: activity.clone(),
-                            }),
-                            hyper::service::service_fn(handler(router, peer, activity.clone())),
-                        );
-                    let watched = watcher.watch(connection);
-                    tokio::select! {
-                        _ = watched => None,
-                        reason = watchdog(&activity, &rules) => Some(reason),
-                    }
+                    Box::pin(async {
+                        drop(lean_guard);
+                        let connection = hyper::server::conn::http1::Builder::new()
+                            .keep_alive(true)
+                            .serve_connection(
+                                TokioIo::new(Tracked {
+                                    inner: stream,
+                                    activity: activity.clone(),
+                                }),
+                                hyper::service::service_fn(handler(router, peer, activity.clone())),
+                            );
+                        let watched = watcher.watch(connection);
+                        tokio::select! {
+                            _ = watched => None,
+                            reason = watchdog(&activity, &rules) => Some(reason),
+                        }
+                    })
+                    .await
                 }
             };
             if let Some(reason) = closed {

@@ -151,25 +151,57 @@ enum HeadError {
 /// Serves one request on `stream` (see the module docs) and closes it. Returns
 /// `Some("header_timeout")` when the head did not arrive in time.
 pub(crate) async fn serve(
-    mut stream: TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
     router: Router,
     header_read: Duration,
 ) -> Option<&'static str> {
+    // Everything up to the response head is boxed, so its room is freed once it is done:
+    // the task that lives as long as the stream keeps only the socket and the body.
+    match Box::pin(answer(stream, peer, router, header_read)).await {
+        Answered::Closed(reason) => reason,
+        Answered::Streaming {
+            mut stream,
+            body,
+            chunked,
+        } => {
+            stream_body(&mut stream, body, chunked).await;
+            let _ = stream.shutdown().await;
+            None
+        }
+    }
+}
+
+/// Where a connection is once its request has been answered up to the body.
+enum Answered {
+    /// Done and closed (`Some(reason)` when it timed out).
+    Closed(Option<&'static str>),
+    /// The head is written; the body streams.
+    Streaming {
+        stream: TcpStream,
+        body: Body,
+        chunked: bool,
+    },
+}
+
+/// Reads the head, runs the router, writes the response head (and a body of known
+/// length, then closes).
+async fn answer(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    header_read: Duration,
+) -> Answered {
     let head = tokio::time::timeout(header_read, read_head(&mut stream)).await;
     let request = match head {
-        Err(_) => return Some("header_timeout"),
-        Ok(Err(HeadError::Closed)) => return None,
+        Err(_) => return Answered::Closed(Some("header_timeout")),
+        Ok(Err(HeadError::Closed)) => return Answered::Closed(None),
         Ok(Err(HeadError::TooLarge)) => {
             let why =
                 format!("request heads are limited to {MAX_HEAD} bytes and {MAX_HEADERS} headers");
-            bad_request(&mut stream, why).await;
-            return None;
+            return bad_request(stream, why).await;
         }
-        Ok(Err(HeadError::Malformed(why))) => {
-            bad_request(&mut stream, why).await;
-            return None;
-        }
+        Ok(Err(HeadError::Malformed(why))) => return bad_request(stream, why).await,
         Ok(Ok(mut request)) => {
             request.extensions_mut().insert(ConnectInfo(peer));
             request
@@ -181,15 +213,14 @@ pub(crate) async fn serve(
         .oneshot(request)
         .await
         .unwrap_or_else(|never| match never {});
-    write_response(&mut stream, response, version, head_only).await;
-    None
+    write_response(stream, response, version, head_only).await
 }
 
 /// Answers a head that cannot be served with a 400 problem.
-async fn bad_request(stream: &mut TcpStream, why: String) {
-    let response =
-        axum::response::IntoResponse::into_response(Problem::new(Code::InvalidRequest, why));
-    write_response(stream, response, Version::HTTP_11, false).await;
+async fn bad_request(stream: TcpStream, why: String) -> Answered {
+    let problem = Problem::new(Code::InvalidRequest, why);
+    let response = axum::response::IntoResponse::into_response(problem);
+    write_response(stream, response, Version::HTTP_11, false).await
 }
 
 /// Reads up to the end of the head and parses it (the bytes are dropped after).
@@ -249,13 +280,14 @@ fn parse_head(buf: &[u8]) -> Result<Request<Body>, HeadError> {
     Ok(request)
 }
 
-/// Writes `response` and closes the connection (see the module docs).
+/// Writes `response`'s head, and a body of known length with it (then closes); a streamed
+/// body is left to [`stream_body`].
 async fn write_response(
-    stream: &mut TcpStream,
+    mut stream: TcpStream,
     response: Response<Body>,
     version: Version,
     head_only: bool,
-) {
+) -> Answered {
     let (parts, mut body) = response.into_parts();
     let mut head = Vec::with_capacity(512);
     let _ = write!(
@@ -283,6 +315,8 @@ async fn write_response(
         httpdate::fmt_http_date(SystemTime::now())
     );
     let no_body = head_only || parts.status.is_informational() || parts.status.as_u16() == 204;
+    // The head's headers and extensions are not needed past this point.
+    drop(parts);
     if let Some(len) = body.size_hint().exact() {
         // A body of known length (a problem, a short answer): in one write with the head.
         let _ = write!(head, "content-length: {len}\r\n\r\n");
@@ -295,7 +329,7 @@ async fn write_response(
         }
         let _ = stream.write_all(&head).await;
         let _ = stream.shutdown().await;
-        return;
+        return Answered::Closed(None);
     }
     let chunked = version != Version::HTTP_10;
     if chunked && !no_body {
@@ -304,11 +338,13 @@ async fn write_response(
     head.extend_from_slice(b"\r\n");
     if stream.write_all(&head).await.is_err() || no_body {
         let _ = stream.shutdown().await;
-        return;
+        return Answered::Closed(None);
     }
-    drop(head);
-    stream_body(stream, body, chunked).await;
-    let _ = stream.shutdown().await;
+    Answered::Streaming {
+        stream,
+        body,
+        chunked,
+    }
 }
 
 /// Writes each frame of `body` as it comes, until it ends or the client goes away.
