@@ -306,26 +306,16 @@ async fn raw(
     addr: std::net::SocketAddr,
     request: &[u8],
 ) -> (String, Vec<u8>, tokio::net::TcpStream) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
     socket.write_all(request).await.unwrap();
     let mut got = Vec::new();
-    let end = loop {
-        let mut buf = [0u8; 4096];
-        let n = tokio::time::timeout(SOON, socket.read(&mut buf))
-            .await
-            .expect("an answer")
-            .unwrap();
-        assert!(
-            n > 0,
-            "closed before a head: {}",
-            String::from_utf8_lossy(&got)
-        );
-        got.extend_from_slice(&buf[..n]);
-        if let Some(at) = got.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at;
-        }
-    };
+    assert!(
+        read_until(&mut socket, &mut got, "\r\n\r\n").await,
+        "closed before a head: {}",
+        String::from_utf8_lossy(&got)
+    );
+    let end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
     let head = String::from_utf8_lossy(&got[..end]).to_lowercase();
     (head, got[end + 4..].to_vec(), socket)
 }

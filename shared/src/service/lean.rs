@@ -91,15 +91,13 @@ pub(crate) async fn classify(stream: &TcpStream, paths: &[&str], within: Duratio
 }
 
 /// Whether `seen` starts `GET <path>` then `?` or a space: yes, no, or not yet known.
+/// Runs on every new connection, so it compares in place.
 fn matches(seen: &[u8], path: &str) -> Option<bool> {
-    let mut line = Vec::with_capacity(path.len() + 5);
-    line.extend_from_slice(b"GET ");
-    line.extend_from_slice(path.as_bytes());
-    let common = seen.len().min(line.len());
-    if seen[..common] != line[..common] {
+    let line = b"GET ".iter().chain(path.as_bytes());
+    if !seen.iter().zip(line).all(|(a, b)| a == b) {
         return Some(false);
     }
-    match seen.get(line.len()) {
+    match seen.get(4 + path.len()) {
         None => None,
         Some(b'?' | b' ') => Some(true),
         Some(_) => Some(false),
