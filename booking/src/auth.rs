@@ -14,9 +14,9 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
+use shared::admission::{self, Refusal, TicketRef};
 use shared::auth::constant_time_eq;
 use shared::http::{bearer, INTERNAL_TOKEN};
-use shared::store::{Lookup, Place};
 use shared::token::{TicketStatus, TokenError};
 use shared::{Code, Problem};
 
@@ -34,21 +34,25 @@ pub struct Buyer {
 }
 
 impl Buyer {
-    /// The admission in Redis, now: `Ok` while it is live; 403 `NOT_ADMITTED` when the
-    /// ticket is (back) in line, 410 `TICKET_GONE` when it was dropped (paid, left,
-    /// expired).
+    /// The admission in Redis, now ([`shared::admission::check`], the rule the gateway
+    /// runs too): `Ok` while it is live; 403 `NOT_ADMITTED` when the ticket is (back) in
+    /// line, 410 `TICKET_GONE` when it was dropped (paid, left, expired, sold out).
     pub async fn require_admitted(&self, state: &AppState) -> Result<(), ApiError> {
-        match state
-            .store
-            .status(self.concert_id, self.user_id, self.seq, self.epoch)
-            .await?
-        {
-            Lookup::Found(ticket) => match ticket.place {
-                Place::Active { .. } => Ok(()),
-                Place::Waiting { .. } | Place::Prequeue { .. } => Err(ApiError::NotAdmitted),
-            },
-            Lookup::Gone | Lookup::SoldOut(_) | Lookup::GoneSoldOut => Err(ApiError::TicketGone),
-            Lookup::Reset => Err(ApiError::QueueReset),
+        match admission::check(&state.store, self.ticket(), None).await? {
+            Ok(_) => Ok(()),
+            Err(Refusal::Waiting { .. } | Refusal::Prequeue { .. }) => Err(ApiError::NotAdmitted),
+            Err(Refusal::Gone | Refusal::SoldOut) => Err(ApiError::TicketGone),
+            Err(Refusal::Reset) => Err(ApiError::QueueReset),
+        }
+    }
+
+    /// The ticket the buyer's token carries.
+    pub fn ticket(&self) -> TicketRef {
+        TicketRef {
+            concert_id: self.concert_id,
+            user_id: self.user_id,
+            seq: self.seq,
+            epoch: self.epoch,
         }
     }
 

@@ -15,6 +15,10 @@
 //!
 //! The figures (head of line, counts, measured admission rate, settings) come from the tick
 //! results the ticker receives, so request paths never run extra Redis reads for the ETA.
+//! With the room's left and ended sets they make the room's snapshot, which changes only
+//! through [`Rooms::observe`] (what the ticker read, and the leaves and payments this
+//! instance served), and a ticket's place is read from it only through [`Rooms::place`]
+//! ([`crate::admission::place::decide`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -25,9 +29,12 @@ use shared::contract::rooms::{RoomChange, RoomPatch, StoredRoom};
 use tokio::sync::Notify;
 
 use crate::admission::accuracy::EtaWatch;
-use crate::admission::positions::{self, EndedTickets, LeftTickets};
+use crate::admission::place::{self, Held, Known, Snapshot};
+use crate::admission::positions::{EndedTickets, LeftTickets};
 use crate::forward::client::{BookingClient, BookingError};
+use shared::store::queue::Departures;
 use shared::store::{RoomSettings, Store, StoreError, Tick};
+use shared::token::QueueClaims;
 
 /// How long "booking does not know this concert" is believed.
 const NEGATIVE_TTL: Duration = Duration::from_secs(5);
@@ -47,6 +54,26 @@ pub enum RoomError {
 pub struct Figures {
     pub tick: Tick,
     pub seen: Instant,
+}
+
+/// What this instance saw happen to a room ([`Rooms::observe`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Observed<'a> {
+    /// A promote reply (the ticker).
+    Tick { concert_id: i64, tick: Tick },
+    /// The room's `left` and `ended` sets as read after `tick` (the ticker).
+    Departures {
+        concert_id: i64,
+        read: &'a Departures,
+        tick: &'a Tick,
+    },
+    /// A leave of a waiting ticket this instance served (the leave script's reply).
+    Left { concert_id: i64, seq: i64 },
+    /// An admission given up through this instance (the leave script's reply).
+    GaveUp { concert_id: i64, seq: i64 },
+    /// A payment this instance forwarded and booking confirmed: booking ended the
+    /// admission (it records it in the `ended` set, which the next read brings too).
+    Paid { concert_id: i64, seq: i64 },
 }
 
 /// The caps of what [`Rooms`] remembers about ids clients send.
@@ -70,9 +97,9 @@ pub struct Rooms {
     lookups: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     /// Wakes the ticker when this instance creates a room.
     created: Notify,
-    /// Recently left tickets per room, for [`Rooms::waiting_rank`].
+    /// Recently left tickets per room (part of the rooms' snapshots).
     left: LeftTickets,
-    /// Admissions that ended early per room, for [`Rooms::admitted_live`].
+    /// Admissions that ended early per room (part of the rooms' snapshots).
     ended: EndedTickets,
     /// Estimates given and not yet settled by an admission.
     eta: EtaWatch,
@@ -229,16 +256,72 @@ impl Rooms {
         self.created.notified().await;
     }
 
-    /// Stores the figures of a tick result.
-    pub fn record(&self, concert_id: i64, tick: Tick) {
-        let mut figures = self.figures.write().unwrap_or_else(|e| e.into_inner());
-        figures.insert(
-            concert_id,
-            Figures {
+    /// Records what this instance saw happen to a room: the one writer of its snapshot.
+    pub fn observe(&self, observed: Observed<'_>) {
+        match observed {
+            Observed::Tick { concert_id, tick } => {
+                let mut figures = self.figures.write().unwrap_or_else(|e| e.into_inner());
+                figures.insert(
+                    concert_id,
+                    Figures {
+                        tick,
+                        seen: Instant::now(),
+                    },
+                );
+            }
+            Observed::Departures {
+                concert_id,
+                read,
                 tick,
-                seen: Instant::now(),
-            },
-        );
+            } => {
+                self.left.merge(concert_id, &read.left, tick.head_seq);
+                self.ended.merge(
+                    concert_id,
+                    &read.ended,
+                    tick.now_ms,
+                    tick.active_ttl_secs as i64 * 1000,
+                );
+                self.eta
+                    .left(concert_id, read.left.iter().map(|&(seq, _)| seq));
+            }
+            Observed::Left { concert_id, seq } => {
+                self.left.mark(concert_id, seq);
+                self.eta.left(concert_id, [seq]);
+            }
+            Observed::GaveUp { concert_id, seq } | Observed::Paid { concert_id, seq } => {
+                self.ended.mark(concert_id, seq)
+            }
+        }
+    }
+
+    /// Where the next read of the room's `left` and `ended` sets starts (Redis clock, ms).
+    pub fn departures_read_since(&self, concert_id: i64) -> (i64, i64) {
+        (
+            self.left.since_ms(concert_id),
+            self.ended.since_ms(concert_id),
+        )
+    }
+
+    /// Where the ticket `claims` carries stands, as far as this instance's snapshot of its
+    /// room tells ([`place::decide`]), with the figures it was told from; `None` when this
+    /// instance has no figures for the room (Redis must answer).
+    pub fn place(&self, claims: &QueueClaims) -> Option<(Known, Figures)> {
+        let figures = self.figures(claims.cid)?;
+        let snapshot = Snapshot {
+            concert_id: claims.cid,
+            tick: &figures.tick,
+            age: figures.seen.elapsed(),
+            left: &self.left,
+            ended: &self.ended,
+        };
+        let held = Held {
+            status: claims.st,
+            seq: claims.seq,
+            epoch: claims.ep,
+            // `exp` is the admission's expiry rounded up to the second.
+            expires_at_ms: claims.exp.saturating_mul(1000),
+        };
+        Some((place::decide(&snapshot, held), figures))
     }
 
     /// Drops what this instance knows about a room (its hash is gone).
@@ -301,63 +384,10 @@ impl Rooms {
         Ok(rewritten)
     }
 
-    /// The recently left tickets of each room (the ticker and the leave handler feed it).
-    pub fn left(&self) -> &LeftTickets {
-        &self.left
-    }
-
-    /// The admissions that ended early in each room (the ticker feeds it).
-    pub fn ended(&self) -> &EndedTickets {
-        &self.ended
-    }
-
-    /// Whether the admission of ticket `seq` (issued in room epoch `epoch`) is still live as
-    /// far as memory can tell — the token's own expiry is checked by the caller — with the
-    /// figures' inventory; `None` when Redis must answer.
-    pub fn admitted_live(
-        &self,
-        concert_id: i64,
-        seq: i64,
-        epoch: u64,
-    ) -> Option<(i64, Option<shared::store::Inventory>)> {
-        let figures = self
-            .figures(concert_id)
-            .filter(|f| f.tick.epoch == epoch && f.seen.elapsed() <= positions::MAX_AGE)?;
-        let now_ms = self.ended.redis_now_ms(concert_id)?;
-        self.ended
-            .known_live(concert_id, seq)
-            .then_some((now_ms, figures.tick.inventory))
-    }
-
     /// The estimates given and not yet settled (the join and status handlers feed it, the
     /// ticker settles it).
     pub fn eta(&self) -> &EtaWatch {
         &self.eta
-    }
-
-    /// The 0-based rank of waiting ticket `seq` (issued in room epoch `epoch`) when this
-    /// instance can tell it from memory, with the inventory the figures carry; `None` when
-    /// Redis must answer (see [`positions`]; also once the room sold out).
-    pub fn waiting_rank(
-        &self,
-        concert_id: i64,
-        seq: i64,
-        epoch: u64,
-    ) -> Option<(u64, Option<shared::store::Inventory>)> {
-        // Not while the room sold out, nor before its opening's draw is written (the line
-        // is still filling in ahead of the tickets handed out after the opening).
-        let figures = self.figures(concert_id).filter(|f| {
-            f.tick.epoch == epoch
-                && !f.tick.sold_out
-                && matches!(
-                    f.tick.opening.state,
-                    shared::store::DrawState::None | shared::store::DrawState::Drawn
-                )
-        })?;
-        let rank = positions::rank_from_figures(&figures.tick, figures.seen.elapsed(), seq)?;
-        self.left
-            .known_present(concert_id, seq)
-            .then_some((rank, figures.tick.inventory))
     }
 
     /// The last figures seen for the room, if its ticker has run on this instance.

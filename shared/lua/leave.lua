@@ -1,5 +1,6 @@
 -- leave: the buyer leaves the line or gives up an admission. Only the ticket the token
--- carries is affected, so an old token cannot drop a newer place of the same user.
+-- carries is affected, so an old token cannot drop a newer place of the same user. The
+-- store prepends lib/end_admission.lua (the one body that ends an admission).
 --
 -- KEYS[1] waiting     zset   user id -> ticket number
 -- KEYS[2] active      zset   user id -> admission expiry (ms)
@@ -40,15 +41,8 @@ if seq and seq == want then
   return {'left', 'waiting'}
 end
 
-local aseq = tonumber(redis.call('HGET', KEYS[3], user))
-if aseq and aseq == want then
-  redis.call('ZREM', KEYS[2], user)
-  redis.call('HDEL', KEYS[3], user)
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local ttl = tonumber(redis.call('HGET', KEYS[5], 'active_ttl_secs')) or 86400
-  redis.call('ZADD', KEYS[7], now, aseq)
-  redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - ttl * 1000)
+-- Giving up an admission ends it the way a payment does (lib/end_admission.lua).
+if end_admission(KEYS[2], KEYS[3], KEYS[7], KEYS[5], user, want) == 1 then
   return {'left', 'active'}
 end
 

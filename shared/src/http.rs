@@ -21,10 +21,6 @@ pub static INTERNAL_TOKEN: HeaderName = HeaderName::from_static("x-internal-toke
 /// booking believes it because only a gateway has the internal token.
 pub static CALLER: HeaderName = HeaderName::from_static("x-user-id");
 
-/// Set by booking on a new payment's 201 once it ended the buyer's admission in Redis, so
-/// the gateway need not end it again. Internal: the gateway does not pass it on.
-pub static ADMISSION_ENDED: HeaderName = HeaderName::from_static("x-admission-ended");
-
 /// `axum::Json` whose rejections become problem+json (400 / 413 / 415). Every request
 /// body of the API is a JSON object: a positional array (which serde's derived structs
 /// would otherwise accept, `[1, 42]` for `{"concert_id": 1, "user_id": 42}`) is refused

@@ -2,6 +2,7 @@
 //!
 //! - [`contract`]: the wire contract — every public request/response type, status enum
 //!   and problem code — and the OpenAPI description of booking's public routes.
+//! - [`admission`]: the admission rule both services check, and how an admission ends.
 //! - [`problem`]: the RFC 9457 problem+json rendering of a code.
 //! - [`store`]: the queue store — Redis keys, every Lua script, typed calls (both services).
 //! - [`service`]: the service skeleton — serving with connection rules, the middleware
@@ -13,6 +14,7 @@
 //! - [`auth`]: the operator token check; [`docs`]: OpenAPI conventions and `/docs`;
 //!   [`metrics`]: the Prometheus recorder; [`telemetry`]: tracing setup.
 
+pub mod admission;
 pub mod auth;
 pub mod bounded;
 pub mod config;

@@ -23,12 +23,16 @@
 //!
 //! After the commit, the group's Redis cleanup — free the seat keys, end each buyer's
 //! admission so the slot goes to the next in line — is one pipelined call for the whole
-//! group ([`Store::after_payment`]; best effort: keys and admissions expire anyway).
+//! group ([`Store::after_payment`]). Booking is the one owner of that end: if Redis cannot
+//! be reached, the cleanup is retried in the background until it goes through (keys and
+//! admissions expire anyway); the gateway learns of the end from the room's `ended` set
+//! like of any other.
 //!
 //! A payment handed to a worker runs to completion, cleanup included, even if the buyer's
 //! connection drops.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use shared::service::Tasks;
 use shared::store::seats::{PaidAdmission, SoldSeat};
@@ -95,8 +99,8 @@ impl PayFailure {
 #[derive(Debug)]
 pub struct Paid {
     pub row: PayRow,
-    /// A new payment whose admission Redis confirmed ended (false for replays and when
-    /// the cleanup failed).
+    /// A new payment whose admission Redis confirmed ended at once (false for replays, and
+    /// when the cleanup failed and was left to the background retry).
     pub admission_ended: bool,
 }
 
@@ -235,7 +239,8 @@ pub async fn pay_together(
             Ok(ended) => ended,
             Err(e) => {
                 tracing::warn!(error = %e, payments = new.len(), "could not mark the seats sold \
-                    and end the admissions after payment; they will expire");
+                    and end the admissions after payment; retrying in the background");
+                tokio::spawn(cleanup_later(store.clone(), new, sold_marker_ms));
                 false
             }
         };
@@ -249,6 +254,39 @@ pub async fn pay_together(
             })
         })
         .collect()
+}
+
+/// How long the cleanup of committed payments is retried while Redis cannot be reached:
+/// past this, the admissions have expired at their TTL and the seat keys with them.
+const CLEANUP_RETRY_FOR: Duration = Duration::from_secs(600);
+
+/// Booking owns the end of an admission by payment: when the cleanup right after the
+/// commit failed, it is retried here (backing off from 200 ms to 5 s) until it goes
+/// through, so a paid ticket stops being admitted as soon as Redis answers again. Nobody
+/// else is asked to do it.
+async fn cleanup_later(store: Store, paid: Vec<PaidAdmission>, sold_marker_ms: u64) {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(200);
+    while started.elapsed() < CLEANUP_RETRY_FOR {
+        tokio::time::sleep(pause).await;
+        metrics::counter!("booking_payment_cleanup_retries_total").increment(1);
+        match store.after_payment(&paid, sold_marker_ms).await {
+            Ok(_) => {
+                tracing::info!(
+                    payments = paid.len(),
+                    "payments' Redis cleanup done on retry"
+                );
+                return;
+            }
+            Err(e) => tracing::debug!(error = %e, "payments' Redis cleanup failed again"),
+        }
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+    tracing::warn!(
+        payments = paid.len(),
+        "gave up the payments' Redis cleanup: the \
+        admissions and seat keys expire on their own"
+    );
 }
 
 /// The buyer and seats of a new payment; a row lists its seats in the order of the

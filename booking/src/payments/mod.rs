@@ -28,11 +28,11 @@
 use std::collections::HashSet;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use shared::contract::payments::{PaymentDetail, PaymentRequest, MAX_RESERVATIONS_PER_PAYMENT};
-use shared::http::{Json, Path, ADMISSION_ENDED, CALLER};
+use shared::http::{Json, Path, CALLER};
 use uuid::Uuid;
 
 use crate::auth::{Buyer, PayingBuyer};
@@ -89,7 +89,7 @@ async fn pay(
     buyer: PayingBuyer,
     headers: HeaderMap,
     Json(request): Json<PaymentRequest>,
-) -> ApiResult<(StatusCode, HeaderMap, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let result = pay_inner(&state, buyer, &headers, request).await;
     let outcome = match &result {
         Ok((_, paid)) if paid.row.replayed => "replayed",
@@ -101,11 +101,7 @@ async fn pay(
     };
     metrics::counter!("booking_payments_total", "outcome" => outcome).increment(1);
     let (status, paid) = result?;
-    let mut headers = HeaderMap::new();
-    if paid.admission_ended {
-        headers.insert(ADMISSION_ENDED.clone(), HeaderValue::from_static("1"));
-    }
-    Ok((status, headers, Json(paid.row.body)))
+    Ok((status, Json(paid.row.body)))
 }
 
 async fn pay_inner(
@@ -149,7 +145,6 @@ async fn pay_inner(
         request_hash: fingerprint,
         payment_id: Uuid::now_v7(),
     };
-    // `admission_ended` is only ever true for a new payment (never for a replay).
     let paid = state.payments.pay(call).await.map_err(|e| match e {
         PayFailure::Refused(refusal) => ApiError::from(refusal),
         PayFailure::Db(e) => e.into(),

@@ -6,6 +6,7 @@ mod admin;
 mod bad_input;
 mod concurrency;
 mod docs;
+mod functions;
 mod groups;
 mod holds;
 mod inventory;

@@ -16,6 +16,7 @@
 pub mod accuracy;
 pub mod draw;
 pub mod eta;
+pub mod place;
 pub mod positions;
 
 use std::collections::{HashMap, HashSet};
@@ -26,7 +27,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::push::Hub;
-use crate::rooms::Rooms;
+use crate::rooms::{Observed, Rooms};
 use shared::store::{Store, Tick};
 
 /// How often the set of rooms is re-read.
@@ -116,7 +117,7 @@ async fn run_room(
         let pause = match store.promote(concert_id, &instance_id).await {
             Ok(Some(tick)) => {
                 failing = None;
-                rooms.record(concert_id, tick);
+                rooms.observe(Observed::Tick { concert_id, tick });
                 sync_left(&store, &rooms, concert_id, &tick).await;
                 settle_etas(&store, &rooms, concert_id, &tick).await;
                 hub.pass(&store, &rooms, concert_id, &tick).await;
@@ -206,30 +207,19 @@ async fn run_draw(store: Store, concert_id: i64, instance_id: Arc<str>) {
 }
 
 /// Reads the tickets that left the room's line and the admissions that ended early since
-/// the last read (one pipelined call), for status polls answered from memory
-/// ([`positions`]). A failed read only makes those polls go to Redis.
+/// the last read (one pipelined call) into the room's snapshot ([`place`]). A failed read
+/// only makes the snapshot stale (polls go to Redis).
 async fn sync_left(store: &Store, rooms: &Rooms, concert_id: i64, tick: &Tick) {
-    let (left, ended) = (rooms.left(), rooms.ended());
+    let (left_since_ms, ended_since_ms) = rooms.departures_read_since(concert_id);
     match store
-        .departures_since(
-            concert_id,
-            left.since_ms(concert_id),
-            ended.since_ms(concert_id),
-        )
+        .departures_since(concert_id, left_since_ms, ended_since_ms)
         .await
     {
-        Ok(read) => {
-            left.merge(concert_id, &read.left, tick.head_seq);
-            ended.merge(
-                concert_id,
-                &read.ended,
-                tick.now_ms,
-                tick.active_ttl_secs as i64 * 1000,
-            );
-            rooms
-                .eta()
-                .left(concert_id, read.left.iter().map(|&(seq, _)| seq));
-        }
+        Ok(read) => rooms.observe(Observed::Departures {
+            concert_id,
+            read: &read,
+            tick,
+        }),
         Err(e) => tracing::debug!(concert_id, error = %e, "departures not read"),
     }
 }

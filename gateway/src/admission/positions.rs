@@ -1,63 +1,20 @@
-//! Status polls answered from this instance's memory, without a Redis round trip.
+//! The departures a room's snapshot carries: tickets that recently left the line
+//! ([`LeftTickets`]) and admissions that ended before their expiry ([`EndedTickets`]), as
+//! read from the room's `left` and `ended` sets every tick (and as this instance's own
+//! leaves and forwarded payments showed them: [`crate::rooms::Observed`]). The place of a
+//! ticket is decided from them by [`super::place::decide`] alone.
 //!
-//! Most polls come from buyers far back in line, and their answer is a function of two
-//! numbers: the ticket number their token carries (`seq`) and the room's head ticket
-//! number, which every instance already refreshes several times per tick from the promote
-//! script's reply ([`crate::rooms::Figures`]). For such a ticket the position is
-//! `seq - head_seq + 1`: exact when nobody between the head and the ticket left the line,
-//! otherwise an upper bound (the buyer is at most that far back).
-//!
-//! A poll is answered from memory only when the answer cannot be "active" or "gone":
-//! - the token says `waiting`, and the figures and the left-ticket list were refreshed
-//!   less than [`MAX_AGE`] ago;
-//! - the ticket is at least one margin behind the head, the margin being the most buyers
-//!   the ticks could have admitted since the figures were read (`batch_size` for each tick
-//!   boundary crossed: `floor(age / tick_ms) + 1`), never less than [`MIN_MARGIN`] — closer
-//!   to the head, Redis answers;
-//! - the ticket is inside the line as last seen (`seq < head_seq + waiting`): newer
-//!   tickets, and any ticket when the line looks empty (e.g. after Redis lost its data),
-//!   go to Redis;
-//! - the ticket is not in the room's list of recently left tickets (the leave script
-//!   records them; each instance reads the list every tick and records its own leaves at
-//!   once). A buyer who left through another instance can see `waiting` for at most one
-//!   refresh (≤ 250 ms) before the 410. The list is bounded (`limits.left_per_room`): a
-//!   room with more left tickets ahead of its head than that (one account's join/leave
-//!   loop, say) stops answering from memory — every poll goes to Redis — until the head
-//!   has passed them (`queue_left_overflows_total` counts the times).
-//!
-//! An admitted token's poll is answered from memory too ([`EndedTickets`]): the token
-//! carries its ticket number and, in `exp`, its admission's expiry (to the second), so the
-//! answer is "active until then" unless the admission ended early — paid, or given up —
-//! which the end-of-admission scripts record in the room's `ended` set, read every tick
-//! with the left list. A room whose ended list outgrew `limits.left_per_room` answers its
-//! admitted polls from Redis until the overflow has aged past `active_ttl_secs`.
-//!
-//! Booking routes never use this: admission is always checked against Redis.
+//! Both lists are bounded (`limits.left_per_room`). A room with more left tickets ahead of
+//! its head than that (one account's join/leave loop, say) stops answering from memory —
+//! every poll goes to Redis — until the head has passed them (`queue_left_overflows_total`
+//! counts the times); a room whose ended list overflowed answers its admitted polls from
+//! Redis until the overflow has aged past `active_ttl_secs`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::RwLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use shared::store::Tick;
-
-/// Oldest figures (and left-ticket list) a poll may be answered from.
-pub const MAX_AGE: Duration = Duration::from_secs(1);
-/// Tickets this close to the head always go to Redis.
-pub const MIN_MARGIN: u64 = 64;
-
-/// The 0-based rank of waiting ticket `seq`, if it can be told from `tick` (read `age`
-/// ago) without asking Redis; `None` when Redis must answer.
-pub fn rank_from_figures(tick: &Tick, age: Duration, seq: i64) -> Option<u64> {
-    if age > MAX_AGE || tick.tick_ms == 0 {
-        return None;
-    }
-    // Tick boundaries since the figures were read: at most floor(age / tick) + 1, each
-    // admitting at most `batch_size`.
-    let ticks_since = age.as_millis() as u64 / tick.tick_ms + 1;
-    let margin = tick.batch_size.saturating_mul(ticks_since).max(MIN_MARGIN);
-    let rank = u64::try_from(seq.checked_sub(tick.head_seq)?).ok()?;
-    (rank >= margin && rank < tick.waiting).then_some(rank)
-}
+use super::place::MAX_AGE;
 
 #[derive(Debug)]
 struct Left {
@@ -278,72 +235,6 @@ impl EndedTickets {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tick(head_seq: i64, waiting: u64, batch_size: u64, tick_ms: u64) -> Tick {
-        Tick {
-            ran: false,
-            admitted: 0,
-            dropped: 0,
-            waiting,
-            active: 0,
-            head_seq,
-            admitted_last_minute: 0,
-            tick_ms,
-            capacity: 10,
-            batch_size,
-            active_ttl_secs: 60,
-            mode: shared::store::RoomMode::Open,
-            now_ms: 0,
-            log_span_ms: 0,
-            epoch: 1,
-            inventory: None,
-            sold_out: false,
-            opening: Default::default(),
-        }
-    }
-
-    #[test]
-    fn far_back_tickets_get_their_rank_from_the_head() {
-        let t = tick(1_000, 10_000, 100, 1_000);
-        let fresh = Duration::from_millis(100);
-        assert_eq!(rank_from_figures(&t, fresh, 1_500), Some(500));
-        assert_eq!(rank_from_figures(&t, fresh, 10_999), Some(9_999));
-    }
-
-    #[test]
-    fn near_the_head_new_stale_or_ahead_goes_to_redis() {
-        let t = tick(1_000, 10_000, 100, 1_000);
-        let fresh = Duration::from_millis(100);
-        // A tick of 100 could admit it before the figures refresh.
-        assert_eq!(rank_from_figures(&t, fresh, 1_099), None);
-        assert_eq!(rank_from_figures(&t, fresh, 1_100), Some(100));
-        assert_eq!(rank_from_figures(&t, fresh, 999), None, "behind the head");
-        assert_eq!(
-            rank_from_figures(&t, fresh, 11_000),
-            None,
-            "newer than the figures"
-        );
-        assert_eq!(
-            rank_from_figures(&t, Duration::from_secs(2), 5_000),
-            None,
-            "stale"
-        );
-        // Short ticks widen the margin by the ticks that fit in the figures' age.
-        let fast = tick(1_000, 10_000, 100, 10);
-        assert_eq!(
-            rank_from_figures(&fast, Duration::from_millis(100), 2_099),
-            None
-        );
-        assert_eq!(
-            rank_from_figures(&fast, Duration::from_millis(100), 2_100),
-            Some(1_100)
-        );
-        assert_eq!(
-            rank_from_figures(&tick(1_000, 0, 1, 1_000), fresh, 5_000),
-            None,
-            "empty line"
-        );
-    }
 
     #[test]
     fn left_tickets_are_never_answered_from_memory() {

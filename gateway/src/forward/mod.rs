@@ -23,9 +23,8 @@
 //! (`Authorization`, `Content-Type`, `Idempotency-Key`, `X-Request-Id`), and the client adds
 //! `X-Internal-Token`, which proves to booking that the call comes from a gateway; booking's status,
 //! `Content-Type`, `Retry-After` and body come back unchanged. Booking unreachable or too
-//! slow → 503 with `Retry-After`. After booking confirms a payment (201) without
-//! `x-admission-ended` (its Redis call failed) the gateway ends the admission itself, so
-//! the token stops working at once either way.
+//! slow → 503 with `Retry-After`. Ending the admission after a payment is booking's alone
+//! ([`shared::admission`]); the gateway learns of it from the room's `ended` set.
 
 pub mod client;
 
@@ -36,10 +35,11 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use shared::http::{bearer, Path, ADMISSION_ENDED, CALLER, MAX_BODY_BYTES, REQUEST_ID};
+use shared::http::{bearer, Path, CALLER, MAX_BODY_BYTES, REQUEST_ID};
 use shared::token::TokenError;
 
 use crate::error::ApiError;
+use crate::rooms::Observed;
 use crate::state::AppState;
 use crate::tokens::{self, Peer};
 
@@ -135,9 +135,7 @@ async fn payment(
         .headers
         .insert(CALLER.clone(), HeaderValue::from(caller));
     let body = read_body(body).await?;
-    Ok(forward(&state, &parts, body, std::slice::from_ref(&CALLER))
-        .await?
-        .0)
+    forward(&state, &parts, body, std::slice::from_ref(&CALLER)).await
 }
 
 /// Booking routes: an admitted token is required.
@@ -180,7 +178,7 @@ async fn hold(State(state): State<AppState>, request: Request) -> Result<Respons
         metrics::counter!("gateway_holds_refused_total", "reason" => "seat_held").increment(1);
         return Err(ApiError::SeatUnavailable);
     }
-    Ok(forward(&state, &parts, body, &[]).await?.0)
+    forward(&state, &parts, body, &[]).await
 }
 
 async fn schedules(
@@ -220,32 +218,19 @@ async fn payments(State(state): State<AppState>, request: Request) -> Result<Res
         }
         Err(e) => return Err(e),
     };
-    let (response, admission_ended) = proxy_reply(&state, request).await?;
+    let response = proxy(&state, request).await?;
     if response.status() == StatusCode::CREATED {
-        // Status polls answered from this instance's memory know it at once.
-        state.rooms.ended().mark(claims.cid, claims.seq);
-    }
-    if response.status() == StatusCode::CREATED && !admission_ended {
-        // Booking ends the admission and says so; when it could not (its Redis call
-        // failed), the gateway ends it, so the token stops working at once.
-        if let Err(e) = state
-            .store
-            .end_admission(claims.cid, claims.user_id(), claims.seq)
-            .await
-        {
-            tracing::warn!(error = %e, "could not end the admission after a payment");
-        }
+        // Booking ended the admission; this instance's polls know it at once.
+        state.rooms.observe(Observed::Paid {
+            concert_id: claims.cid,
+            seq: claims.seq,
+        });
     }
     Ok(response)
 }
 
 /// Sends the request to booking and turns its reply into ours.
 async fn proxy(state: &AppState, request: Request) -> Result<Response, ApiError> {
-    Ok(proxy_reply(state, request).await?.0)
-}
-
-/// [`proxy`], also telling whether booking's reply carried `x-admission-ended`.
-async fn proxy_reply(state: &AppState, request: Request) -> Result<(Response, bool), ApiError> {
     let (parts, body) = request.into_parts();
     let body = read_body(body).await?;
     forward(state, &parts, body, &[]).await
@@ -259,14 +244,13 @@ async fn read_body(body: Body) -> Result<Bytes, ApiError> {
 }
 
 /// Sends a request already read to booking (with the headers booking uses, and `extra`
-/// ones the gateway set itself) and turns its reply into ours, also telling whether the
-/// reply carried `x-admission-ended`.
+/// ones the gateway set itself) and turns its reply into ours.
 async fn forward(
     state: &AppState,
     parts: &Parts,
     body: Bytes,
     extra: &[HeaderName],
-) -> Result<(Response, bool), ApiError> {
+) -> Result<Response, ApiError> {
     let path_and_query = plain_path(&parts.uri)?;
     let reply = state
         .booking
@@ -280,11 +264,10 @@ async fn forward(
             body,
         )
         .await?;
-    let admission_ended = reply.headers.contains_key(&ADMISSION_ENDED);
     let mut response = Response::new(Body::from(reply.body));
     *response.status_mut() = reply.status;
     *response.headers_mut() = pick(&reply.headers, FORWARDED_RESPONSE_HEADERS.iter());
-    Ok((response, admission_ended))
+    Ok(response)
 }
 
 /// The request's path and query when they are plain (see the module docs).

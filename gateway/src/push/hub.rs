@@ -6,9 +6,8 @@
 //! it gets the newest state when it reads.
 //!
 //! The admission ticker calls [`Hub::pass`] with every promote reply ([`Tick`]). A pass
-//! looks at each stream of the room with what this instance already has in memory — the
-//! head of the line, the left and ended lists, the sold-out flag, the room's epoch, the
-//! opening's draw — and:
+//! reads each stream's place from the room's snapshot with the function polls use too
+//! ([`crate::admission::place::decide`], through [`Rooms::place`]) and:
 //! - a waiting ticket behind the head gets its position (`ticket - head + 1`, minus the
 //!   known leavers in between), pushed when it changed and at most every 1–4 s per stream
 //!   (a random phase spreads them), so a position is never more than 5 s old;
@@ -37,6 +36,7 @@ use shared::token::{QueueClaims, TicketStatus, TokenKeys};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::admission::place::Known;
 use crate::error::ApiError;
 use crate::rooms::Rooms;
 use crate::tokens::issue::{self, Presented, ViewInput};
@@ -385,47 +385,22 @@ impl Hub {
         room: &mut RoomStreams,
     ) -> Vec<(u64, (i64, i64, u64))> {
         let mut checks = Vec::new();
-        let drawn = matches!(tick.opening.state, DrawState::None | DrawState::Drawn);
         for (id, entry) in room.streams.iter_mut().filter(|(_, e)| !e.done) {
             let c = &entry.claims;
             let ask = (c.user_id(), c.seq, c.ep);
             let room_for_checks = checks.len() < MAX_CHECKS;
-            if c.ep != 0 && c.ep != tick.epoch {
-                entry.send(Push::gone(ApiError::QueueReset));
-                continue;
-            }
-            match c.st {
-                TicketStatus::Waiting => {
-                    if tick.sold_out {
-                        let view = issue::sold_out_view(
-                            &entry.token,
-                            concert_id,
-                            c.user_id(),
-                            tick.inventory,
-                        );
-                        entry.send(Push::Status(Arc::new(view)));
-                        continue;
-                    }
-                    if rooms.left().known_left(concert_id, c.seq) {
-                        entry.send(Push::gone(ApiError::TicketGone));
-                        continue;
-                    }
-                    if !drawn {
-                        // The draw is being written: positions settle when it is done.
-                        continue;
-                    }
-                    if c.seq < tick.head_seq {
-                        if room_for_checks {
-                            checks.push((*id, ask));
-                        }
-                        continue;
-                    }
-                    let Some(ahead_left) =
-                        rooms.left().left_between(concert_id, tick.head_seq, c.seq)
-                    else {
-                        continue;
-                    };
-                    let rank = (c.seq - tick.head_seq) as u64 - ahead_left;
+            // The same function a poll is answered by; a stream takes a rank near the head
+            // too (the pass after the admitting tick asks Redis, as the head passed it).
+            let known = rooms.place(c).map_or(Known::Ask, |(known, _)| known);
+            match known {
+                Known::Reset => entry.send(Push::gone(ApiError::QueueReset)),
+                Known::Gone => entry.send(Push::gone(ApiError::TicketGone)),
+                Known::SoldOut => {
+                    let view =
+                        issue::sold_out_view(&entry.token, concert_id, c.user_id(), tick.inventory);
+                    entry.send(Push::Status(Arc::new(view)));
+                }
+                Known::Waiting { rank, .. } => {
                     let due = entry.pushed_at.elapsed() >= POSITION_EVERY + entry.phase;
                     if Some(rank + 1) != entry.position && due {
                         let ticket = Ticket {
@@ -439,26 +414,18 @@ impl Hub {
                         entry.send(Push::Status(Arc::new(view)));
                     }
                 }
-                TicketStatus::Prequeue => {
-                    if tick.opening.state == DrawState::Drawn && room_for_checks {
-                        checks.push((*id, ask));
-                    }
-                }
-                TicketStatus::Active => {
-                    // `exp` is the admission's expiry rounded up to the second.
-                    let expired = c.exp.saturating_mul(1000) <= tick.now_ms;
-                    if expired || rooms.ended().known_ended(concert_id, c.seq) {
-                        entry.send(Push::gone(ApiError::TicketGone));
-                    } else if room_for_checks
-                        && !rooms.ended().known_live(concert_id, c.seq)
-                        && entry
+                Known::Active { .. } | Known::Unchanged => {}
+                Known::Ask => {
+                    // Admitted tickets the ended list cannot vouch for are asked again only
+                    // every RECHECK_ACTIVE.
+                    let recheck = c.st != TicketStatus::Active
+                        || entry
                             .checked_at
-                            .is_none_or(|at| at.elapsed() >= RECHECK_ACTIVE)
-                    {
+                            .is_none_or(|at| at.elapsed() >= RECHECK_ACTIVE);
+                    if room_for_checks && recheck {
                         checks.push((*id, ask));
                     }
                 }
-                TicketStatus::SoldOut => {}
             }
         }
         checks

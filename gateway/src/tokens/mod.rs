@@ -24,13 +24,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use shared::admission::{self, Refusal, TicketRef};
 use shared::contract::queue::{JoinRequest, TicketView};
 use shared::http::{bearer, Json};
 use shared::store::seats::SeatKey;
-use shared::store::{JoinOutcome, Left, Lookup, Place, StoreError, Ticket};
+use shared::store::{JoinOutcome, Left, Place, StoreError, Ticket};
 use shared::token::{now_secs, QueueClaims, TicketStatus};
 
 use crate::error::ApiError;
+use crate::rooms::Observed;
 use crate::state::AppState;
 use issue::{Presented, ViewInput};
 
@@ -76,8 +78,9 @@ pub fn verified<'h>(
     Ok((token, claims))
 }
 
-/// The claims of a token whose ticket is admitted right now (403 `NOT_ADMITTED` with the
-/// position while it waits, 410 `TICKET_GONE` when it was dropped).
+/// The claims of a token whose ticket is admitted right now ([`shared::admission::check`],
+/// the rule booking re-checks): 403 `NOT_ADMITTED` with the position while it waits, 410
+/// `TICKET_GONE` when it was dropped.
 pub async fn admitted(state: &AppState, headers: &HeaderMap) -> Result<QueueClaims, ApiError> {
     Ok(admitted_at_seat(state, headers, None).await?.0)
 }
@@ -91,21 +94,15 @@ pub async fn admitted_at_seat(
     seat: Option<(i64, i32)>,
 ) -> Result<(QueueClaims, Option<SeatKey>), ApiError> {
     let (_, claims) = verified(state, headers)?;
-    let (lookup, seat_held) = state
-        .store
-        .status_at_seat(claims.cid, claims.user_id(), claims.seq, claims.ep, seat)
-        .await?;
-    match lookup {
-        Lookup::Found(ticket) => match ticket.place {
-            Place::Active { .. } => Ok((claims, seat_held)),
-            Place::Waiting { rank } => Err(ApiError::NotAdmitted { position: rank + 1 }),
-            Place::Prequeue { opens_at_ms } => Err(ApiError::InPrequeue {
-                opens_at: chrono::DateTime::from_timestamp_millis(opens_at_ms),
-            }),
-        },
-        Lookup::Gone => Err(ApiError::TicketGone),
-        Lookup::Reset => Err(ApiError::QueueReset),
-        Lookup::SoldOut(_) | Lookup::GoneSoldOut => Err(ApiError::SoldOutGone),
+    match admission::check(&state.store, TicketRef::from(&claims), seat).await? {
+        Ok(seat_key) => Ok((claims, seat_key)),
+        Err(Refusal::Waiting { position }) => Err(ApiError::NotAdmitted { position }),
+        Err(Refusal::Prequeue { opens_at_ms }) => Err(ApiError::InPrequeue {
+            opens_at: chrono::DateTime::from_timestamp_millis(opens_at_ms),
+        }),
+        Err(Refusal::Gone) => Err(ApiError::TicketGone),
+        Err(Refusal::Reset) => Err(ApiError::QueueReset),
+        Err(Refusal::SoldOut) => Err(ApiError::SoldOutGone),
     }
 }
 
@@ -354,12 +351,10 @@ async fn leave(State(state): State<AppState>, headers: HeaderMap) -> Result<Stat
         .store
         .leave(claims.cid, claims.user_id(), claims.seq)
         .await?;
+    let (concert_id, seq) = (claims.cid, claims.seq);
     match left {
-        Left::Waiting => {
-            state.rooms.left().mark(claims.cid, claims.seq);
-            state.rooms.eta().left(claims.cid, [claims.seq]);
-        }
-        Left::Active => state.rooms.ended().mark(claims.cid, claims.seq),
+        Left::Waiting => state.rooms.observe(Observed::Left { concert_id, seq }),
+        Left::Active => state.rooms.observe(Observed::GaveUp { concert_id, seq }),
         Left::Prequeue | Left::Nothing => {}
     }
     Ok(StatusCode::NO_CONTENT)

@@ -1,10 +1,13 @@
-//! Where a polled ticket stands: from this instance's memory when the ticket is clearly
-//! still waiting, or admitted and not known to have ended (see
-//! [`crate::admission::positions`]), otherwise one status script call.
-//! Only `GET /v1/queue/status` uses this; booking routes always ask Redis.
+//! Where a polled ticket stands: from this instance's snapshot of the room when it can
+//! tell for sure ([`crate::admission::place`], the same function the push streams use:
+//! a waiting ticket at least a margin behind the head, an admission the ended list vouches
+//! for), otherwise one status script call. Only `GET /v1/queue/status` uses this; booking
+//! routes always ask Redis ([`shared::admission`]).
 
 use shared::store::{Inventory, Lookup, Place, Ticket};
-use shared::token::{QueueClaims, TicketStatus};
+use shared::token::QueueClaims;
+
+use crate::admission::place::Known;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -20,37 +23,38 @@ pub enum Polled {
 /// `reason: queue_reset` when its line no longer exists, `sold_out` when the sell-out
 /// released it long enough ago).
 pub async fn current_ticket(state: &AppState, claims: &QueueClaims) -> Result<Polled, ApiError> {
-    if claims.st == TicketStatus::Active {
-        // The token's `exp` is its admission's expiry rounded up to the second: in the
-        // last second before it, Redis answers (the admission may already be over).
-        let expires_at_ms = claims.exp.saturating_mul(1000);
-        if let Some((now_ms, inventory)) =
-            state.rooms.admitted_live(claims.cid, claims.seq, claims.ep)
-        {
-            if now_ms + 1000 < expires_at_ms {
-                metrics::counter!("queue_status_total", "source" => "memory").increment(1);
-                return Ok(Polled::Ticket(Ticket {
-                    seq: claims.seq,
-                    place: Place::Active { expires_at_ms },
-                    now_ms,
-                    epoch: claims.ep,
-                    inventory,
-                }));
-            }
-        }
-    }
-    if claims.st == TicketStatus::Waiting {
-        if let Some((rank, inventory)) = state.rooms.waiting_rank(claims.cid, claims.seq, claims.ep)
-        {
-            metrics::counter!("queue_status_total", "source" => "memory").increment(1);
-            return Ok(Polled::Ticket(Ticket {
-                seq: claims.seq,
-                place: Place::Waiting { rank },
-                now_ms: 0,
-                epoch: claims.ep,
-                inventory,
-            }));
-        }
+    let memory = match state.rooms.place(claims) {
+        Some((
+            Known::Waiting {
+                rank,
+                settled: true,
+            },
+            figures,
+        )) => Some((Place::Waiting { rank }, 0, figures.tick.inventory)),
+        Some((
+            Known::Active {
+                expires_at_ms,
+                settled: true,
+            },
+            figures,
+        )) => Some((
+            Place::Active { expires_at_ms },
+            figures.tick.now_ms + figures.seen.elapsed().as_millis() as i64,
+            figures.tick.inventory,
+        )),
+        // Anything else (near the head, gone, sold out, another epoch, a stale snapshot):
+        // Redis says it with its reason.
+        _ => None,
+    };
+    if let Some((place, now_ms, inventory)) = memory {
+        metrics::counter!("queue_status_total", "source" => "memory").increment(1);
+        return Ok(Polled::Ticket(Ticket {
+            seq: claims.seq,
+            place,
+            now_ms,
+            epoch: claims.ep,
+            inventory,
+        }));
     }
     metrics::counter!("queue_status_total", "source" => "redis").increment(1);
     match state

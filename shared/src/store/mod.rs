@@ -25,6 +25,7 @@ pub mod keys;
 pub mod queue;
 pub mod reply;
 pub mod room;
+pub mod room_fields;
 pub mod seats;
 
 use std::sync::Arc;
@@ -44,16 +45,40 @@ pub use room::{DrawState, Opening, RoomMode, RoomPut, RoomSettings, RoomStats, T
 pub mod lua {
     pub const JOIN: &str = include_str!("../../lua/join.lua");
     pub const STATUS: &str = include_str!("../../lua/status.lua");
-    pub const LEAVE: &str = include_str!("../../lua/leave.lua");
+    /// The one body that ends an admission, prepended to every script that ends one.
+    pub const END_ADMISSION_LIB: &str = include_str!("../../lua/lib/end_admission.lua");
+    pub const LEAVE: &str = concat!(
+        include_str!("../../lua/lib/end_admission.lua"),
+        include_str!("../../lua/leave.lua")
+    );
     pub const PROMOTE: &str = include_str!("../../lua/promote.lua");
     pub const STATS: &str = include_str!("../../lua/stats.lua");
-    pub const END_ADMISSION: &str = include_str!("../../lua/end_admission.lua");
+    pub const END_ADMISSION: &str = concat!(
+        include_str!("../../lua/lib/end_admission.lua"),
+        include_str!("../../lua/end_admission.lua")
+    );
     pub const RELEASE_HOLD: &str = include_str!("../../lua/release_hold.lua");
     pub const ROOM_PUT: &str = include_str!("../../lua/room_put.lua");
     pub const SEAT_LOCK: &str = include_str!("../../lua/seat_lock.lua");
     pub const SEAT_SOLD: &str = include_str!("../../lua/seat_sold.lua");
     pub const DRAW_BEGIN: &str = include_str!("../../lua/draw_begin.lua");
     pub const DRAW_WRITE: &str = include_str!("../../lua/draw_write.lua");
+
+    /// Every script by name (as its file is called), for the checks that read them.
+    pub const ALL: &[(&str, &str)] = &[
+        ("join", JOIN),
+        ("status", STATUS),
+        ("leave", LEAVE),
+        ("promote", PROMOTE),
+        ("stats", STATS),
+        ("end_admission", END_ADMISSION),
+        ("release_hold", RELEASE_HOLD),
+        ("room_put", ROOM_PUT),
+        ("seat_lock", SEAT_LOCK),
+        ("seat_sold", SEAT_SOLD),
+        ("draw_begin", DRAW_BEGIN),
+        ("draw_write", DRAW_WRITE),
+    ];
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -173,24 +173,25 @@ fn flag(on: bool) -> String {
 
 /// The hash fields of `settings` and the opening's seed (empty values: none).
 fn fields(settings: &RoomSettings, seed: Option<&Seed>) -> [(&'static str, String); 10] {
+    use super::room_fields as f;
     [
-        ("mode", settings.mode.as_str().to_string()),
-        ("capacity", settings.capacity.to_string()),
-        ("batch_size", settings.batch_size.to_string()),
-        ("tick_ms", settings.tick_ms.to_string()),
-        ("active_ttl_secs", settings.active_ttl_secs.to_string()),
-        ("enabled", flag(settings.enabled())),
+        (f::MODE, settings.mode.as_str().to_string()),
+        (f::CAPACITY, settings.capacity.to_string()),
+        (f::BATCH_SIZE, settings.batch_size.to_string()),
+        (f::TICK_MS, settings.tick_ms.to_string()),
+        (f::ACTIVE_TTL_SECS, settings.active_ttl_secs.to_string()),
+        (f::ENABLED, flag(settings.enabled())),
         (
-            "opens_at_ms",
+            f::OPENS_AT_MS,
             settings
                 .opens_at
                 .map(|at| at.timestamp_millis().to_string())
                 .unwrap_or_default(),
         ),
-        ("prequeue_secs", settings.prequeue_secs.to_string()),
-        ("seed", seed.map(draw::seed_hex).unwrap_or_default()),
+        (f::PREQUEUE_SECS, settings.prequeue_secs.to_string()),
+        (f::SEED, seed.map(draw::seed_hex).unwrap_or_default()),
         (
-            "seed_sha256",
+            f::SEED_SHA256,
             seed.map(draw::seed_sha256).unwrap_or_default(),
         ),
     ]
