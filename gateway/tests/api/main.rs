@@ -14,6 +14,7 @@ mod metrics;
 mod modes;
 mod opening;
 mod page;
+mod places;
 mod props;
 mod push;
 mod queue_tokens;
