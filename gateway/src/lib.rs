@@ -6,8 +6,8 @@
 //!
 //! - [`tokens`]: the buyer's queue API (join, status, leave) and the token issue /
 //!   re-issue rules, identity and the join limit.
-//! - [`admission`]: the per-room ticker every instance runs, the ETA / polling advice and
-//!   status polls answered from memory.
+//! - [`admission`]: the per-room ticker every instance runs, the ETA / polling advice, and
+//!   the one function that tells a ticket's place from a room's snapshot ([`admission::place`]).
 //! - [`forward`]: booking and points calls proxied to the booking service, only for
 //!   admitted tokens where the contract says so.
 //! - [`admin`]: the operators' rooms API.
@@ -17,14 +17,16 @@
 //!   `/concerts/{concert_id}`.
 //! - [`reload`]: room defaults and per-concert sections of the configuration, applied at
 //!   start and whenever the file changes (or on SIGHUP).
-//! - [`rooms`]: which concerts have a room (asked of booking once) and each room's live
-//!   figures as of its last tick.
+//! - [`rooms`]: which concerts have a room (asked of booking once) and each room's
+//!   snapshot (figures of its last tick, departures), written only by [`rooms::Rooms::observe`].
+//! - [`bounded`]: maps keyed by what clients send, bounded whatever is sent.
 //! - [`docs`]: the OpenAPI document (`/openapi.json`, offline `/docs`): booking's public
 //!   routes merged from [`shared::contract::paths`], plus the gateway's own.
 //! - [`startup`]: builds the state and router and serves them ([`shared::service`]).
 
 pub mod admin;
 pub mod admission;
+pub mod bounded;
 pub mod docs;
 pub mod error;
 pub mod forward;

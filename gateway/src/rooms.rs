@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use shared::bounded::BoundedMap;
+use crate::bounded::BoundedMap;
 use shared::contract::rooms::{RoomChange, RoomPatch, StoredRoom};
 use tokio::sync::Notify;
 

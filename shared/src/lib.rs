@@ -3,6 +3,8 @@
 //! - [`contract`]: the wire contract — every public request/response type, status enum
 //!   and problem code — and the OpenAPI description of booking's public routes.
 //! - [`admission`]: the admission rule both services check, and how an admission ends.
+//! - [`rooms`]: the rules of a waiting room's settings (ranges, the exact rate, the
+//!   opening's clock); the settings' wire types are in [`contract`].
 //! - [`problem`]: the RFC 9457 problem+json rendering of a code.
 //! - [`store`]: the queue store — Redis keys, every Lua script, typed calls (both services).
 //! - [`service`]: the service skeleton — serving with connection rules, the middleware
@@ -16,7 +18,6 @@
 
 pub mod admission;
 pub mod auth;
-pub mod bounded;
 pub mod config;
 pub mod contract;
 pub mod docs;
@@ -24,6 +25,7 @@ pub mod draw;
 pub mod http;
 pub mod metrics;
 pub mod problem;
+pub mod rooms;
 pub mod service;
 pub mod store;
 pub mod telemetry;

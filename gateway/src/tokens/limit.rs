@@ -18,9 +18,9 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
+use crate::bounded::BoundedMap;
 use axum::http::HeaderMap;
 use ipnet::IpNet;
-use shared::bounded::BoundedMap;
 
 use crate::settings::{LimitsSettings, RateLimitSettings};
 
