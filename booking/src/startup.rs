@@ -135,7 +135,7 @@ pub async fn spawn(settings: BookingSettings, db: Option<PgPool>) -> anyhow::Res
         listener,
         router(state.clone()),
         &http,
-        &[],
+        None,
         state,
         tasks,
         CancellationToken::new(),

@@ -17,6 +17,7 @@ use shared::token::TokenKeys;
 use tokio::net::TcpListener;
 
 use crate::forward::client::BookingClient;
+use crate::push::lean::LeanPaths;
 use crate::rooms::{RoomLimits, Rooms};
 use crate::settings::GatewaySettings;
 use crate::state::AppState;
@@ -159,7 +160,7 @@ impl App {
             self.router,
             &http,
             // Push streams are served outside hyper's per-connection buffers.
-            &[crate::push::PATH],
+            Some(Arc::new(LeanPaths(vec![crate::push::PATH]))),
             self.state,
             tasks,
             stop,

@@ -20,6 +20,7 @@
 //! to another instance. Streams are served from this gateway's memory ([`hub`]).
 
 pub mod hub;
+pub mod lean;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -47,8 +48,7 @@ const RECONNECT_MS: u64 = 1_000;
 const UNAVAILABLE_RETRY_MS: u64 = 5_000;
 
 /// The stream's path. Connections that open with a `GET` of it are served on the lean
-/// connection path (`shared::service::lean`): the same router, without hyper's
-/// per-connection buffers.
+/// connection path ([`lean`]): the same router, without hyper's per-connection buffers.
 pub const PATH: &str = "/v1/queue/events";
 
 pub fn router() -> Router<AppState> {

@@ -25,6 +25,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use tokio::sync::Notify;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -42,7 +43,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use super::lean;
+use super::Handover;
 use crate::config::HttpSettings;
 
 /// The connection rules of one server.
@@ -54,8 +55,8 @@ pub struct Rules {
     /// Grace for in-flight requests on shutdown.
     drain: Duration,
     open: AtomicUsize,
-    /// Paths whose `GET` connections are served lean ([`lean`]).
-    lean: Vec<&'static str>,
+    /// Who takes some connections away from hyper (the gateway's push streams).
+    handover: Option<Arc<dyn Handover>>,
 }
 
 impl Rules {
@@ -67,20 +68,54 @@ impl Rules {
             max_connections: http.max_connections.max(1),
             drain: Duration::from_millis(http.request_timeout_ms) + Duration::from_secs(5),
             open: AtomicUsize::new(0),
-            lean: Vec::new(),
+            handover: None,
         }
     }
 
-    /// Serves connections that open with a `GET` of one of `paths` on the lean path
-    /// ([`lean`]): for long-lived streams.
-    pub fn with_lean_paths(mut self, paths: &[&'static str]) -> Self {
-        self.lean = paths.to_vec();
+    /// Lets `handover` take the connections it recognises ([`Handover`]).
+    pub fn with_handover(mut self, handover: Option<Arc<dyn Handover>>) -> Self {
+        self.handover = handover;
         self
     }
 
     /// Connections open right now.
     pub fn open(&self) -> usize {
         self.open.load(Ordering::Relaxed)
+    }
+}
+
+/// Connections handed over and still open, so shutdown can wait for them.
+#[derive(Default)]
+struct Open {
+    count: AtomicUsize,
+    none: Notify,
+}
+
+impl Open {
+    fn enter(self: &Arc<Self>) -> OpenGuard {
+        self.count.fetch_add(1, Ordering::AcqRel);
+        OpenGuard(self.clone())
+    }
+
+    /// Resolves once no handed-over connection is open.
+    async fn drained(&self) {
+        loop {
+            let notified = self.none.notified();
+            if self.count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+struct OpenGuard(Arc<Open>);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.none.notify_waiters();
+        }
     }
 }
 
@@ -92,7 +127,7 @@ pub(crate) async fn accept_until(
     cancel: CancellationToken,
 ) {
     let graceful = GracefulShutdown::new();
-    let lean_open = Arc::new(lean::Open::default());
+    let handed_over = Arc::new(Open::default());
     loop {
         let (stream, peer) = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -123,21 +158,26 @@ pub(crate) async fn accept_until(
         // Both made before the task runs, so a shutdown that starts while the connection is
         // being classified still waits for it (and tells it).
         let watcher = graceful.watcher();
-        let lean_guard = lean_open.enter();
+        let handed_guard = handed_over.enter();
         tokio::spawn(async move {
-            let route = Box::pin(lean::classify(&stream, &rules.lean, rules.header_read)).await;
-            let closed = match route {
-                lean::Route::Lean => {
+            let handover = match &rules.handover {
+                Some(h) if h.takes(&stream, rules.header_read).await => Some(h.clone()),
+                _ => None,
+            };
+            let closed = match handover {
+                Some(handover) => {
                     drop(watcher);
-                    let closed = lean::serve(stream, peer, router, rules.header_read).await;
-                    drop(lean_guard);
+                    let closed = handover
+                        .serve(stream, peer, router, rules.header_read)
+                        .await;
+                    drop(handed_guard);
                     closed
                 }
-                // Boxed: the task's future is as large as its largest branch, and a lean
-                // stream's task should not carry the room of a hyper connection.
-                lean::Route::Hyper => {
+                // Boxed: the task's future is as large as its largest branch, and a handed
+                // over stream's task should not carry the room of a hyper connection.
+                None => {
                     Box::pin(async {
-                        drop(lean_guard);
+                        drop(handed_guard);
                         let connection = hyper::server::conn::http1::Builder::new()
                             .keep_alive(true)
                             .serve_connection(
@@ -169,7 +209,7 @@ pub(crate) async fn accept_until(
     drop(listener);
     let drained = async {
         graceful.shutdown().await;
-        lean_open.drained().await;
+        handed_over.drained().await;
     };
     if tokio::time::timeout(rules.drain, drained).await.is_err() {
         tracing::warn!(

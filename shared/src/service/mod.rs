@@ -7,7 +7,7 @@
 //! - [`serve`] runs the HTTP server on a bound listener with the connection rules of
 //!   `http.*` ([`conn`]): a header-read timeout, an idle keep-alive timeout, a cap on open
 //!   connections, `TCP_NODELAY`. It returns a [`Running`] handle. Connections that open
-//!   with a `GET` of a long-lived stream's path are served outside hyper ([`lean`]).
+//!   a service hands over ([`Handover`]: the gateway's push streams) are served outside hyper.
 //! - [`Running::shutdown`] stops accepting, lets in-flight requests finish (graceful), then
 //!   stops and joins every background task the service registered ([`Tasks`]).
 //! - [`probes`] serves `/healthz`, `/readyz` (one body shape) and `/metrics`.
@@ -17,15 +17,16 @@
 
 pub mod conn;
 pub mod layers;
-pub mod lean;
 pub mod probes;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -97,21 +98,21 @@ pub async fn bind(http: &HttpSettings) -> std::io::Result<TcpListener> {
 }
 
 /// Serves `router` on `listener` until `cancel` is cancelled, then shuts down gracefully and
-/// joins `tasks`. `service` names the service in logs and metrics; connections opening with
-/// a `GET` of one of `lean_paths` (long-lived streams) are served by [`lean`].
+/// joins `tasks`. `service` names the service in logs and metrics; connections `handover`
+/// recognises are served by it instead of hyper ([`Handover`]).
 #[allow(clippy::too_many_arguments)]
 pub fn serve<S: Send + 'static>(
     service: &'static str,
     listener: TcpListener,
     router: Router,
     http: &HttpSettings,
-    lean_paths: &[&'static str],
+    handover: Option<Arc<dyn Handover>>,
     state: S,
     tasks: Tasks,
     cancel: CancellationToken,
 ) -> std::io::Result<Running<S>> {
     let addr = listener.local_addr()?;
-    let rules = Arc::new(conn::Rules::new(service, http).with_lean_paths(lean_paths));
+    let rules = Arc::new(conn::Rules::new(service, http).with_handover(handover));
     let stop = cancel.clone();
     let handle = tokio::spawn(async move {
         tracing::info!(%addr, service, "listening");
@@ -127,6 +128,30 @@ pub fn serve<S: Send + 'static>(
         cancel,
         handle,
     })
+}
+
+/// A way to serve some connections outside hyper, for long-lived streams whose hyper
+/// buffers would cost more than the stream (the gateway's push streams,
+/// `gateway::push::lean`). The accept loop asks every new connection's first bytes, then
+/// hands over the ones it takes; shutdown waits for them like for the others.
+pub trait Handover: Send + Sync + 'static {
+    /// Whether to take this connection: may peek at its first bytes (never consume them),
+    /// within `within`.
+    fn takes<'a>(
+        &'a self,
+        stream: &'a TcpStream,
+        within: Duration,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
+
+    /// Serves a connection it took and closes it; says why it closed when that is worth a
+    /// metric (`header_timeout`).
+    fn serve(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        router: Router,
+        header_read: Duration,
+    ) -> Pin<Box<dyn Future<Output = Option<&'static str>> + Send>>;
 }
 
 /// Resolves on SIGINT or SIGTERM, or when `token` is cancelled; cancels `token`.

@@ -5,7 +5,8 @@
 //! connection an 8 KiB write buffer and, while a response body streams, a read buffer of
 //! several KiB (to notice the client leaving); at tens of thousands of streams those
 //! buffers are most of the process's memory. So a connection whose first request is a
-//! `GET` of one of the server's *lean paths* (`Rules::lean`) is served here instead:
+//! `GET` of one of the gateway's *lean paths* (the push stream's) is handed over by the
+//! service skeleton's accept loop ([`shared::service::Handover`]) and served here instead:
 //!
 //! - the accept loop peeks (without consuming) at the first bytes; anything else goes to
 //!   hyper untouched;
@@ -26,9 +27,8 @@
 use std::future::poll_fn;
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
+use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
@@ -38,10 +38,10 @@ use axum::Router;
 use hyper::body::Body as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 use tower::ServiceExt;
 
-use crate::problem::{Code, Problem};
+use shared::service::Handover;
+use shared::{Code, Problem};
 
 /// The largest request head read on a lean connection (the request line, with a token in
 /// its query, and the headers).
@@ -49,19 +49,37 @@ pub const MAX_HEAD: usize = 16 * 1024;
 /// Headers parsed at most.
 const MAX_HEADERS: usize = 64;
 
-/// Where a new connection goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Route {
-    Lean,
-    Hyper,
+/// The gateway's lean paths: a connection that opens with a `GET` of one of them is taken
+/// from hyper ([`Handover`]).
+#[derive(Debug, Clone)]
+pub struct LeanPaths(pub Vec<&'static str>);
+
+impl Handover for LeanPaths {
+    fn takes<'a>(
+        &'a self,
+        stream: &'a TcpStream,
+        within: Duration,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
+        Box::pin(classify(stream, &self.0, within))
+    }
+
+    fn serve(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        router: Router,
+        header_read: Duration,
+    ) -> Pin<Box<dyn Future<Output = Option<&'static str>> + Send>> {
+        Box::pin(serve(stream, peer, router, header_read))
+    }
 }
 
 /// Looks at the connection's first bytes without consuming them: `GET <path>` followed by
-/// `?` or a space for one of `paths` is [`Route::Lean`]; anything else (or nothing within
+/// `?` or a space for one of `paths` is lean (true); anything else (or nothing within
 /// `within`) is hyper's.
-pub(crate) async fn classify(stream: &TcpStream, paths: &[&str], within: Duration) -> Route {
+async fn classify(stream: &TcpStream, paths: &[&str], within: Duration) -> bool {
     let Some(longest) = paths.iter().map(|p| p.len() + 5).max() else {
-        return Route::Hyper;
+        return false;
     };
     let mut buf = [0u8; 128];
     let want = longest.min(buf.len());
@@ -70,19 +88,19 @@ pub(crate) async fn classify(stream: &TcpStream, paths: &[&str], within: Duratio
         let peeked = tokio::time::timeout_at(deadline.into(), stream.peek(&mut buf[..want])).await;
         let n = match peeked {
             Ok(Ok(n)) if n > 0 => n,
-            _ => return Route::Hyper,
+            _ => return false,
         };
         let seen = &buf[..n];
         let mut partial = false;
         for path in paths {
             match matches(seen, path) {
-                Some(true) => return Route::Lean,
+                Some(true) => return true,
                 Some(false) => {}
                 None => partial = true,
             }
         }
         if !partial || Instant::now() >= deadline {
-            return Route::Hyper;
+            return false;
         }
         // Only part of the request line has arrived; peek again shortly (peeking again at
         // once would see the same bytes).
@@ -104,41 +122,6 @@ fn matches(seen: &[u8], path: &str) -> Option<bool> {
     }
 }
 
-/// Lean connections still open, so shutdown can wait for them.
-#[derive(Default)]
-pub(crate) struct Open {
-    count: AtomicUsize,
-    none: Notify,
-}
-
-impl Open {
-    pub(crate) fn enter(self: &Arc<Self>) -> OpenGuard {
-        self.count.fetch_add(1, Ordering::AcqRel);
-        OpenGuard(self.clone())
-    }
-
-    /// Resolves once no lean connection is open.
-    pub(crate) async fn drained(&self) {
-        loop {
-            let notified = self.none.notified();
-            if self.count.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
-pub(crate) struct OpenGuard(Arc<Open>);
-
-impl Drop for OpenGuard {
-    fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.none.notify_waiters();
-        }
-    }
-}
-
 /// Why a head could not be read.
 enum HeadError {
     Closed,
@@ -148,7 +131,7 @@ enum HeadError {
 
 /// Serves one request on `stream` (see the module docs) and closes it. Returns
 /// `Some("header_timeout")` when the head did not arrive in time.
-pub(crate) async fn serve(
+async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     router: Router,
