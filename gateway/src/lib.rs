@@ -8,6 +8,8 @@
 //!   re-issue rules, identity and the join limit.
 //! - [`admission`]: the per-room ticker every instance runs, the ETA / polling advice, and
 //!   the one function that tells a ticket's place from a room's snapshot ([`admission::place`]).
+//! - [`line`]: the gateway's own calls on the lines in Redis (join, leave, the room hash
+//!   and the admission tick, the draw), on top of the shared store.
 //! - [`forward`]: booking and points calls proxied to the booking service, only for
 //!   admitted tokens where the contract says so.
 //! - [`admin`]: the operators' rooms API.
@@ -30,6 +32,7 @@ pub mod bounded;
 pub mod docs;
 pub mod error;
 pub mod forward;
+pub mod line;
 pub mod opening;
 pub mod page;
 pub mod push;

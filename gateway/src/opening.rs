@@ -14,6 +14,7 @@
 
 use std::time::Duration;
 
+use crate::line::Opening;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
@@ -21,7 +22,7 @@ use chrono::Utc;
 use shared::contract::rooms::{DrawPage, DrawQuery, DrawState, PublicRoom, RoomMode};
 use shared::draw;
 use shared::http::{Json, Path, Query};
-use shared::store::{Inventory, Opening};
+use shared::store::Inventory;
 
 use crate::error::ApiError;
 use crate::state::AppState;

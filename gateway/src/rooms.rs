@@ -32,8 +32,10 @@ use crate::admission::accuracy::EtaWatch;
 use crate::admission::place::{self, Held, Known, Snapshot};
 use crate::admission::positions::{EndedTickets, LeftTickets};
 use crate::forward::client::{BookingClient, BookingError};
-use shared::store::queue::Departures;
-use shared::store::{RoomSettings, Store, StoreError, Tick};
+use crate::line::Departures;
+use crate::line::LineStore;
+use crate::line::Tick;
+use shared::store::{RoomSettings, StoreError};
 use shared::token::QueueClaims;
 
 /// How long "booking does not know this concert" is believed.
@@ -84,7 +86,7 @@ pub struct RoomLimits {
 }
 
 pub struct Rooms {
-    store: Store,
+    store: LineStore,
     booking: BookingClient,
     /// What a room is created with while booking holds no settings for it (the instance's
     /// `queue.*` settings; replaced when the configuration is reloaded).
@@ -113,7 +115,7 @@ impl std::fmt::Debug for Rooms {
 
 impl Rooms {
     pub fn new(
-        store: Store,
+        store: LineStore,
         booking: BookingClient,
         defaults: RoomSettings,
         limits: RoomLimits,

@@ -9,10 +9,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::line::LineStore;
 use axum::Router;
 use rand::Rng;
 use shared::service::{self, probes, Running, Tasks};
-use shared::store::Store;
 use shared::token::TokenKeys;
 use tokio::net::TcpListener;
 
@@ -71,7 +71,7 @@ fn state(settings: GatewaySettings) -> Result<AppState, StartupError> {
     };
     // Install the process-wide metrics recorder before anything records.
     shared::metrics::handle();
-    let store = Store::new(&settings.redis, "gateway")?;
+    let store = LineStore::new(&settings.redis, "gateway")?;
     let booking = BookingClient::new(&settings.booking)?;
     let rooms = Arc::new(Rooms::new(
         store.clone(),

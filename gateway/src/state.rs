@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::line::LineStore;
 use axum::extract::FromRef;
 use shared::service::probes::Probes;
-use shared::store::Store;
 use shared::token::TokenKeys;
 
 use crate::forward::client::BookingClient;
@@ -18,7 +18,7 @@ use crate::tokens::limit::JoinLimits;
 pub struct AppState {
     pub settings: Arc<GatewaySettings>,
     pub instance_id: Arc<str>,
-    pub store: Store,
+    pub store: LineStore,
     pub rooms: Arc<Rooms>,
     pub tokens: Arc<TokenKeys>,
     pub booking: BookingClient,
@@ -30,7 +30,7 @@ pub struct AppState {
     pub page: Arc<crate::page::Page>,
 }
 
-impl FromRef<AppState> for Store {
+impl FromRef<AppState> for LineStore {
     fn from_ref(state: &AppState) -> Self {
         state.store.clone()
     }

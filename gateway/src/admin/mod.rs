@@ -12,6 +12,7 @@
 //! the settings booking holds) the first time an operator or a buyer touches a concert
 //! booking knows, and again whenever its hash is found missing.
 
+use crate::line::{Opening, RoomStats};
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -21,7 +22,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use shared::contract::rooms::{DrawSummary, EtaAccuracy, RoomPatch, RoomView};
 use shared::draw;
 use shared::http::{Json, Path};
-use shared::store::{Opening, RoomStats};
 
 use crate::admission::accuracy::{self, Sample};
 use crate::error::ApiError;

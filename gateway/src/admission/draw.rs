@@ -14,8 +14,10 @@
 
 use std::time::{Duration, Instant};
 
+use crate::line::LineStore;
+use crate::line::{DrawStart, Written};
 use shared::draw;
-use shared::store::{DrawStart, Store, StoreError, Written};
+use shared::store::StoreError;
 
 /// How long an owner keeps the draw without writing (each chunk extends it).
 pub const LEASE_MS: u64 = 5_000;
@@ -73,7 +75,11 @@ impl Timed {
 
 /// Runs (or resumes, or finds done) the draw of `concert_id` as `instance_id`.
 #[tracing::instrument(skip(store))]
-pub async fn run(store: &Store, concert_id: i64, instance_id: &str) -> Result<Report, StoreError> {
+pub async fn run(
+    store: &LineStore,
+    concert_id: i64,
+    instance_id: &str,
+) -> Result<Report, StoreError> {
     let started = Instant::now();
     let mut timed = Timed {
         calls: 0,

@@ -25,7 +25,7 @@
 
 use rand::Rng;
 
-use shared::store::Tick;
+use crate::line::Tick;
 
 pub const MIN_POLL_MS: u64 = 1_000;
 pub const MAX_POLL_MS: u64 = 30_000;

@@ -26,9 +26,10 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::line::LineStore;
+use crate::line::Tick;
 use crate::push::Hub;
 use crate::rooms::{Observed, Rooms};
-use shared::store::{Store, Tick};
 
 /// How often the set of rooms is re-read.
 const ROOMS_REFRESH: Duration = Duration::from_secs(1);
@@ -46,7 +47,7 @@ const STREAMS_GIVE_UP: Duration = Duration::from_secs(2);
 /// The ticker: keeps one [`run_room`] task per listed room until `cancel` is cancelled,
 /// then stops and joins them.
 pub async fn run(
-    store: Store,
+    store: LineStore,
     rooms: Arc<Rooms>,
     hub: Arc<Hub>,
     instance_id: Arc<str>,
@@ -100,7 +101,7 @@ pub async fn run(
 /// Calls the promote script for one room until cancelled or the room hash disappears,
 /// and tells the room's push streams what each reply means ([`Hub::pass`]).
 async fn run_room(
-    store: Store,
+    store: LineStore,
     rooms: Arc<Rooms>,
     hub: Arc<Hub>,
     instance_id: Arc<str>,
@@ -184,7 +185,7 @@ async fn run_room(
 }
 
 /// One attempt at the room's draw (the ticker tries again while it is due).
-async fn run_draw(store: Store, concert_id: i64, instance_id: Arc<str>) {
+async fn run_draw(store: LineStore, concert_id: i64, instance_id: Arc<str>) {
     match draw::run(&store, concert_id, &instance_id).await {
         Ok(report) if report.written > 0 => {
             metrics::counter!("queue_draw_written_total", "concert_id" => concert_id.to_string())
@@ -209,7 +210,7 @@ async fn run_draw(store: Store, concert_id: i64, instance_id: Arc<str>) {
 /// Reads the tickets that left the room's line and the admissions that ended early since
 /// the last read (one pipelined call) into the room's snapshot ([`place`]). A failed read
 /// only makes the snapshot stale (polls go to Redis).
-async fn sync_left(store: &Store, rooms: &Rooms, concert_id: i64, tick: &Tick) {
+async fn sync_left(store: &LineStore, rooms: &Rooms, concert_id: i64, tick: &Tick) {
     let (left_since_ms, ended_since_ms) = rooms.departures_read_since(concert_id);
     match store
         .departures_since(concert_id, left_since_ms, ended_since_ms)
@@ -226,7 +227,7 @@ async fn sync_left(store: &Store, rooms: &Rooms, concert_id: i64, tick: &Tick) {
 
 /// Turns the tickets the head of the line passed into ETA samples ([`accuracy`]). A failed
 /// write loses those samples only.
-async fn settle_etas(store: &Store, rooms: &Rooms, concert_id: i64, tick: &Tick) {
+async fn settle_etas(store: &LineStore, rooms: &Rooms, concert_id: i64, tick: &Tick) {
     if tick.sold_out {
         rooms.eta().forget(concert_id);
         return;

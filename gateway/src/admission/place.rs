@@ -28,8 +28,8 @@
 
 use std::time::Duration;
 
+use crate::line::Tick;
 use shared::contract::rooms::DrawState;
-use shared::store::Tick;
 use shared::token::TicketStatus;
 
 use super::positions::{EndedTickets, LeftTickets};

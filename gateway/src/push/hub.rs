@@ -16,7 +16,7 @@
 //!   is told `sold_out` and ends;
 //! - tickets the head has passed (admitted, most likely), pre-queue tickets once the draw
 //!   is written, and admitted tickets the ended list cannot vouch for are asked of Redis
-//!   in ONE pipelined call per pass ([`Store::status_many`], at most [`MAX_CHECKS`]
+//!   in ONE pipelined call per pass ([`LineStore::status_many`], at most [`MAX_CHECKS`]
 //!   tickets; the rest at the next pass), and an admission is pushed with its new token.
 //!
 //! So a room's Redis work per pass does not grow with its streams: a thousand streams and a
@@ -27,11 +27,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::line::LineStore;
+use crate::line::Tick;
 use rand::Rng;
 use serde_json::Value;
 use shared::contract::queue::TicketView;
 use shared::contract::rooms::DrawState;
-use shared::store::{Lookup, Place, Store, Tick, Ticket};
+use shared::store::{Lookup, Place, Ticket};
 use shared::token::{QueueClaims, TicketStatus, TokenKeys};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -307,7 +309,7 @@ impl Hub {
 
     /// What the ticker's latest reply for `concert_id` means for its streams (see the
     /// module docs). Redis is called at most once.
-    pub async fn pass(&self, store: &Store, rooms: &Rooms, concert_id: i64, tick: &Tick) {
+    pub async fn pass(&self, store: &LineStore, rooms: &Rooms, concert_id: i64, tick: &Tick) {
         let checks = {
             let mut all = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
             let Some(room) = all.get_mut(&concert_id) else {

@@ -25,9 +25,9 @@
 //! What stays per stream is the socket, the connection's task and the body's own state.
 
 use std::future::poll_fn;
+use std::future::Future;
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
-use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
 

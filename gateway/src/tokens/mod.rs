@@ -18,6 +18,7 @@ pub mod poll;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 
+use crate::line::{JoinOutcome, Left};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -28,7 +29,7 @@ use shared::admission::{self, Refusal, TicketRef};
 use shared::contract::queue::{JoinRequest, TicketView};
 use shared::http::{bearer, Json};
 use shared::store::seats::SeatKey;
-use shared::store::{JoinOutcome, Left, Place, StoreError, Ticket};
+use shared::store::{Place, StoreError, Ticket};
 use shared::token::{now_secs, QueueClaims, TicketStatus};
 
 use crate::error::ApiError;

@@ -360,7 +360,7 @@ async fn a_backlog_of_expired_admissions_is_dropped_in_chunks_and_never_holds_th
 #[tokio::test]
 async fn one_tick_drops_at_most_ten_thousand_expired_admissions() {
     let app = Stack::gateways_with(0, |_| {}).await;
-    let store = shared::store::Store::new(&app.settings.redis, "test").unwrap();
+    let store = gateway::line::LineStore::new(&app.settings.redis, "test").unwrap();
     let room = shared::store::RoomSettings {
         capacity: 100,
         batch_size: 10,

@@ -204,7 +204,7 @@ async fn ending_the_admission_as_booking_does_makes_the_token_gone() {
     let t = app.join(0, 1, 5).await;
     let claims = t.claims(&app);
     assert_eq!(claims.st, TicketStatus::Active);
-    let store = shared::store::Store::new(&app.settings.redis, "test").unwrap();
+    let store = gateway::line::LineStore::new(&app.settings.redis, "test").unwrap();
     let ended = store.end_admission(1, 5, claims.seq).await.unwrap();
     assert!(ended);
     // Booking ended it: the gateway's memory learns it at its next read of the room's

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
+use gateway::line::DrawStart;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use shared::store::DrawStart;
 use testkit::prelude::*;
 
 const PREQUEUED: i64 = 10_000;

@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use gateway::admission::place::{decide, Held, Known, Snapshot};
 use gateway::admission::positions::{EndedTickets, LeftTickets};
+use gateway::line::LineStore;
+use gateway::line::{JoinOutcome, Tick};
 use proptest::prelude::*;
 use shared::config::RedisSettings;
-use shared::store::{JoinOutcome, Lookup, Place, RoomMode, RoomSettings, Store, Tick};
+use shared::store::{Lookup, Place, RoomMode, RoomSettings};
 use shared::token::TicketStatus;
 
 const CONCERT: i64 = 7;
@@ -49,7 +51,7 @@ struct Token {
 }
 
 struct Room {
-    store: Store,
+    store: LineStore,
     left: LeftTickets,
     ended: EndedTickets,
     tick: Option<Tick>,
@@ -58,7 +60,7 @@ struct Room {
 
 impl Room {
     async fn new(capacity: u64, batch_size: u64) -> Self {
-        let store = Store::new(
+        let store = LineStore::new(
             &RedisSettings {
                 url: testkit::redis_url(),
                 cluster_urls: None,

@@ -23,7 +23,7 @@ impl Inventory {
     }
 
     /// As the scripts reply it (`total`, `held`, `sold`; -1 when never published).
-    pub(crate) fn from_reply(reply: &Reply, script: &str) -> Result<Option<Self>, StoreError> {
+    pub fn from_reply(reply: &Reply, script: &str) -> Result<Option<Self>, StoreError> {
         let total = reply.int(script, "total")?;
         if total < 0 {
             return Ok(None);

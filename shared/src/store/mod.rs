@@ -1,8 +1,10 @@
-//! The queue store: everything both services keep in Redis, in one place — the key layout
-//! ([`keys`]), every Lua script (`shared/lua/`, one file each, loaded here), and typed calls
-//! whose replies are decoded by name into structs ([`reply`]). The gateway keeps the lines
-//! and rooms here ([`queue`], [`room`]); booking takes seat locks and ends admissions here
-//! ([`seats`]).
+//! The queue store, the part both services use: the key layout of everything kept in Redis
+//! ([`keys`]), the room hash's fields ([`room_fields`]), the client ([`client`]), replies
+//! decoded by name ([`reply`]), and the calls both make: where a ticket stands and ending
+//! an admission ([`queue`], behind [`crate::admission`]), seat keys ([`seats`]) and the
+//! published inventory ([`inventory`]). Their scripts are `shared/lua/`, one file each. The
+//! gateway's own calls (join, leave, the room hash and the admission tick, the draw) and
+//! their scripts live in the gateway (`gateway::line`, `gateway/lua/`) on top of [`Store`].
 //!
 //! Per waiting buyer Redis holds exactly one sorted-set entry (member = user id, score =
 //! ticket number): with 1,000,000 waiting that is ~94 bytes per buyer by `MEMORY USAGE`,
@@ -19,12 +21,10 @@
 //! `redis.timeout_ms` ([`client`]), so a dead Redis is an error (a 503) in that time.
 
 pub mod client;
-pub mod draw;
 pub mod inventory;
 pub mod keys;
 pub mod queue;
 pub mod reply;
-pub mod room;
 pub mod room_fields;
 pub mod seats;
 
@@ -33,51 +33,36 @@ use std::sync::Arc;
 use redis::Script;
 
 use crate::config::RedisSettings;
+pub use crate::contract::rooms::{DrawState, RoomMode, RoomSettings};
 pub use client::{RedisCallError, RedisPool};
-pub use draw::{DrawStart, Frozen, Written};
 pub use inventory::Inventory;
 pub use keys::Keys;
-pub use queue::{JoinOutcome, Left, Lookup, Place, Ticket};
+pub use queue::{Lookup, Place, Ticket};
 pub use reply::Reply;
-pub use room::{DrawState, Opening, RoomMode, RoomPut, RoomSettings, RoomStats, Tick};
 
-/// The scripts' sources, for tools that must run exactly what the services run.
+/// The scripts' sources, for tools that must run exactly what the services run. These are
+/// the scripts both services call; the gateway's own (join, leave, the admission tick, the
+/// room hash, the draw) are `gateway::line::lua`.
 pub mod lua {
-    pub const JOIN: &str = include_str!("../../lua/join.lua");
     pub const STATUS: &str = include_str!("../../lua/status.lua");
-    /// The one body that ends an admission, prepended to every script that ends one.
+    /// The one body that ends an admission, prepended to every script that ends one
+    /// (`end_admission.lua` here, the gateway's `leave.lua`).
     pub const END_ADMISSION_LIB: &str = include_str!("../../lua/lib/end_admission.lua");
-    pub const LEAVE: &str = concat!(
-        include_str!("../../lua/lib/end_admission.lua"),
-        include_str!("../../lua/leave.lua")
-    );
-    pub const PROMOTE: &str = include_str!("../../lua/promote.lua");
-    pub const STATS: &str = include_str!("../../lua/stats.lua");
     pub const END_ADMISSION: &str = concat!(
         include_str!("../../lua/lib/end_admission.lua"),
         include_str!("../../lua/end_admission.lua")
     );
     pub const RELEASE_HOLD: &str = include_str!("../../lua/release_hold.lua");
-    pub const ROOM_PUT: &str = include_str!("../../lua/room_put.lua");
     pub const SEAT_LOCK: &str = include_str!("../../lua/seat_lock.lua");
     pub const SEAT_SOLD: &str = include_str!("../../lua/seat_sold.lua");
-    pub const DRAW_BEGIN: &str = include_str!("../../lua/draw_begin.lua");
-    pub const DRAW_WRITE: &str = include_str!("../../lua/draw_write.lua");
 
     /// Every script by name (as its file is called), for the checks that read them.
     pub const ALL: &[(&str, &str)] = &[
-        ("join", JOIN),
         ("status", STATUS),
-        ("leave", LEAVE),
-        ("promote", PROMOTE),
-        ("stats", STATS),
         ("end_admission", END_ADMISSION),
         ("release_hold", RELEASE_HOLD),
-        ("room_put", ROOM_PUT),
         ("seat_lock", SEAT_LOCK),
         ("seat_sold", SEAT_SOLD),
-        ("draw_begin", DRAW_BEGIN),
-        ("draw_write", DRAW_WRITE),
     ];
 }
 
@@ -96,18 +81,11 @@ impl From<redis::RedisError> for StoreError {
 }
 
 struct Scripts {
-    join: Script,
     status: Script,
-    leave: Script,
-    promote: Script,
-    stats: Script,
     end_admission: Script,
     release_hold: Script,
-    room_put: Script,
     seat_lock: Script,
     seat_sold: Script,
-    draw_begin: Script,
-    draw_write: Script,
 }
 
 /// The Redis client, the key prefix and the scripts; cheap to clone.
@@ -138,18 +116,11 @@ impl Store {
 
     pub fn with_pool(redis: RedisPool, keys: Keys) -> Self {
         let scripts = Scripts {
-            join: Script::new(lua::JOIN),
             status: Script::new(lua::STATUS),
-            leave: Script::new(lua::LEAVE),
-            promote: Script::new(lua::PROMOTE),
-            stats: Script::new(lua::STATS),
             end_admission: Script::new(lua::END_ADMISSION),
             release_hold: Script::new(lua::RELEASE_HOLD),
-            room_put: Script::new(lua::ROOM_PUT),
             seat_lock: Script::new(lua::SEAT_LOCK),
             seat_sold: Script::new(lua::SEAT_SOLD),
-            draw_begin: Script::new(lua::DRAW_BEGIN),
-            draw_write: Script::new(lua::DRAW_WRITE),
         };
         Self {
             redis,
@@ -168,7 +139,7 @@ impl Store {
 
     /// Runs `script` on `keys` with `args` (a value or a tuple) in one call under the call
     /// timeout; `op` names it in metrics. Every script replies name/value pairs.
-    async fn eval<A>(
+    pub async fn eval<A>(
         &self,
         op: &'static str,
         script: &Script,

@@ -22,9 +22,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use chrono::Utc;
+use gateway::line::LineStore;
 use redis::aio::MultiplexedConnection;
 use shared::config::RedisSettings;
-use shared::store::{Keys, RoomMode, RoomSettings, Store};
+use shared::store::{Keys, RoomMode, RoomSettings};
 
 const DRAWN: i64 = 1;
 const PROBE: i64 = 2;
@@ -101,7 +102,7 @@ impl Probe {
 }
 
 /// Joins new buyers to the probe concert one call at a time until `stop`.
-async fn probe(store: Store, stop: Arc<AtomicBool>, first_user: i64) -> Probe {
+async fn probe(store: LineStore, stop: Arc<AtomicBool>, first_user: i64) -> Probe {
     let mut samples = Vec::new();
     let mut user = first_user;
     while !stop.load(Ordering::Relaxed) {
@@ -149,7 +150,7 @@ async fn slowlog_max_us(conn: &mut MultiplexedConnection) -> anyhow::Result<(u64
 }
 
 async fn one(
-    store: &Store,
+    store: &LineStore,
     conn: &mut MultiplexedConnection,
     keys: &Keys,
     entries: u64,
@@ -280,7 +281,7 @@ async fn main() -> anyhow::Result<()> {
     for &entries in &args.sizes {
         let prefix = format!("db-{}:", uuid::Uuid::new_v4().simple());
         let keys = Keys::new(prefix.clone());
-        let store = Store::new(
+        let store = LineStore::new(
             &RedisSettings {
                 url: args.redis_url.clone(),
                 cluster_urls: None,

@@ -1,7 +1,7 @@
 //! `queue-memory`: how much Redis memory one waiting buyer costs.
 //!
 //! Joins N buyers (default 1,000,000) to one room through the gateway's own join script
-//! (`shared::store::lua::JOIN`, the room made by `Store::create_room`), pipelined so a million
+//! (`gateway::line::lua::JOIN`, the room made by `LineStore::put_room`), pipelined so a million
 //! joins take seconds, then prints the bytes per waiting buyer two ways: `MEMORY USAGE`
 //! (exact, `SAMPLES 0`) summed over every key of the room, and the growth of
 //! `used_memory` from `INFO memory`. The target is ≤ 128 bytes per buyer, all keys
@@ -13,9 +13,10 @@
 use std::time::Instant;
 
 use anyhow::{bail, Context};
+use gateway::line::{lua, LineStore};
 use redis::aio::MultiplexedConnection;
 use shared::config::RedisSettings;
-use shared::store::{lua, Keys, RoomSettings, Store};
+use shared::store::{Keys, RoomSettings};
 
 const CONCERT_ID: i64 = 1;
 const PIPELINE: usize = 10_000;
@@ -82,7 +83,7 @@ async fn main() -> anyhow::Result<()> {
     all_keys.push(keys.rooms());
 
     // The room as the gateway creates it; capacity 1 so every buyer but the first waits.
-    let store = Store::new(
+    let store = LineStore::new(
         &RedisSettings {
             url: args.redis_url.clone(),
             cluster_urls: None,

@@ -207,9 +207,10 @@ impl Stack {
         }
     }
 
-    /// A queue store on the stack's Redis prefix, as the services have (the same scripts).
-    pub fn store(&self) -> shared::store::Store {
-        shared::store::Store::new(&self.settings.redis, "test").expect("valid redis settings")
+    /// A queue store on the stack's Redis prefix, as the gateway has it (the same scripts:
+    /// the shared calls and the gateway's own).
+    pub fn store(&self) -> gateway::line::LineStore {
+        gateway::line::LineStore::new(&self.settings.redis, "test").expect("valid redis settings")
     }
 
     /// Gateway `instance`'s base URL (wrapping around the instances).

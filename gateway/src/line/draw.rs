@@ -5,12 +5,14 @@
 //! Every call touches one concert's keys only and handles at most one chunk, so a draw of
 //! a million entries is a few hundred short calls, never one long one that would stall
 //! Redis for the other concerts. The order itself is computed by the caller
-//! ([`crate::draw::order`]).
+//! ([`shared::draw::order`]).
 
-use super::{Reply, Store, StoreError};
-use crate::draw::{self, Seed};
+use shared::draw::{self, Seed};
+use shared::store::{Reply, StoreError};
 
-/// What [`Store::draw_begin`] found.
+use super::{LineStore, SCRIPTS};
+
+/// What [`LineStore::draw_begin`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DrawStart {
     /// No opening, or it is still ahead.
@@ -34,7 +36,7 @@ pub struct Frozen {
     pub seed: Option<Seed>,
 }
 
-/// What [`Store::draw_write`] did.
+/// What [`LineStore::draw_write`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
     /// The chunk was written; `done` when it was the last.
@@ -45,7 +47,7 @@ pub enum Written {
     Skipped { written: u64 },
 }
 
-impl Store {
+impl LineStore {
     /// Freezes the pre-queue of `concert_id` when its opening has passed, and with `claim`
     /// takes (or keeps) the draw for `instance_id` for `lease_ms`.
     pub async fn draw_begin(
@@ -56,14 +58,14 @@ impl Store {
         claim: bool,
     ) -> Result<DrawStart, StoreError> {
         let keys = [
-            self.keys.room(concert_id),
-            self.keys.seq(concert_id),
-            self.keys.prequeue(concert_id),
+            self.keys().room(concert_id),
+            self.keys().seq(concert_id),
+            self.keys().prequeue(concert_id),
         ];
         let r = self
             .eval(
                 "draw_begin",
-                &self.scripts.draw_begin,
+                &SCRIPTS.draw_begin,
                 &keys,
                 (instance_id, lease_ms, if claim { "1" } else { "0" }),
             )
@@ -90,10 +92,10 @@ impl Store {
         start: u64,
         count: u64,
     ) -> Result<Vec<i64>, StoreError> {
-        let key = self.keys.prequeue(concert_id);
+        let key = self.keys().prequeue(concert_id);
         let stop = (start + count).saturating_sub(1);
         Ok(self
-            .redis
+            .redis()
             .run("draw_read", |mut c| async move {
                 redis::cmd("ZRANGE")
                     .arg(&key)
@@ -116,14 +118,14 @@ impl Store {
         users: &[i64],
     ) -> Result<Written, StoreError> {
         let keys = [
-            self.keys.room(concert_id),
-            self.keys.waiting(concert_id),
-            self.keys.drawn(concert_id),
-            self.keys.prequeue(concert_id),
+            self.keys().room(concert_id),
+            self.keys().waiting(concert_id),
+            self.keys().drawn(concert_id),
+            self.keys().prequeue(concert_id),
         ];
-        let script = &self.scripts.draw_write;
+        let script = &SCRIPTS.draw_write;
         let r: Reply = self
-            .redis
+            .redis()
             .run("draw_write", |mut c| async move {
                 script
                     .key(&keys[..])
@@ -156,10 +158,10 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<i64>, u64), StoreError> {
-        let key = self.keys.drawn(concert_id);
+        let key = self.keys().drawn(concert_id);
         let stop = (offset + limit).saturating_sub(1);
         Ok(self
-            .redis
+            .redis()
             .run("draw_page", |mut c| async move {
                 redis::pipe()
                     .cmd("LRANGE")

@@ -5,7 +5,7 @@
 //! `active_ttl_secs`, and their `version`; `enabled` = mode is not closed, for readers of
 //! before modes), next to the room's `epoch` and the
 //! tick bookkeeping the promote script keeps there (`last_tick_ms`, `last_tick_by`,
-//! `admitted_1m`). A room hash is always written with every setting ([`Store::put_room`]);
+//! `admitted_1m`). A room hash is always written with every setting ([`LineStore::put_room`]);
 //! the scripts read them on every call (there are no defaults inside the scripts), so an
 //! operator's change applies on every instance at its next call.
 //!
@@ -14,15 +14,17 @@
 //! of the old line is answered "reset" instead of with a position in a line that no longer
 //! exists.
 
-pub use crate::contract::rooms::{DrawState, RoomMode, RoomSettings};
+pub use shared::contract::rooms::{DrawState, RoomMode, RoomSettings};
 
 use chrono::{DateTime, Utc};
+use shared::draw::{self, Seed};
+use shared::store::inventory::Inventory;
+use shared::store::queue::epoch_of;
+use shared::store::{Reply, StoreError};
 
-use super::inventory::Inventory;
-use super::{Reply, Store, StoreError};
-use crate::draw::{self, Seed};
+use super::{LineStore, SCRIPTS};
 
-/// What [`Store::put_room`] found and did.
+/// What [`LineStore::put_room`] found and did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoomPut {
     /// The settings were written (the hash had none, or an older version).
@@ -173,7 +175,7 @@ fn flag(on: bool) -> String {
 
 /// The hash fields of `settings` and the opening's seed (empty values: none).
 fn fields(settings: &RoomSettings, seed: Option<&Seed>) -> [(&'static str, String); 10] {
-    use super::room_fields as f;
+    use shared::store::room_fields as f;
     [
         (f::MODE, settings.mode.as_str().to_string()),
         (f::CAPACITY, settings.capacity.to_string()),
@@ -220,17 +222,7 @@ fn settings_from(
     })
 }
 
-/// An epoch as scripts reply it: digits, or empty for a room without one.
-pub(crate) fn epoch_of(reply: &Reply, script: &str) -> Result<u64, StoreError> {
-    let text = reply.text(script, "epoch")?;
-    if text.is_empty() {
-        return Ok(0);
-    }
-    text.parse()
-        .map_err(|_| StoreError::UnexpectedReply(format!("{script}: epoch {text}")))
-}
-
-impl Store {
+impl LineStore {
     /// Writes the room of `concert_id` with `settings` and the opening's `seed` at
     /// `version` (`room_put.lua`): creates the hash (and its epoch) when missing, brings it
     /// to `version` when it holds an older one, and leaves newer settings alone, so
@@ -248,7 +240,7 @@ impl Store {
             .await
     }
 
-    /// [`Store::put_room`] with new defaults (`version` 0) that replace the defaults a room
+    /// [`LineStore::put_room`] with new defaults (`version` 0) that replace the defaults a room
     /// holds (a gateway reloaded its configuration); a room with an operator's settings
     /// keeps them.
     pub async fn put_room_defaults(
@@ -268,8 +260,8 @@ impl Store {
         version: u64,
         new_defaults: bool,
     ) -> Result<RoomPut, StoreError> {
-        let room = self.keys.room(concert_id);
-        let rooms = self.keys.rooms();
+        let room = self.keys().room(concert_id);
+        let rooms = self.keys().rooms();
         let mut args = vec![
             version.to_string(),
             if new_defaults { "1" } else { "0" }.to_string(),
@@ -278,9 +270,9 @@ impl Store {
             args.push(field.to_string());
             args.push(value);
         }
-        let script = &self.scripts.room_put;
+        let script = &SCRIPTS.room_put;
         let reply: Reply = self
-            .redis
+            .redis()
             .run("room_put", |mut c| async move {
                 let mut invocation = script.key(&room);
                 invocation.arg(&args[..]);
@@ -302,9 +294,9 @@ impl Store {
 
     /// Concert ids with a room (read by the tickers, never on a request path).
     pub async fn room_ids(&self) -> Result<Vec<i64>, StoreError> {
-        let rooms = self.keys.rooms();
+        let rooms = self.keys().rooms();
         Ok(self
-            .redis
+            .redis()
             .run("room_list", |mut c| async move {
                 redis::cmd("SMEMBERS")
                     .arg(&rooms)
@@ -321,9 +313,9 @@ impl Store {
         concert_id: i64,
         instance_id: &str,
     ) -> Result<Option<Tick>, StoreError> {
-        let keys = self.keys.line(concert_id);
+        let keys = self.keys().line(concert_id);
         let r = self
-            .eval("queue_promote", &self.scripts.promote, &keys, instance_id)
+            .eval("queue_promote", &SCRIPTS.promote, &keys, instance_id)
             .await?;
         const S: &str = "promote";
         let ran = r.int(S, "ran")?;
@@ -355,9 +347,9 @@ impl Store {
     /// The room's settings and live figures (`stats.lua`).
     #[tracing::instrument(skip(self))]
     pub async fn room_stats(&self, concert_id: i64) -> Result<RoomStats, StoreError> {
-        let keys = self.keys.line(concert_id);
+        let keys = self.keys().line(concert_id);
         let r = self
-            .eval("room_stats", &self.scripts.stats, &keys, Vec::<i64>::new())
+            .eval("room_stats", &SCRIPTS.stats, &keys, Vec::<i64>::new())
             .await?;
         const S: &str = "stats";
         let opening = Opening::from_reply(&r, S)?;
@@ -387,8 +379,8 @@ impl Store {
         samples: &[String],
         keep: usize,
     ) -> Result<(), StoreError> {
-        let key = self.keys.eta(concert_id);
-        self.redis
+        let key = self.keys().eta(concert_id);
+        self.redis()
             .run("eta_push", |mut c| async move {
                 redis::pipe()
                     .lpush(&key, samples)
@@ -404,9 +396,9 @@ impl Store {
 
     /// The room's ETA samples, newest first.
     pub async fn eta_samples(&self, concert_id: i64) -> Result<Vec<String>, StoreError> {
-        let key = self.keys.eta(concert_id);
+        let key = self.keys().eta(concert_id);
         Ok(self
-            .redis
+            .redis()
             .run("eta_read", |mut c| async move {
                 redis::cmd("LRANGE")
                     .arg(&key)
