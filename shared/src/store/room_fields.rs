@@ -12,7 +12,7 @@ pub struct Field {
     pub holds: &'static str,
 }
 
-// The settings, written from booking's durable copy (`Store::put_room`, `room_put.lua`).
+// The settings, written from booking's durable copy (the gateway's `LineStore::put_room`, `room_put.lua`).
 pub const MODE: &str = "mode";
 pub const CAPACITY: &str = "capacity";
 pub const BATCH_SIZE: &str = "batch_size";

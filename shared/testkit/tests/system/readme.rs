@@ -82,3 +82,29 @@ fn the_readme_key_table_is_the_store_layout() {
         "README's Redis key table and shared::store::keys::LAYOUT differ"
     );
 }
+
+/// Every repository path the README and the design notes name in backticks exists, so
+/// "where things are" points at the current sources (a file moved or renamed without its
+/// mention fails here).
+#[test]
+fn every_path_the_docs_name_exists() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let tops = ["gateway/", "booking/", "shared/", "deploy/", "scripts/", ".ci/"];
+    let mut missing = Vec::new();
+    for doc in ["README.md", "shared/DESIGN.md", "deploy/OPERATING.md"] {
+        let text = repo_file(doc);
+        for quoted in text.split('`').skip(1).step_by(2) {
+            let path = quoted.trim_end_matches([',', '.', ':']);
+            let plain = path
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c));
+            if !plain || !tops.iter().any(|top| path.starts_with(top)) || path.contains("..") {
+                continue;
+            }
+            if !root.join(path).exists() {
+                missing.push(format!("{doc}: {path}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "paths named but missing: {missing:#?}");
+}
