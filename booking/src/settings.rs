@@ -2,7 +2,7 @@
 //! [`shared::config`]) and its own — the database, holds and payment groups. Loaded
 //! defaults → file → `BOOKING__...` variables.
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use shared::config::{
     AdminSettings, Common, HttpSettings, JwtSettings, Layered, Profile, RedisSettings, Role,
@@ -125,28 +125,18 @@ impl Layered for BookingSettings {
     const PREFIX: &'static str = "BOOKING";
 
     fn common(&self) -> Common<'_> {
-        Common {
-            profile: self.profile,
-            http: &self.http,
-            redis: &self.redis,
-            jwt: &self.jwt,
-            admin: &self.admin,
-        }
+        shared::common_sections!(self)
     }
 
     fn secrets(&self) -> Vec<Secret<'_>> {
-        let mut secrets = self.common().secrets([
-            "BOOKING__JWT__SECRET",
-            "BOOKING__JWT__PREVIOUS_SECRET",
-            "BOOKING__ADMIN__TOKEN",
-        ]);
-        if let Some(token) = &self.internal.token {
-            secrets.push(Secret {
-                key: "BOOKING__INTERNAL__TOKEN",
-                role: Role::Internal,
-                value: token.expose_secret(),
-            });
-        }
+        let mut secrets = self
+            .common()
+            .secrets(shared::common_secret_keys!("BOOKING"));
+        secrets.extend(Secret::optional(
+            "BOOKING__INTERNAL__TOKEN",
+            Role::Internal,
+            &self.internal.token,
+        ));
         secrets
     }
 

@@ -100,8 +100,7 @@ fn unplaced(o: &Opening) -> u64 {
     responses(
         (status = 200, description = "The room.", body = PublicRoom),
         (status = 400, response = shared::docs::InvalidRequest),
-        (status = 404, description = "`CONCERT_NOT_FOUND`: booking does not know the concert.",
-         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, response = shared::docs::ConcertNotFound),
     )
 )]
 async fn room(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use ipnet::IpNet;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use shared::config::{
     AdminSettings, Common, HttpSettings, JwtSettings, Layered, Profile, RedisSettings, Role,
@@ -264,42 +264,29 @@ impl Layered for GatewaySettings {
     const PREFIX: &'static str = "GATEWAY";
 
     fn common(&self) -> Common<'_> {
-        Common {
-            profile: self.profile,
-            http: &self.http,
-            redis: &self.redis,
-            jwt: &self.jwt,
-            admin: &self.admin,
-        }
+        shared::common_sections!(self)
     }
 
     fn secrets(&self) -> Vec<Secret<'_>> {
-        let mut secrets = self.common().secrets([
-            "GATEWAY__JWT__SECRET",
-            "GATEWAY__JWT__PREVIOUS_SECRET",
-            "GATEWAY__ADMIN__TOKEN",
-        ]);
-        let more = [
-            (
-                "GATEWAY__IDENTITY__SECRET",
-                Role::Identity,
-                &self.identity.secret,
-            ),
-            (
-                "GATEWAY__BOOKING__INTERNAL_TOKEN",
-                Role::Internal,
-                &self.booking.internal_token,
-            ),
-        ];
-        for (key, role, value) in more {
-            if let Some(value) = value {
-                secrets.push(Secret {
-                    key,
-                    role,
-                    value: value.expose_secret(),
-                });
-            }
-        }
+        let mut secrets = self
+            .common()
+            .secrets(shared::common_secret_keys!("GATEWAY"));
+        secrets.extend(
+            [
+                Secret::optional(
+                    "GATEWAY__IDENTITY__SECRET",
+                    Role::Identity,
+                    &self.identity.secret,
+                ),
+                Secret::optional(
+                    "GATEWAY__BOOKING__INTERNAL_TOKEN",
+                    Role::Internal,
+                    &self.booking.internal_token,
+                ),
+            ]
+            .into_iter()
+            .flatten(),
+        );
         secrets
     }
 

@@ -113,6 +113,15 @@ impl From<QueryRejection> for Problem {
     }
 }
 
+/// A concert id from a path: positive, or the detail of the 400 saying so.
+pub fn concert_id(id: i64) -> Result<i64, String> {
+    if id > 0 {
+        Ok(id)
+    } else {
+        Err("concert_id must be a positive integer".into())
+    }
+}
+
 /// Reads a bearer token from `Authorization`, if there is one.
 pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;

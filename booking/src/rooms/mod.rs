@@ -22,16 +22,6 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/internal/rooms/{concert_id}", get(show).patch(change))
 }
 
-fn positive(concert_id: i64) -> ApiResult<i64> {
-    if concert_id > 0 {
-        Ok(concert_id)
-    } else {
-        Err(ApiError::Invalid(
-            "concert_id must be a positive integer".into(),
-        ))
-    }
-}
-
 #[utoipa::path(
     get, path = "/internal/rooms/{concert_id}", operation_id = "stored_room", tag = "internal",
     summary = "A room's durable settings (gateways only)",
@@ -42,10 +32,8 @@ fn positive(concert_id: i64) -> ApiResult<i64> {
     responses(
         (status = 200, description = "The stored room.", body = StoredRoom),
         (status = 400, response = shared::docs::InvalidRequest),
-        (status = 401, description = "`UNAUTHORIZED`: no or a wrong `X-Internal-Token`.",
-         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, description = "`CONCERT_NOT_FOUND`: no such concert.",
-         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, response = shared::docs::InternalUnauthorized),
+        (status = 404, response = shared::docs::ConcertNotFound),
     )
 )]
 #[tracing::instrument(skip(state))]
@@ -53,7 +41,7 @@ pub async fn show(
     State(state): State<AppState>,
     Path(concert_id): Path<i64>,
 ) -> ApiResult<Json<StoredRoom>> {
-    let concert_id = positive(concert_id)?;
+    let concert_id = shared::http::concert_id(concert_id).map_err(ApiError::Invalid)?;
     store::find(&state.db, concert_id)
         .await?
         .map(Json)
@@ -72,10 +60,8 @@ pub async fn show(
     responses(
         (status = 200, description = "The room as now stored.", body = StoredRoom),
         (status = 400, response = shared::docs::InvalidRequest),
-        (status = 401, description = "`UNAUTHORIZED`: no or a wrong `X-Internal-Token`.",
-         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, description = "`CONCERT_NOT_FOUND`: no such concert.",
-         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, response = shared::docs::InternalUnauthorized),
+        (status = 404, response = shared::docs::ConcertNotFound),
         (status = 413, response = shared::docs::PayloadTooLarge),
         (status = 415, response = shared::docs::UnsupportedMediaType),
     )
@@ -86,7 +72,7 @@ pub async fn change(
     Path(concert_id): Path<i64>,
     Json(change): Json<RoomChange>,
 ) -> ApiResult<Json<StoredRoom>> {
-    let concert_id = positive(concert_id)?;
+    let concert_id = shared::http::concert_id(concert_id).map_err(ApiError::Invalid)?;
     change
         .patch
         .validate()

@@ -97,16 +97,6 @@ async fn current(state: &AppState, concert_id: i64) -> Result<RoomView, ApiError
     Ok(view(concert_id, stats, accuracy::summarize(&samples)))
 }
 
-fn positive(concert_id: i64) -> Result<i64, ApiError> {
-    if concert_id > 0 {
-        Ok(concert_id)
-    } else {
-        Err(ApiError::Invalid(
-            "concert_id must be a positive integer".into(),
-        ))
-    }
-}
-
 #[utoipa::path(
     get, path = "/admin/rooms/{concert_id}", operation_id = "get_room", tag = "admin",
     summary = "A waiting room's settings and live figures",
@@ -117,8 +107,7 @@ fn positive(concert_id: i64) -> Result<i64, ApiError> {
     responses(
         (status = 200, description = "The room.", body = RoomView),
         (status = 400, response = shared::docs::InvalidRequest),
-        (status = 404, description = "`CONCERT_NOT_FOUND`: booking does not know the concert.",
-         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, response = shared::docs::ConcertNotFound),
     )
 )]
 async fn show(
@@ -126,7 +115,7 @@ async fn show(
     Path(concert_id): Path<i64>,
 ) -> Result<Json<RoomView>, ApiError> {
     tracing::Span::current().record("concert_id", concert_id);
-    let concert_id = positive(concert_id)?;
+    let concert_id = shared::http::concert_id(concert_id).map_err(ApiError::Invalid)?;
     state.rooms.ensure(concert_id).await?;
     if !state.store.room_stats(concert_id).await?.exists {
         // Redis lost the room since this instance last wrote it.
@@ -162,8 +151,7 @@ async fn show(
         (status = 400, description = "`INVALID_REQUEST`: malformed body, an unknown field, or a \
          value out of range.",
          body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, description = "`CONCERT_NOT_FOUND`: booking does not know the concert.",
-         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, response = shared::docs::ConcertNotFound),
         (status = 413, response = shared::docs::PayloadTooLarge),
         (status = 415, response = shared::docs::UnsupportedMediaType),
     )
@@ -174,7 +162,7 @@ async fn change(
     Json(patch): Json<RoomPatch>,
 ) -> Result<Json<RoomView>, ApiError> {
     tracing::Span::current().record("concert_id", concert_id);
-    let concert_id = positive(concert_id)?;
+    let concert_id = shared::http::concert_id(concert_id).map_err(ApiError::Invalid)?;
     patch
         .validate()
         .map_err(|errors| ApiError::Invalid(errors.join("; ")))?;

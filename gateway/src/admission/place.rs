@@ -198,17 +198,26 @@ mod tests {
         (l, e)
     }
 
+    fn snapshot<'a>(
+        tick: &'a Tick,
+        left: &'a LeftTickets,
+        ended: &'a EndedTickets,
+        age: Duration,
+    ) -> Snapshot<'a> {
+        Snapshot {
+            concert_id: 1,
+            tick,
+            age,
+            left,
+            ended,
+        }
+    }
+
     #[test]
     fn far_back_tickets_are_settled_and_leavers_ahead_are_subtracted() {
         let t = tick(1_000, 10_000, 100, 1_000);
         let (left, ended) = synced(&[(1_200, 5), (1_300, 6)], 1_000);
-        let s = Snapshot {
-            concert_id: 1,
-            tick: &t,
-            age: Duration::from_millis(100),
-            left: &left,
-            ended: &ended,
-        };
+        let s = snapshot(&t, &left, &ended, Duration::from_millis(100));
         assert_eq!(
             decide(&s, waiting(1_500)),
             Known::Waiting {
@@ -255,13 +264,7 @@ mod tests {
     fn short_ticks_widen_the_margin() {
         let t = tick(1_000, 10_000, 100, 10);
         let (left, ended) = synced(&[], 1_000);
-        let s = Snapshot {
-            concert_id: 1,
-            tick: &t,
-            age: Duration::from_millis(100),
-            left: &left,
-            ended: &ended,
-        };
+        let s = snapshot(&t, &left, &ended, Duration::from_millis(100));
         assert!(matches!(
             decide(&s, waiting(2_099)),
             Known::Waiting { settled: false, .. }
@@ -277,13 +280,7 @@ mod tests {
         let t = tick(1_000, 10, 1, 1_000);
         let (left, ended) = synced(&[], 1_000);
         ended.merge(1, &[(7, 999_000)], 1_000_000, 60_000);
-        let s = Snapshot {
-            concert_id: 1,
-            tick: &t,
-            age: Duration::ZERO,
-            left: &left,
-            ended: &ended,
-        };
+        let s = snapshot(&t, &left, &ended, Duration::ZERO);
         let active = |seq, expires_at_ms| Held {
             status: TicketStatus::Active,
             seq,

@@ -25,7 +25,6 @@
 //! What stays per stream is the socket, the connection's task and the body's own state.
 
 use std::future::poll_fn;
-use std::future::Future;
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -40,7 +39,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tower::ServiceExt;
 
-use shared::service::Handover;
+use shared::service::{Boxed, Handed, Handover};
 use shared::{Code, Problem};
 
 /// The largest request head read on a lean connection (the request line, with a token in
@@ -55,22 +54,12 @@ const MAX_HEADERS: usize = 64;
 pub struct LeanPaths(pub Vec<&'static str>);
 
 impl Handover for LeanPaths {
-    fn takes<'a>(
-        &'a self,
-        stream: &'a TcpStream,
-        within: Duration,
-    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
+    fn takes<'a>(&'a self, stream: &'a TcpStream, within: Duration) -> Boxed<'a, bool> {
         Box::pin(classify(stream, &self.0, within))
     }
 
-    fn serve(
-        &self,
-        stream: TcpStream,
-        peer: SocketAddr,
-        router: Router,
-        header_read: Duration,
-    ) -> Pin<Box<dyn Future<Output = Option<&'static str>> + Send>> {
-        Box::pin(serve(stream, peer, router, header_read))
+    fn serve(&self, conn: Handed) -> Boxed<'static, Option<&'static str>> {
+        Box::pin(serve(conn.stream, conn.peer, conn.router, conn.header_read))
     }
 }
 

@@ -156,8 +156,7 @@ fn describe(
          audience, `kid`).",
          body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
         (status = 403, response = shared::docs::IdentityMismatch),
-        (status = 404, description = "`CONCERT_NOT_FOUND`: booking does not know the concert.",
-         body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, response = shared::docs::ConcertNotFound),
         (status = 409, description = "`QUEUE_CLOSED`: the room is closed to new joins. \
          `SOLD_OUT`: every seat of the concert is sold. `QUEUE_NOT_OPEN`: an opening is \
          scheduled and its pre-queue has not opened yet: the body carries `opens_at` and \

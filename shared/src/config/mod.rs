@@ -201,6 +201,35 @@ pub trait Layered: DeserializeOwned {
     }
 }
 
+/// [`Layered::common`] for a settings struct with the usual field names (`profile`,
+/// `http`, `redis`, `jwt`, `admin`): `fn common(&self) -> Common<'_> { common_sections!(self) }`.
+#[macro_export]
+macro_rules! common_sections {
+    ($settings:expr) => {
+        $crate::config::Common {
+            profile: $settings.profile,
+            http: &$settings.http,
+            redis: &$settings.redis,
+            jwt: &$settings.jwt,
+            admin: &$settings.admin,
+        }
+    };
+}
+
+/// The environment keys of the shared secrets of a service whose variables start with
+/// `prefix` (`"GATEWAY"`): its JWT secret, the previous one, and its admin token, the
+/// argument [`Common::secrets`] takes.
+#[macro_export]
+macro_rules! common_secret_keys {
+    ($prefix:literal) => {
+        [
+            concat!($prefix, "__JWT__SECRET"),
+            concat!($prefix, "__JWT__PREVIOUS_SECRET"),
+            concat!($prefix, "__ADMIN__TOKEN"),
+        ]
+    };
+}
+
 /// The sections every service has, borrowed from its settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Common<'a> {

@@ -46,6 +46,22 @@ pub struct Secret<'a> {
     pub value: &'a str,
 }
 
+impl<'a> Secret<'a> {
+    /// The secret of an optional setting (none while it is unset).
+    pub fn optional(
+        key: &'static str,
+        role: Role,
+        value: &'a Option<secrecy::SecretString>,
+    ) -> Option<Self> {
+        use secrecy::ExposeSecret;
+        value.as_ref().map(|value| Secret {
+            key,
+            role,
+            value: value.expose_secret(),
+        })
+    }
+}
+
 const PLACEHOLDERS: &[&str] = &[
     "change-me",
     "changeme",

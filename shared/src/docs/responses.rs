@@ -63,6 +63,10 @@ problem_responses! {
     InvalidToken(ProblemDetails);
     /// `UNAUTHORIZED`: the admin token is missing or wrong.
     AdminUnauthorized(ProblemDetails);
+    /// `UNAUTHORIZED`: no or a wrong `X-Internal-Token` (booking answers the gateways only).
+    InternalUnauthorized(ProblemDetails);
+    /// `CONCERT_NOT_FOUND`: no such concert (booking does not know it).
+    ConcertNotFound(ProblemDetails);
     /// `PAYLOAD_TOO_LARGE`: the body is over 64 KiB.
     PayloadTooLarge(ProblemDetails);
     /// `UNSUPPORTED_MEDIA_TYPE`: the body is not sent as `Content-Type: application/json`.

@@ -168,7 +168,12 @@ pub(crate) async fn accept_until(
                 Some(handover) => {
                     drop(watcher);
                     let closed = handover
-                        .serve(stream, peer, router, rules.header_read)
+                        .serve(super::Handed {
+                            stream,
+                            peer,
+                            router,
+                            header_read: rules.header_read,
+                        })
                         .await;
                     drop(handed_guard);
                     closed

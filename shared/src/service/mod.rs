@@ -137,21 +137,22 @@ pub fn serve<S: Send + 'static>(
 pub trait Handover: Send + Sync + 'static {
     /// Whether to take this connection: may peek at its first bytes (never consume them),
     /// within `within`.
-    fn takes<'a>(
-        &'a self,
-        stream: &'a TcpStream,
-        within: Duration,
-    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
+    fn takes<'a>(&'a self, stream: &'a TcpStream, within: Duration) -> Boxed<'a, bool>;
 
     /// Serves a connection it took and closes it; says why it closed when that is worth a
     /// metric (`header_timeout`).
-    fn serve(
-        &self,
-        stream: TcpStream,
-        peer: SocketAddr,
-        router: Router,
-        header_read: Duration,
-    ) -> Pin<Box<dyn Future<Output = Option<&'static str>> + Send>>;
+    fn serve(&self, conn: Handed) -> Boxed<'static, Option<&'static str>>;
+}
+
+/// A boxed, sendable future.
+pub type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A connection handed over: the socket, the peer, the router, the header-read timeout.
+pub struct Handed {
+    pub stream: TcpStream,
+    pub peer: SocketAddr,
+    pub router: Router,
+    pub header_read: Duration,
 }
 
 /// Resolves on SIGINT or SIGTERM, or when `token` is cancelled; cancels `token`.

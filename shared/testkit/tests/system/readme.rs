@@ -89,7 +89,9 @@ fn the_readme_key_table_is_the_store_layout() {
 #[test]
 fn every_path_the_docs_name_exists() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let tops = ["gateway/", "booking/", "shared/", "deploy/", "scripts/", ".ci/"];
+    let tops = [
+        "gateway/", "booking/", "shared/", "deploy/", "scripts/", ".ci/",
+    ];
     let mut missing = Vec::new();
     for doc in ["README.md", "shared/DESIGN.md", "deploy/OPERATING.md"] {
         let text = repo_file(doc);
