@@ -62,7 +62,7 @@ pub struct Figures {
 #[derive(Debug, Clone, Copy)]
 pub enum Observed<'a> {
     /// A promote reply (the ticker).
-    Tick { concert_id: i64, tick: Tick },
+    Tick { concert_id: i64, tick: &'a Tick },
     /// The room's `left` and `ended` sets as read after `tick` (the ticker).
     Departures {
         concert_id: i64,
@@ -266,7 +266,7 @@ impl Rooms {
                 figures.insert(
                     concert_id,
                     Figures {
-                        tick,
+                        tick: *tick,
                         seen: Instant::now(),
                     },
                 );

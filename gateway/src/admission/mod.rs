@@ -118,7 +118,10 @@ async fn run_room(
         let pause = match store.promote(concert_id, &instance_id).await {
             Ok(Some(tick)) => {
                 failing = None;
-                rooms.observe(Observed::Tick { concert_id, tick });
+                rooms.observe(Observed::Tick {
+                    concert_id,
+                    tick: &tick,
+                });
                 sync_left(&store, &rooms, concert_id, &tick).await;
                 settle_etas(&store, &rooms, concert_id, &tick).await;
                 hub.pass(&store, &rooms, concert_id, &tick).await;
