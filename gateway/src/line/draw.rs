@@ -8,7 +8,7 @@
 //! ([`shared::draw::order`]).
 
 use shared::draw::{self, Seed};
-use shared::store::{Reply, StoreError};
+use shared::store::StoreError;
 
 use super::{LineStore, SCRIPTS};
 
@@ -123,19 +123,13 @@ impl LineStore {
             self.keys().drawn(concert_id),
             self.keys().prequeue(concert_id),
         ];
-        let script = &SCRIPTS.draw_write;
-        let r: Reply = self
-            .redis()
-            .run("draw_write", |mut c| async move {
-                script
-                    .key(&keys[..])
-                    .arg(instance_id)
-                    .arg(offset)
-                    .arg(lease_ms)
-                    .arg(users)
-                    .invoke_async(&mut c)
-                    .await
-            })
+        let r = self
+            .eval(
+                "draw_write",
+                &SCRIPTS.draw_write,
+                &keys,
+                (instance_id, offset, lease_ms, users),
+            )
             .await?;
         const S: &str = "draw_write";
         let written = r.count(S, "written")?;

@@ -4,7 +4,7 @@
 
 use shared::store::inventory::Inventory;
 use shared::store::queue::{epoch_of, place};
-use shared::store::{Reply, StoreError, Ticket};
+use shared::store::{StoreError, Ticket};
 
 use super::{LineStore, SCRIPTS};
 
@@ -56,16 +56,8 @@ impl LineStore {
     #[tracing::instrument(skip(self))]
     pub async fn join(&self, concert_id: i64, user_id: i64) -> Result<JoinOutcome, StoreError> {
         let keys = self.keys().line(concert_id);
-        let script = &SCRIPTS.join;
-        let reply: Reply = self
-            .redis()
-            .run("queue_join", |mut c| async move {
-                script
-                    .key(&keys[..])
-                    .arg(user_id)
-                    .invoke_async(&mut c)
-                    .await
-            })
+        let reply = self
+            .eval("queue_join", &SCRIPTS.join, &keys, user_id)
             .await?;
         let status = reply.text("join", "status")?;
         if let Some(place) = place(&reply, "join", &status)? {

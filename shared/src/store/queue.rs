@@ -224,17 +224,13 @@ impl Store {
             self.keys.ended(concert_id),
             self.keys.room(concert_id),
         ];
-        let script = &self.scripts.end_admission;
-        let reply: Reply = self
-            .redis
-            .run("end_admission", |mut c| async move {
-                script
-                    .key(&keys[..])
-                    .arg(user_id)
-                    .arg(seq)
-                    .invoke_async(&mut c)
-                    .await
-            })
+        let reply = self
+            .eval(
+                "end_admission",
+                &self.scripts.end_admission,
+                &keys,
+                (user_id, seq),
+            )
             .await?;
         reply.flag("end_admission", "ended")
     }
