@@ -3,6 +3,7 @@
 //! Redis key prefix per test.
 
 mod admin;
+mod admission_end;
 mod bad_input;
 mod concurrency;
 mod docs;
