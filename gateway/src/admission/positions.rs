@@ -132,6 +132,9 @@ impl LeftTickets {
     }
 }
 
+/// The time of an end seen before the room's clock was known (see [`EndedTickets::mark`]).
+const UNTIMED: i64 = i64::MAX;
+
 /// Per room, admissions that ended before their expiry (paid, given up), as read from the
 /// room's `ended` set (see the module docs).
 #[derive(Debug)]
@@ -175,6 +178,11 @@ impl EndedTickets {
             e.seqs.insert(seq, at_ms);
             e.since_ms = e.since_ms.max(at_ms);
         }
+        // Ends this instance saw before it first knew the room's clock take this read's
+        // time: a read taken just before such an end reached Redis must not prune it.
+        for at in e.seqs.values_mut().filter(|at| **at == UNTIMED) {
+            *at = now_ms;
+        }
         e.seqs.retain(|_, at| *at > now_ms - ttl_ms);
         if e.seqs.len() > self.cap {
             e.seqs.clear();
@@ -203,9 +211,9 @@ impl EndedTickets {
     pub fn mark(&self, concert_id: i64, seq: i64) {
         let mut rooms = self.rooms.write().unwrap_or_else(|e| e.into_inner());
         let e = rooms.entry(concert_id).or_default();
-        let at = e
-            .synced
-            .map_or(0, |(now_ms, at)| now_ms + at.elapsed().as_millis() as i64);
+        let at = e.synced.map_or(UNTIMED, |(now_ms, at)| {
+            now_ms + at.elapsed().as_millis() as i64
+        });
         e.seqs.insert(seq, at);
     }
 
@@ -270,6 +278,20 @@ mod tests {
         );
         left.merge(1, &[], 110);
         assert!(left.known_present(1, 200), "passed: memory answers again");
+    }
+
+    #[test]
+    fn an_end_seen_here_before_the_first_read_survives_that_read() {
+        let ended = EndedTickets::new(10);
+        // A leave served before this instance read the room's clock...
+        ended.mark(1, 7);
+        // ...and a read taken just before the leave reached Redis.
+        ended.merge(1, &[], 1_000_000, 60_000);
+        assert!(ended.known_ended(1, 7), "the end must not be pruned");
+        assert!(!ended.known_live(1, 7));
+        // It ages like any other end.
+        ended.merge(1, &[], 1_060_001, 60_000);
+        assert!(!ended.known_ended(1, 7));
     }
 
     #[test]
