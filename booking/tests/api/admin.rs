@@ -59,18 +59,16 @@ async fn admin_routes_need_the_admin_token_and_valid_bodies(
     let app = Stack::booking(pool(opts, c).await).await;
     let good =
         json!({"title": "X", "schedules": [{"starts_at": "2030-01-01T19:00:00Z", "price": 100}]});
-    let (status, body) = json_of(
+    assert_problem(
         app.post("/admin/concerts")
             .json(&good)
             .send()
             .await
             .unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
     )
     .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("UNAUTHORIZED"))
-    );
     let (status, _) = json_of(
         app.post("/admin/concerts")
             .bearer_auth("wrong")
@@ -117,18 +115,16 @@ async fn admin_routes_need_the_admin_token_and_valid_bodies(
     }
     assert_eq!(app.snapshot().await, before);
 
-    let (status, body) = json_of(
+    assert_problem(
         app.get("/admin/concerts/999")
             .bearer_auth(ADMIN)
             .send()
             .await
             .unwrap(),
+        StatusCode::NOT_FOUND,
+        "CONCERT_NOT_FOUND",
     )
     .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("CONCERT_NOT_FOUND"))
-    );
     let (status, _) = json_of(app.get("/v1/concerts/999").send().await.unwrap()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;
@@ -148,15 +144,15 @@ async fn probes_unknown_routes_and_request_ids(opts: PgPoolOptions, c: PgConnect
         .unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     assert_eq!(ready.headers()["x-request-id"], "abc-123");
-    let (status, body) = json_of(app.get("/nope").send().await.unwrap()).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("NOT_FOUND"))
+    assert_problem_body(
+        json_of(app.get("/nope").send().await.unwrap()).await,
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
     );
-    let (status, body) = json_of(app.delete("/v1/payments").send().await.unwrap()).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::METHOD_NOT_ALLOWED, Some("METHOD_NOT_ALLOWED"))
+    assert_problem_body(
+        json_of(app.delete("/v1/payments").send().await.unwrap()).await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
     );
     app.stop().await;
 }

@@ -54,30 +54,26 @@ async fn buyer_lists_schedules_and_seats_then_holds_one(opts: PgPoolOptions, c: 
     assert_eq!(status, StatusCode::OK);
     assert_eq!(shown["status"], "HELD");
     let other = app.active_token(2, concert).await;
-    let (status, body) = json_of(
+    assert_problem(
         app.get(&format!("/v1/reservations/{id}"))
             .bearer_auth(&other)
             .send()
             .await
             .unwrap(),
+        StatusCode::FORBIDDEN,
+        "FORBIDDEN",
     )
     .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("FORBIDDEN"))
-    );
-    let (status, body) = json_of(
+    assert_problem(
         app.get(&format!("/v1/reservations/{}", uuid::Uuid::new_v4()))
             .bearer_auth(&token)
             .send()
             .await
             .unwrap(),
+        StatusCode::NOT_FOUND,
+        "RESERVATION_NOT_FOUND",
     )
     .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("RESERVATION_NOT_FOUND"))
-    );
     app.stop().await;
 }
 
@@ -91,10 +87,10 @@ async fn second_hold_on_same_seat_is_409_and_bad_seats_are_404(
     let a = app.active_token(1, concert).await;
     let b = app.active_token(2, concert).await;
     assert_eq!(app.hold(&a, schedules[0], 1).await.0, StatusCode::CREATED);
-    let (status, body) = app.hold(&b, schedules[0], 1).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("SEAT_UNAVAILABLE"))
+    assert_problem_body(
+        app.hold(&b, schedules[0], 1).await,
+        StatusCode::CONFLICT,
+        "SEAT_UNAVAILABLE",
     );
     for (schedule, seat) in [
         (schedules[0], 0),
@@ -102,25 +98,22 @@ async fn second_hold_on_same_seat_is_409_and_bad_seats_are_404(
         (schedules[0], -1),
         (9999, 1),
     ] {
-        let (status, body) = app.hold(&b, schedule, seat).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (StatusCode::NOT_FOUND, Some("SEAT_NOT_FOUND")),
-            "{schedule}/{seat}"
+        assert_problem_body(
+            app.hold(&b, schedule, seat).await,
+            StatusCode::NOT_FOUND,
+            "SEAT_NOT_FOUND",
         );
     }
-    let (status, body) = json_of(
+    assert_problem(
         app.get("/v1/schedules/9999/seats")
             .bearer_auth(&b)
             .send()
             .await
             .unwrap(),
+        StatusCode::NOT_FOUND,
+        "SCHEDULE_NOT_FOUND",
     )
     .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("SCHEDULE_NOT_FOUND"))
-    );
     app.stop().await;
 }
 
@@ -135,10 +128,10 @@ async fn tokens_must_be_valid_active_and_for_this_concert(
     let before = app.snapshot().await;
 
     let wrong = app.active_token(1, other_concert).await;
-    let (status, body) = app.hold(&wrong, schedules[0], 1).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("WRONG_CONCERT"))
+    assert_problem_body(
+        app.hold(&wrong, schedules[0], 1).await,
+        StatusCode::FORBIDDEN,
+        "WRONG_CONCERT",
     );
     let (status, _) = json_of(
         app.get(&format!("/v1/schedules/{}/seats", schedules[0]))
@@ -160,10 +153,10 @@ async fn tokens_must_be_valid_active_and_for_this_concert(
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     let waiting = app.token(1, concert, TicketStatus::Waiting, 600);
-    let (status, body) = app.hold(&waiting, schedules[0], 1).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("NOT_ADMITTED"))
+    assert_problem_body(
+        app.hold(&waiting, schedules[0], 1).await,
+        StatusCode::FORBIDDEN,
+        "NOT_ADMITTED",
     );
 
     let expired = app.token(1, concert, TicketStatus::Active, -5);
@@ -190,25 +183,22 @@ async fn tokens_must_be_valid_active_and_for_this_concert(
         "garbage",
         "a.b.c",
     ] {
-        let (status, body) = app.hold(token, schedules[0], 1).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (StatusCode::UNAUTHORIZED, Some("INVALID_TOKEN")),
-            "{token}"
+        assert_problem_body(
+            app.hold(token, schedules[0], 1).await,
+            StatusCode::UNAUTHORIZED,
+            "INVALID_TOKEN",
         );
     }
-    let (status, body) = json_of(
+    assert_problem(
         app.post("/v1/reservations")
             .json(&serde_json::json!({"schedule_id": schedules[0], "seat_no": 1}))
             .send()
             .await
             .unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "INVALID_TOKEN",
     )
     .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("INVALID_TOKEN"))
-    );
     assert_eq!(app.snapshot().await, before);
     app.stop().await;
 }
@@ -223,10 +213,10 @@ async fn hold_limit_per_buyer_and_release(opts: PgPoolOptions, c: PgConnectOptio
         app.hold(&token, schedules[0], 2).await.0,
         StatusCode::CREATED
     );
-    let (status, body) = app.hold(&token, schedules[0], 3).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("HOLD_LIMIT"))
+    assert_problem_body(
+        app.hold(&token, schedules[0], 3).await,
+        StatusCode::CONFLICT,
+        "HOLD_LIMIT",
     );
     // The refused attempt left no Redis key behind: another buyer can take seat 3.
     let other = app.active_token(2, concert).await;
@@ -304,10 +294,10 @@ async fn expired_hold_frees_the_seat_and_late_payment_is_refused(
     assert!(taken, "another buyer could not hold the expired seat");
 
     let before = app.snapshot().await;
-    let (status, body) = app.pay(&late, &[&id], "late").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("RESERVATION_EXPIRED"))
+    assert_problem_body(
+        app.pay(&late, &[&id], "late").await,
+        StatusCode::CONFLICT,
+        "RESERVATION_EXPIRED",
     );
     assert_eq!(app.balance(1).await, 10_000);
     assert_eq!(app.snapshot().await, before);
@@ -378,10 +368,10 @@ async fn redis_flushed_while_holds_exist_still_no_double_sale(
 
     // B's admission went with the rest; admitted again (as a re-join would), B tries.
     app.admit(2, concert, 1, 600).await;
-    let (status, body) = app.hold(&b, schedules[0], 9).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("SEAT_UNAVAILABLE"))
+    assert_problem_body(
+        app.hold(&b, schedules[0], 9).await,
+        StatusCode::CONFLICT,
+        "SEAT_UNAVAILABLE",
     );
     // The database refused, so B's Redis key was released again.
     let left: Vec<String> = redis::cmd("KEYS")
@@ -423,11 +413,10 @@ async fn a_show_that_started_takes_no_holds(opts: PgPoolOptions, c: PgConnectOpt
     );
     let token = app.active_token(1, concert).await;
     let before = app.snapshot().await;
-    let (status, body) = app.hold(&token, schedule, 1).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("SCHEDULE_CLOSED")),
-        "{body}"
+    assert_problem_body(
+        app.hold(&token, schedule, 1).await,
+        StatusCode::CONFLICT,
+        "SCHEDULE_CLOSED",
     );
     assert_eq!(app.snapshot().await, before, "nothing changed");
     app.stop().await;
@@ -450,10 +439,10 @@ async fn a_repeated_hold_returns_the_same_hold(opts: PgPoolOptions, c: PgConnect
     }
     assert_eq!(app.snapshot().await, after_first, "nothing new written");
     let other = app.active_token(2, concert).await;
-    let (status, body) = app.hold(&other, schedules[0], 2).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("SEAT_UNAVAILABLE"))
+    assert_problem_body(
+        app.hold(&other, schedules[0], 2).await,
+        StatusCode::CONFLICT,
+        "SEAT_UNAVAILABLE",
     );
     // Redis lost the key (restart): PostgreSQL recognises the buyer's hold all the same.
     app.wipe_redis();
@@ -536,11 +525,10 @@ async fn holds_on_a_sold_seat_stop_in_redis(opts: PgPoolOptions, c: PgConnectOpt
         .unwrap();
     for user in [1, 2] {
         let token = app.active_token(user, concert).await;
-        let (status, body) = app.hold(&token, schedules[0], 4).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (StatusCode::CONFLICT, Some("SEAT_UNAVAILABLE")),
-            "user {user}: {body}"
+        assert_problem_body(
+            app.hold(&token, schedules[0], 4).await,
+            StatusCode::CONFLICT,
+            "SEAT_UNAVAILABLE",
         );
     }
     lock.rollback().await.unwrap();

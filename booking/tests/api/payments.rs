@@ -94,16 +94,16 @@ async fn payment_sells_the_seats_debits_once_and_ends_the_admission(
 
     // Paying again with another key: the admission ended with the payment (410), and
     // with a new admission nothing is held any more (409).
-    let (status, body) = app.pay(&token, &ids, "pay-2").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::GONE, Some("TICKET_GONE"))
+    assert_problem_body(
+        app.pay(&token, &ids, "pay-2").await,
+        StatusCode::GONE,
+        "TICKET_GONE",
     );
     let token = app.active_token(1, concert).await;
-    let (status, body) = app.pay(&token, &ids, "pay-2").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("RESERVATION_NOT_HELD"))
+    assert_problem_body(
+        app.pay(&token, &ids, "pay-2").await,
+        StatusCode::CONFLICT,
+        "RESERVATION_NOT_HELD",
     );
     assert_eq!(app.balance(1).await, 3000);
     app.audit().await;
@@ -128,13 +128,10 @@ async fn replayed_payment_key_returns_the_same_response_and_charges_once(
     assert_eq!(first.0, StatusCode::CREATED);
     assert_eq!(first, second);
     assert_eq!(app.balance(1).await, 4000);
-    let (status, body) = app.pay(&token, &[id2], "same").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("IDEMPOTENCY_KEY_REUSED")
-        )
+    assert_problem_body(
+        app.pay(&token, &[id2], "same").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "IDEMPOTENCY_KEY_REUSED",
     );
     assert_eq!(app.balance(1).await, 4000);
     let payments: i64 = sqlx::query_scalar("SELECT count(*) FROM payments")
@@ -154,12 +151,11 @@ async fn insufficient_balance_is_402_and_changes_nothing(opts: PgPoolOptions, c:
     app.charge(1, 999).await;
     let (_, held) = app.hold(&token, schedules[0], 1).await;
     let before = app.snapshot().await;
-    let (status, body) = app
-        .pay(&token, &[held["reservation_id"].as_str().unwrap()], "k")
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::PAYMENT_REQUIRED, Some("INSUFFICIENT_BALANCE"))
+    let body = assert_problem_body(
+        app.pay(&token, &[held["reservation_id"].as_str().unwrap()], "k")
+            .await,
+        StatusCode::PAYMENT_REQUIRED,
+        "INSUFFICIENT_BALANCE",
     );
     assert_eq!(
         body["detail"], "balance 999 is less than the amount 1000",
@@ -191,16 +187,16 @@ async fn paying_for_others_or_unknown_reservations_is_refused(
     let (_, held) = app.hold(&owner, schedules[0], 1).await;
     let id = held["reservation_id"].as_str().unwrap();
     let before = app.snapshot().await;
-    let (status, body) = app.pay(&thief, &[id], "x").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("FORBIDDEN"))
+    assert_problem_body(
+        app.pay(&thief, &[id], "x").await,
+        StatusCode::FORBIDDEN,
+        "FORBIDDEN",
     );
     let unknown = uuid::Uuid::new_v4().to_string();
-    let (status, body) = app.pay(&thief, &[&unknown], "y").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("RESERVATION_NOT_FOUND"))
+    assert_problem_body(
+        app.pay(&thief, &[&unknown], "y").await,
+        StatusCode::NOT_FOUND,
+        "RESERVATION_NOT_FOUND",
     );
     let (status, _) = app.pay(&thief, &[], "z").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -234,11 +230,10 @@ async fn paying_with_a_token_for_another_concert_is_403_wrong_concert_and_change
     let (_, held) = app.hold(&token_a, schedules[0], 1).await;
     let id = held["reservation_id"].as_str().unwrap();
     let before = app.snapshot().await;
-    let (status, body) = app.pay(&token_b, &[id], "k").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("WRONG_CONCERT")),
-        "{body}"
+    let body = assert_problem_body(
+        app.pay(&token_b, &[id], "k").await,
+        StatusCode::FORBIDDEN,
+        "WRONG_CONCERT",
     );
     assert!(
         body["detail"]

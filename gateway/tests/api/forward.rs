@@ -178,10 +178,10 @@ async fn payment_ends_the_admission_so_the_token_stops_working() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let (status, body) = app.status(0, &t.token).await;
-    assert_eq!(
-        (status, problem_code(&body)),
-        (StatusCode::GONE, "TICKET_GONE")
+    assert_problem_body(
+        app.status(0, &t.token).await,
+        StatusCode::GONE,
+        "TICKET_GONE",
     );
     let r = app
         .request(

@@ -170,11 +170,10 @@ async fn rate_per_minute_sets_batch_and_tick() {
         json!({"mode": "closed", "enabled": true}),
         json!({"mode": "paused"}),
     ] {
-        let (status, body) = app.admin(Method::PUT, 1, Some(bad.clone())).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("INVALID_REQUEST")),
-            "{bad}: {body}"
+        assert_problem_body(
+            app.admin(Method::PUT, 1, Some(bad.clone())).await,
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
         );
     }
     let unchanged = app.admin(Method::GET, 1, None).await.1;

@@ -103,9 +103,11 @@ async fn token_whose_ticket_is_gone_gets_a_new_ticket_and_status_410() {
     let app = Stack::gateways(1).await;
     let t = app.join(0, 1, 5).await;
     assert_eq!(app.leave(0, &t.token).await, StatusCode::NO_CONTENT);
-    let (status, body) = app.status(0, &t.token).await;
-    assert_eq!(status, StatusCode::GONE);
-    assert_eq!(problem_code(&body), "TICKET_GONE");
+    assert_problem_body(
+        app.status(0, &t.token).await,
+        StatusCode::GONE,
+        "TICKET_GONE",
+    );
     let again = app.join_with(0, 1, 5, Some(&t.token)).await;
     assert_eq!(again.status, StatusCode::CREATED);
     assert!(again.claims(&app).seq > t.claims(&app).seq);

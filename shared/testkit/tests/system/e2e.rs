@@ -108,12 +108,12 @@ async fn buyer_joins_is_admitted_holds_pays_and_the_token_stops_working(
     assert_eq!(paid["balance"], 7_000);
 
     // The admission ended with the payment: the token no longer works anywhere.
-    let (status, body) = stack
-        .call(0, Method::GET, "/v1/queue/status", Some(&token), None)
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::GONE, Some("TICKET_GONE"))
+    assert_problem_body(
+        stack
+            .call(0, Method::GET, "/v1/queue/status", Some(&token), None)
+            .await,
+        StatusCode::GONE,
+        "TICKET_GONE",
     );
     let (status, _) = stack
         .call(
@@ -180,18 +180,18 @@ async fn waiting_buyer_is_refused_until_admitted_then_gets_through(
     assert_eq!(second["status"], "waiting");
     assert_eq!(second["position"], 1);
     let waiting = second["token"].as_str().unwrap().to_string();
-    let (status, body) = stack
-        .call(
-            0,
-            Method::GET,
-            &format!("/v1/schedules/{schedule}/seats"),
-            Some(&waiting),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("NOT_ADMITTED"))
+    let body = assert_problem_body(
+        stack
+            .call(
+                0,
+                Method::GET,
+                &format!("/v1/schedules/{schedule}/seats"),
+                Some(&waiting),
+                None,
+            )
+            .await,
+        StatusCode::FORBIDDEN,
+        "NOT_ADMITTED",
     );
     assert_eq!(body["position"], 1);
 

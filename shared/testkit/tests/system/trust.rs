@@ -105,17 +105,17 @@ async fn booking_answers_only_the_gateway_and_rechecks_the_admission(
     }
     // With the internal token (as if the attacker had it), the paid-up token still cannot
     // hold or pay: booking re-checks the admission in Redis.
-    let (status, body) = stack.hold(&paid_token, schedule, 2).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::GONE, Some("TICKET_GONE"))
+    assert_problem_body(
+        stack.hold(&paid_token, schedule, 2).await,
+        StatusCode::GONE,
+        "TICKET_GONE",
     );
-    let (status, body) = stack
-        .pay(&paid_token, &[&uuid::Uuid::now_v7().to_string()], "new")
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::GONE, Some("TICKET_GONE"))
+    assert_problem_body(
+        stack
+            .pay(&paid_token, &[&uuid::Uuid::now_v7().to_string()], "new")
+            .await,
+        StatusCode::GONE,
+        "TICKET_GONE",
     );
     assert_eq!(stack.snapshot().await, before, "nothing changed");
     stack.audit().await;
@@ -139,10 +139,10 @@ async fn a_lost_payment_answer_is_recovered_with_the_same_key_and_only_by_its_bu
     assert_eq!(status, StatusCode::CREATED, "{again}");
     assert_eq!(again, first);
     // A new key with the gone ticket: 410.
-    let (status, body) = pay(&stack, &token, &reservation, "pay-2").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::GONE, Some("TICKET_GONE"))
+    assert_problem_body(
+        pay(&stack, &token, &reservation, "pay-2").await,
+        StatusCode::GONE,
+        "TICKET_GONE",
     );
     // Later still, the token itself has run out with the admission: the same key still
     // gets the saved answer; a new one still 410.
@@ -157,26 +157,23 @@ async fn a_lost_payment_answer_is_recovered_with_the_same_key_and_only_by_its_bu
     let (status, again) = pay(&stack, &expired, &reservation, "pay-1").await;
     assert_eq!(status, StatusCode::CREATED, "{again}");
     assert_eq!(again, first);
-    let (status, body) = pay(&stack, &expired, &reservation, "pay-3").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::GONE, Some("TICKET_GONE"))
+    assert_problem_body(
+        pay(&stack, &expired, &reservation, "pay-3").await,
+        StatusCode::GONE,
+        "TICKET_GONE",
     );
     // The same key with another body: 422.
-    let (status, body) = pay(&stack, &token, &uuid::Uuid::now_v7().to_string(), "pay-1").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("IDEMPOTENCY_KEY_REUSED")
-        )
+    assert_problem_body(
+        pay(&stack, &token, &uuid::Uuid::now_v7().to_string(), "pay-1").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "IDEMPOTENCY_KEY_REUSED",
     );
     // Another buyer with the first buyer's key learns nothing: keys are per user.
     let other = joined(&stack, concert, 2).await;
-    let (status, body) = pay(&stack, &other, &reservation, "pay-1").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("FORBIDDEN"))
+    assert_problem_body(
+        pay(&stack, &other, &reservation, "pay-1").await,
+        StatusCode::FORBIDDEN,
+        "FORBIDDEN",
     );
     assert_eq!(stack.balance(1).await, 9_000);
     assert_eq!(stack.snapshot().await, before, "nothing changed");
@@ -195,18 +192,18 @@ async fn a_lost_payment_answer_is_recovered_with_the_same_key_and_only_by_its_bu
     assert_eq!(status, StatusCode::OK, "{detail}");
     assert_eq!(detail["seats"][0]["seat_no"], 1);
     assert_eq!(detail["amount"], 1000);
-    let (status, body) = stack
-        .call(
-            0,
-            Method::GET,
-            &format!("/v1/payments/{payment}"),
-            Some(&other),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("NOT_FOUND"))
+    assert_problem_body(
+        stack
+            .call(
+                0,
+                Method::GET,
+                &format!("/v1/payments/{payment}"),
+                Some(&other),
+                None,
+            )
+            .await,
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
     );
     let (status, mine) = stack
         .call(0, Method::GET, "/v1/users/1/reservations", None, None)
@@ -230,18 +227,18 @@ async fn points_come_from_the_operator_side_in_production(
     };
     let stack = Stack::start(options, |gw, _| gw.points.self_charge = Some(false)).await;
     let before = stack.snapshot().await;
-    let (status, body) = stack
-        .call(
-            0,
-            Method::POST,
-            "/v1/users/7/points/charge",
-            None,
-            Some(json!({"amount": 10_000_000})),
-        )
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("SELF_CHARGE_DISABLED"))
+    assert_problem_body(
+        stack
+            .call(
+                0,
+                Method::POST,
+                "/v1/users/7/points/charge",
+                None,
+                Some(json!({"amount": 10_000_000})),
+            )
+            .await,
+        StatusCode::FORBIDDEN,
+        "SELF_CHARGE_DISABLED",
     );
     assert_eq!(stack.snapshot().await, before);
 
@@ -267,13 +264,10 @@ async fn points_come_from_the_operator_side_in_production(
     );
     let (_, again) = json_of(top_up(ADMIN, "t1", 5_000).await.unwrap()).await;
     assert_eq!(again, first, "the same answer, charged once");
-    let (status, body) = json_of(top_up(ADMIN, "t1", 6_000).await.unwrap()).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("IDEMPOTENCY_KEY_REUSED")
-        )
+    assert_problem_body(
+        json_of(top_up(ADMIN, "t1", 6_000).await.unwrap()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "IDEMPOTENCY_KEY_REUSED",
     );
     assert_eq!(stack.balance(7).await, 5_000);
     stack.audit().await;
