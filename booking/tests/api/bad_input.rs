@@ -1,7 +1,7 @@
 //! Malformed, unknown, mistyped and oversize bodies: always a 4xx problem+json, never a
 //! change in the database.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use testkit::prelude::*;
@@ -9,9 +9,7 @@ use testkit::prelude::*;
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn bad_bodies_get_problems_and_change_nothing(opts: PgPoolOptions, c: PgConnectOptions) {
     let app = Stack::booking(pool(opts, c).await).await;
-    let (concert, schedules) = app.create_concert(&[50]).await;
-    let token = app.active_token(1, concert).await;
-    app.charge(1, 10_000).await;
+    let (_, schedule, token) = app.admitted(1, 50, 10_000).await;
     let before = app.snapshot().await;
     let huge = format!("{{\"amount\": 1, \"pad\": \"{}\"}}", "x".repeat(70 * 1024));
     let routes = [
@@ -73,10 +71,10 @@ async fn bad_bodies_get_problems_and_change_nothing(opts: PgPoolOptions, c: PgCo
         "/v1/reservations/not-a-uuid",
         "/v1/concerts/1.5/schedules",
     ] {
-        let response = app.get(path).bearer_auth(&token).send().await.unwrap();
+        let response = app.send(Method::GET, path, Some(&token)).await;
         assert_problem(response, StatusCode::BAD_REQUEST, "INVALID_REQUEST").await;
     }
-    let answer = app.hold(&token, schedules[0], i64::MAX).await;
+    let answer = app.hold(&token, schedule, i64::MAX).await;
     assert_problem_body(answer, StatusCode::NOT_FOUND, "SEAT_NOT_FOUND");
     assert_eq!(app.snapshot().await, before);
     app.audit().await;

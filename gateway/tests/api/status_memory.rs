@@ -3,25 +3,17 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 use shared::token::TicketStatus;
 
+use testkit::metrics::value;
 use testkit::prelude::*;
 
 /// `queue_status_total{source="memory"}` of instance `i` (process-wide counter).
 async fn memory_polls(app: &Stack, i: usize) -> u64 {
-    let text = app
-        .request(i, Method::GET, "/metrics", None, None)
-        .await
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find(|l| l.starts_with("queue_status_total{") && l.contains("source=\"memory\""))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(0, |v| v as u64)
+    let text = app.metrics(i).await;
+    value(&text, "queue_status_total", &[("source", "memory")]) as u64
 }
 
 #[tokio::test]

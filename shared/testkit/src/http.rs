@@ -128,6 +128,27 @@ pub fn assert_problem_raw(head: &str, body: &[u8], status: StatusCode, code: &st
     body
 }
 
+/// Asserts `actual` has every member of `expected` with the same value — objects member by
+/// member, recursively, anything else equal as a whole — whatever else it has: several
+/// fields of one answer checked in one line, all named when one differs.
+#[track_caller]
+pub fn assert_json_includes(actual: &Value, expected: &Value) {
+    fn differences(actual: &Value, expected: &Value, at: &str, out: &mut Vec<String>) {
+        match expected.as_object() {
+            Some(members) => {
+                for (key, want) in members {
+                    differences(&actual[key], want, &format!("{at}.{key}"), out);
+                }
+            }
+            None if actual != expected => out.push(format!("{at}: {actual}, expected {expected}")),
+            None => {}
+        }
+    }
+    let mut out = Vec::new();
+    differences(actual, expected, "", &mut out);
+    assert!(out.is_empty(), "{}\nin {actual}", out.join("\n"));
+}
+
 /// Polls `check` until it yields a value, failing the test after `within`.
 pub async fn poll_until<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
 where

@@ -9,8 +9,8 @@
 //! - [`nginx`]: `deploy/nginx.conf` for real in front of in-process services.
 //! - [`http`], [`redis`], [`tokens`]: response helpers (every check of a problem answer
 //!   goes through the `assert_problem*` family), polling with a deadline, Redis cleanup and
-//!   invariants, forged tokens. [`docs`]: the OpenAPI checks both services'
-//!   document tests run.
+//!   invariants, forged tokens. [`metrics`]: a service's `/metrics` page. [`docs`]: the
+//!   OpenAPI checks both services' document tests run.
 //! - `src/bin`: `sale-driver` (the fault drill's sale) and `queue-memory` (Redis bytes per
 //!   waiting buyer).
 //!
@@ -23,6 +23,7 @@ pub mod browser;
 pub mod buyer;
 pub mod docs;
 pub mod http;
+pub mod metrics;
 pub mod nginx;
 pub mod proxy;
 pub mod redis;
@@ -34,16 +35,16 @@ pub mod tokens;
 pub mod tools;
 
 pub use http::{
-    assert_problem, assert_problem_body, assert_problem_event, assert_problem_raw, eventually,
-    json_of, poll_until,
+    assert_json_includes, assert_problem, assert_problem_body, assert_problem_event,
+    assert_problem_raw, eventually, json_of, poll_until,
 };
 pub use stack::{Backend, Options, Stack, Ticket};
 
 /// What most tests use, in one import.
 pub mod prelude {
     pub use crate::http::{
-        assert_problem, assert_problem_body, assert_problem_event, assert_problem_raw, eventually,
-        json_of, poll_until,
+        assert_json_includes, assert_problem, assert_problem_body, assert_problem_event,
+        assert_problem_raw, eventually, json_of, poll_until,
     };
     pub use crate::redis::{delete_prefix, fifo_snapshot};
     pub use crate::stack::{booking_settings, gateway_settings, Backend, Options, Stack, Ticket};

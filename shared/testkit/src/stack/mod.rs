@@ -224,6 +224,15 @@ impl Stack {
         }
     }
 
+    /// The stack's keys (single node) matching `pattern` after its prefix (`KEYS`: tests only).
+    pub async fn redis_keys(&self, pattern: &str) -> Vec<String> {
+        redis::cmd("KEYS")
+            .arg(format!("{}{pattern}", self.keys.prefix()))
+            .query_async(&mut self.redis.clone())
+            .await
+            .unwrap()
+    }
+
     /// Redis "restarted empty": every key of this stack is gone.
     pub fn wipe_redis(&self) {
         delete_prefix(self.keys.prefix());

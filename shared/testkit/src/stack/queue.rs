@@ -140,6 +140,12 @@ impl Stack {
         .status()
     }
 
+    /// Gateway `instance`'s metrics page (as [`crate::metrics::scrape`] checks it).
+    pub async fn metrics(&self, instance: usize) -> String {
+        let url = format!("{}/metrics", self.url(instance));
+        crate::metrics::scrape(self.client.get(url)).await
+    }
+
     /// The rooms API of gateway 0.
     pub async fn admin(
         &self,
@@ -184,6 +190,16 @@ impl Stack {
         .invoke_async(&mut self.redis.clone())
         .await
         .unwrap()
+    }
+
+    /// When `user_id`'s admission to a concert expires (ms, as Redis keeps it), if it has one.
+    pub async fn admission(&self, concert_id: i64, user_id: i64) -> Option<f64> {
+        redis::cmd("ZSCORE")
+            .arg(self.keys.active(concert_id))
+            .arg(user_id)
+            .query_async(&mut self.redis.clone())
+            .await
+            .unwrap()
     }
 
     pub async fn waiting_len(&self, concert_id: i64) -> u64 {
