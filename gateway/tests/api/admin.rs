@@ -128,12 +128,7 @@ async fn unknown_concert_has_no_room() {
 
 #[tokio::test]
 async fn room_changes_apply_on_every_instance_within_a_tick() {
-    let app = Stack::gateways_with(3, |s| {
-        s.queue.capacity = 1;
-        s.queue.batch_size = 1;
-        s.queue.tick_ms = 200;
-    })
-    .await;
+    let app = Stack::gateways_with(3, |s| set_queue(s, 1, 1, 200)).await;
     for user in 1..=40 {
         app.join(user, 1, user as i64).await;
     }

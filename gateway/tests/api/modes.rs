@@ -35,9 +35,7 @@ async fn two_ticks(app: &Stack) {
 async fn modes_pause_resume_and_close_admission_under_load() {
     let app = Arc::new(
         Stack::gateways_with(2, |s| {
-            s.queue.capacity = 100_000;
-            s.queue.batch_size = 5;
-            s.queue.tick_ms = 50;
+            set_queue(s, 100_000, 5, 50);
             s.rate_limit.user_joins_per_sec = 0;
         })
         .await,

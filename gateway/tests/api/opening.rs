@@ -25,9 +25,7 @@ fn at(secs_from_now: f64) -> String {
 async fn two_gateways() -> Arc<Stack> {
     Arc::new(
         Stack::gateways_with(2, |s| {
-            s.queue.capacity = 100_000;
-            s.queue.batch_size = 1_000;
-            s.queue.tick_ms = 100;
+            set_queue(s, 100_000, 1_000, 100);
             s.rate_limit.user_joins_per_sec = 0;
         })
         .await,

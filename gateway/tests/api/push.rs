@@ -47,12 +47,7 @@ async fn stream(client: &reqwest::Client, base: &str, token: &str) -> SseStream 
 
 #[tokio::test]
 async fn a_waiting_buyer_sees_positions_then_the_admission_then_gone() {
-    let app = Stack::gateways_with(2, |s| {
-        s.queue.capacity = 1;
-        s.queue.batch_size = 1;
-        s.queue.tick_ms = 100;
-    })
-    .await;
+    let app = Stack::gateways_with(2, |s| set_queue(s, 1, 1, 100)).await;
     let first = app.join(0, 1, 100).await;
     assert_eq!(first.state(), "active");
     let ahead = app.join(0, 1, 101).await;
@@ -217,12 +212,7 @@ async fn shutdown_and_a_lost_redis_end_streams_with_a_reconnect_hint() {
 
 #[tokio::test]
 async fn events_pass_through_nginx_unbuffered() {
-    let app = Stack::gateways_with(2, |s| {
-        s.queue.capacity = 1;
-        s.queue.batch_size = 1;
-        s.queue.tick_ms = 100;
-    })
-    .await;
+    let app = Stack::gateways_with(2, |s| set_queue(s, 1, 1, 100)).await;
     let gateways: Vec<String> = app
         .gateways
         .iter()
@@ -256,11 +246,7 @@ async fn events_pass_through_nginx_unbuffered() {
 
 #[tokio::test]
 async fn a_sold_out_room_and_a_lost_line_end_their_streams() {
-    let app = Stack::gateways_with(1, |s| {
-        s.queue.capacity = 1;
-        s.queue.tick_ms = 50;
-    })
-    .await;
+    let app = Stack::gateways_with(1, |s| set_queue(s, 1, 10, 50)).await;
     app.join(0, 1, 1).await;
     let waiting = app.join(0, 1, 2).await;
     let mut events = stream(&app.client, &app.url(0), &waiting.token).await;
@@ -341,11 +327,7 @@ async fn read_until(socket: &mut tokio::net::TcpStream, got: &mut Vec<u8>, needl
 
 #[tokio::test]
 async fn a_new_connection_for_a_stream_is_served_lean_and_ends_when_the_client_leaves() {
-    let app = Stack::gateways_with(1, |s| {
-        s.queue.capacity = 1;
-        s.queue.tick_ms = 50;
-    })
-    .await;
+    let app = Stack::gateways_with(1, |s| set_queue(s, 1, 10, 50)).await;
     let addr = app.gateways[0].as_ref().unwrap().addr;
     let hub = app.gateways[0].as_ref().unwrap().state.push.clone();
     app.join(0, 1, 1).await;

@@ -58,12 +58,7 @@ async fn joining_again_returns_the_same_place_never_a_second_one() {
 
 #[tokio::test]
 async fn waiting_buyer_gets_position_eta_and_poll_advice() {
-    let app = Stack::gateways_with(1, |s| {
-        s.queue.capacity = 1;
-        s.queue.batch_size = 2;
-        s.queue.tick_ms = 1000;
-    })
-    .await;
+    let app = Stack::gateways_with(1, |s| set_queue(s, 1, 2, 1000)).await;
     app.join(0, 1, 100).await;
     let mut last = 0;
     for user in 1..=5 {

@@ -18,12 +18,7 @@ async fn memory_polls(app: &Stack, i: usize) -> u64 {
 
 #[tokio::test]
 async fn far_back_polls_are_answered_from_memory_with_exact_positions() {
-    let app = Stack::gateways_with(2, |s| {
-        s.queue.capacity = 1;
-        s.queue.batch_size = 1;
-        s.queue.tick_ms = 1000;
-    })
-    .await;
+    let app = Stack::gateways_with(2, |s| set_queue(s, 1, 1, 1000)).await;
     assert_eq!(app.join(0, 1, 1000).await.state(), "active");
     let mut tickets = Vec::new();
     for user in 1..=200u64 {
@@ -117,11 +112,7 @@ async fn far_back_polls_are_answered_from_memory_with_exact_positions() {
 /// ticket active within a refresh.
 #[tokio::test]
 async fn admitted_polls_come_from_memory_until_the_admission_ends() {
-    let app = Stack::gateways_with(2, |s| {
-        s.queue.capacity = 10;
-        s.queue.tick_ms = 100;
-    })
-    .await;
+    let app = Stack::gateways_with(2, |s| set_queue(s, 10, 10, 100)).await;
     let admitted = app.join(0, 1, 7).await;
     assert_eq!(admitted.state(), "active");
     // Instance 1 answers from memory once its figures and ended list are fresh.

@@ -47,7 +47,9 @@ pub mod prelude {
         assert_problem_raw, eventually, json_of, poll_until,
     };
     pub use crate::redis::{delete_prefix, fifo_snapshot};
-    pub use crate::stack::{booking_settings, gateway_settings, Backend, Options, Stack, Ticket};
+    pub use crate::stack::{
+        booking_settings, gateway_settings, set_queue, Backend, Options, Stack, Ticket,
+    };
     pub use crate::stub::KNOWN_CONCERTS;
     pub use crate::tokens::{alg_none, b64, claims, tampered};
     pub use crate::{pool, redis_url, ADMIN};

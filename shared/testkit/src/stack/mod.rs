@@ -90,6 +90,14 @@ pub fn gateway_settings() -> GatewaySettings {
     s
 }
 
+/// A room's line in gateway settings: at most `capacity` admitted at once, `batch_size`
+/// admitted per tick of `tick_ms` (for [`Stack::gateways_with`] and [`Stack::start`]).
+pub fn set_queue(s: &mut GatewaySettings, capacity: u64, batch_size: u64, tick_ms: u64) {
+    s.queue.capacity = capacity;
+    s.queue.batch_size = batch_size;
+    s.queue.tick_ms = tick_ms;
+}
+
 /// Booking settings for tests: port 0, a fast sweeper; prefix and JWT key set by the stack.
 pub fn booking_settings() -> booking::BookingSettings {
     let mut s = booking::BookingSettings::defaults();
@@ -222,6 +230,12 @@ impl Stack {
         if let Some(gateway) = self.gateways[instance].take() {
             gateway.shutdown().await;
         }
+    }
+
+    /// Runs one Redis command on the stack's connection (a test reading or changing the
+    /// store behind the services' backs); its reply.
+    pub async fn redis_query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> T {
+        cmd.query_async(&mut self.redis.clone()).await.unwrap()
     }
 
     /// The stack's keys (single node) matching `pattern` after its prefix (`KEYS`: tests only).

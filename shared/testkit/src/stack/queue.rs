@@ -54,6 +54,11 @@ impl Stack {
         request.send().await.expect("the gateway answers")
     }
 
+    /// `GET path` on gateway 0 with `token` as the bearer when given.
+    pub async fn fetch(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        self.request(0, Method::GET, path, token, None).await
+    }
+
     /// One request through gateway `instance`, with a fresh `Idempotency-Key` when there
     /// is a body (tests that care about the key send their own requests).
     pub async fn call(
@@ -144,6 +149,15 @@ impl Stack {
     pub async fn metrics(&self, instance: usize) -> String {
         let url = format!("{}/metrics", self.url(instance));
         crate::metrics::scrape(self.client.get(url)).await
+    }
+
+    /// Asserts gateway 0's readiness probe answers `status` with these checks of Redis and
+    /// booking (`ok` or `unavailable`).
+    pub async fn assert_ready(&self, status: StatusCode, redis: &str, booking: &str) {
+        let (got, body) = json_of(self.fetch("/readyz", None).await).await;
+        assert_eq!(got, status, "{body}");
+        let checks = json!({"checks": {"redis": redis, "booking": booking}});
+        crate::http::assert_json_includes(&body, &checks);
     }
 
     /// The rooms API of gateway 0.

@@ -151,12 +151,7 @@ async fn waiting_buyer_is_refused_until_admitted_then_gets_through(
     c: PgConnectOptions,
 ) {
     use reqwest::Method;
-    let stack = stack(opts, c, |s| {
-        s.queue.capacity = 1;
-        s.queue.batch_size = 1;
-        s.queue.tick_ms = 50;
-    })
-    .await;
+    let stack = stack(opts, c, |s| set_queue(s, 1, 1, 50)).await;
     let (concert, schedule) = stack.concert_with(50, 3000).await;
     let (_, first) = stack
         .call(

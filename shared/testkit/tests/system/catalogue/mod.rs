@@ -106,11 +106,7 @@ pub(super) async fn world(opts: PgPoolOptions, c: PgConnectOptions) -> World {
         backend: Backend::Real(pool(opts, c).await),
         ..Options::default()
     };
-    let stack = Stack::start(options, |gw, _| {
-        gw.queue.capacity = 1;
-        gw.queue.tick_ms = 50;
-    })
-    .await;
+    let stack = Stack::start(options, |gw, _| set_queue(gw, 1, 10, 50)).await;
     let (concert, schedule) = stack.concert_with(10, 1000).await;
     let (other, _) = stack.concert_with(10, 1000).await;
     let join = |concert: i64, user: i64| {
