@@ -32,12 +32,6 @@ async fn two_gateways() -> Arc<Stack> {
     )
 }
 
-async fn room(app: &Stack, concert: i64) -> Value {
-    let (status, room) = app.admin(Method::GET, concert, None).await;
-    assert_eq!(status, StatusCode::OK, "{room}");
-    room
-}
-
 async fn public(app: &Stack, path: &str) -> (StatusCode, Value) {
     app.call(0, Method::GET, path, None, None).await
 }
@@ -64,7 +58,7 @@ async fn join_all(
 
 async fn wait_drawn(app: &Stack, concert: i64) -> Value {
     poll_until(Duration::from_secs(60), "the draw", || async {
-        let (status, room) = public(app, &format!("/v1/rooms/{concert}")).await;
+        let (status, room) = app.public_room(concert).await;
         assert_eq!(status, StatusCode::OK, "{room}");
         (room["draw_state"] == "drawn").then_some(room)
     })
@@ -139,7 +133,7 @@ async fn ten_thousand_prequeued_buyers_get_one_drawn_permutation_ahead_of_later_
         body["opens_at"].is_string() && body["prequeue_opens_at"].is_string(),
         "{body}"
     );
-    let (_, public_room) = public(&app, &format!("/v1/rooms/{concert}")).await;
+    let (_, public_room) = app.public_room(concert).await;
     assert_eq!(public_room["seed_sha256"], commitment.as_str());
     assert!(public_room["seed"].is_null());
     let (status, _) = public(&app, &format!("/v1/rooms/{concert}/draw")).await;
@@ -285,7 +279,7 @@ async fn a_draw_whose_writer_dies_half_way_is_finished_by_another_instance() {
 
     // A writer that claimed the draw at the very opening, writes one chunk and dies: its
     // lease (as draw_begin.lua records it) outlives the opening by two seconds.
-    let opens_at: DateTime<Utc> = room(&app, concert).await["opens_at"]
+    let opens_at: DateTime<Utc> = app.room(0, concert).await["opens_at"]
         .as_str()
         .unwrap()
         .parse()
@@ -322,7 +316,7 @@ async fn a_draw_whose_writer_dies_half_way_is_finished_by_another_instance() {
         .unwrap();
 
     // The gateways find the draw busy until the lease runs out, then finish it.
-    let draw = room(&app, concert).await["draw"].clone();
+    let draw = app.room(0, concert).await["draw"].clone();
     assert_eq!(
         (draw["state"].as_str(), draw["placed"].as_u64()),
         (Some("drawing"), Some(5_000)),
@@ -372,7 +366,7 @@ async fn a_prequeue_entry_is_one_per_user_and_can_be_left_before_the_opening() {
         (StatusCode::OK, Some("prequeue"))
     );
     poll_until(Duration::from_secs(5), "the entry counted", || async {
-        let (_, room) = public(&app, &format!("/v1/rooms/{concert}")).await;
+        let (_, room) = app.public_room(concert).await;
         (room["waiting"] == 1).then_some(())
     })
     .await;
@@ -382,7 +376,7 @@ async fn a_prequeue_entry_is_one_per_user_and_can_be_left_before_the_opening() {
     let (status, _) = app.status(0, &first.token).await;
     assert_eq!(status, StatusCode::GONE);
     poll_until(Duration::from_secs(5), "the entry gone", || async {
-        let (_, room) = public(&app, &format!("/v1/rooms/{concert}")).await;
+        let (_, room) = app.public_room(concert).await;
         (room["waiting"] == 0).then_some(())
     })
     .await;

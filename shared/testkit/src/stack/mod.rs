@@ -82,9 +82,7 @@ pub fn gateway_settings() -> GatewaySettings {
     s.redis.key_prefix = unique_prefix();
     s.redis.timeout_ms = 1000;
     s.redis.connections = 2;
-    s.queue.capacity = 100;
-    s.queue.batch_size = 10;
-    s.queue.tick_ms = 50;
+    set_queue(&mut s, 100, 10, 50);
     s.queue.active_ttl_secs = 60;
     s.booking.timeout_ms = 2000;
     s
@@ -140,12 +138,21 @@ impl Stack {
 
     /// The real booking service on `db` with `gateways` gateways in front.
     pub async fn full(db: PgPool, gateways: usize) -> Self {
+        Self::full_with(db, gateways, |_, _| {}).await
+    }
+
+    /// [`Stack::full`] with the settings changed first (as [`Stack::start`]).
+    pub async fn full_with(
+        db: PgPool,
+        gateways: usize,
+        adjust: impl FnOnce(&mut GatewaySettings, &mut booking::BookingSettings),
+    ) -> Self {
         let options = Options {
             gateways,
             backend: Backend::Real(db),
             ..Options::default()
         };
-        Self::start(options, |_, _| {}).await
+        Self::start(options, adjust).await
     }
 
     /// Starts what `options` asks for; `adjust` changes the settings first (the stack then
