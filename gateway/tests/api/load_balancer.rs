@@ -13,19 +13,12 @@ use testkit::prelude::*;
 #[tokio::test]
 async fn a_sale_through_nginx_reaches_both_gateways() {
     let app = Stack::gateways_with(2, |_| {}).await;
-    let gateways: Vec<String> = app
-        .gateways
-        .iter()
-        .flatten()
-        .map(|g| g.addr.to_string())
-        .collect();
-    let Some(nginx) = Nginx::start(&gateways, &app.stub().addr.to_string()) else {
-        eprintln!("note: nginx is not installed; skipping the load-balancer test");
+    let Some(nginx) = Nginx::in_front_of(&app, "the load-balancer test").await else {
         return;
     };
+    let gateways = app.gateway_addrs();
     let lb = nginx.url();
     let client = &app.client;
-    nginx.ready(client).await;
 
     // The public listener serves no operator route and no metrics; the internal one does.
     for path in ["/admin/rooms/1", "/metrics", "/admin/concerts"] {
@@ -158,13 +151,10 @@ async fn a_buyer_cannot_pass_x_user_id_through_nginx() {
     })
     .await;
     let gateway = app.url(0);
-    let upstream = [app.gateways[0].as_ref().unwrap().addr.to_string()];
-    let Some(nginx) = Nginx::start(&upstream, &app.stub().addr.to_string()) else {
-        eprintln!("note: nginx is not installed; skipping the load-balancer test");
+    let Some(nginx) = Nginx::in_front_of(&app, "the load-balancer test").await else {
         return;
     };
     let client = &app.client;
-    nginx.ready(client).await;
     let join = |base: String| {
         client
             .post(format!("{base}/v1/queue/tokens"))

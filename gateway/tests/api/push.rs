@@ -213,17 +213,9 @@ async fn shutdown_and_a_lost_redis_end_streams_with_a_reconnect_hint() {
 #[tokio::test]
 async fn events_pass_through_nginx_unbuffered() {
     let app = Stack::gateways_with(2, |s| set_queue(s, 1, 1, 100)).await;
-    let gateways: Vec<String> = app
-        .gateways
-        .iter()
-        .flatten()
-        .map(|g| g.addr.to_string())
-        .collect();
-    let Some(nginx) = Nginx::start(&gateways, &app.stub().addr.to_string()) else {
-        eprintln!("note: nginx is not installed; skipping the push-through-nginx test");
+    let Some(nginx) = Nginx::in_front_of(&app, "the push-through-nginx test").await else {
         return;
     };
-    nginx.ready(&app.client).await;
     let lb = nginx.url();
     let first = app.join(0, 1, 1).await;
     let me = app.join(1, 1, 2).await;

@@ -16,6 +16,31 @@ pub async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
     (status, body)
 }
 
+/// `method base+path` on `client` as a buyer's client sends it: `token` as the bearer, and a
+/// JSON `body` with a fresh `Idempotency-Key` (`keyed`: for the routes that want one) when
+/// given; the request, to send.
+pub fn buyer_request(
+    client: &reqwest::Client,
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+    keyed: bool,
+) -> reqwest::RequestBuilder {
+    let mut request = client.request(method, format!("{base}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        if keyed {
+            request = request.header("Idempotency-Key", uuid::Uuid::new_v4().to_string());
+        }
+        request = request.json(body);
+    }
+    request
+}
+
 /// The one content type of a problem answer (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";
 

@@ -48,7 +48,8 @@ pub mod prelude {
     };
     pub use crate::redis::{delete_prefix, fifo_snapshot};
     pub use crate::stack::{
-        booking_settings, gateway_settings, set_queue, Backend, Options, Stack, Ticket,
+        booking_settings, gateway_settings, set_address_limit, set_queue, set_user_limit, Backend,
+        Options, Stack, Ticket,
     };
     pub use crate::stub::KNOWN_CONCERTS;
     pub use crate::tokens::{alg_none, b64, claims, tampered};

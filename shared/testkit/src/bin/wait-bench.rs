@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
+use testkit::http::buyer_request;
 use testkit::sse::SseStream;
 use testkit::tools::{read_options, Target};
 
@@ -94,15 +95,15 @@ impl Buyer<'_> {
         token: Option<&str>,
         body: Option<Value>,
     ) -> anyhow::Result<(u16, Value)> {
-        let mut r = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            r = r.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            r = r
-                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-                .json(&b);
-        }
+        let r = buyer_request(
+            self.http,
+            self.base,
+            method,
+            path,
+            token,
+            body.as_ref(),
+            true,
+        );
         let response = r.send().await?;
         let status = response.status().as_u16();
         Ok((status, response.json().await.unwrap_or(Value::Null)))

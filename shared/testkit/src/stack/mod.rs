@@ -96,6 +96,20 @@ pub fn set_queue(s: &mut GatewaySettings, capacity: u64, batch_size: u64, tick_m
     s.queue.tick_ms = tick_ms;
 }
 
+/// The join limit per client address in gateway settings: `joins_per_sec` joins a second,
+/// bursts of `burst`.
+pub fn set_address_limit(s: &mut GatewaySettings, joins_per_sec: u32, burst: u32) {
+    s.rate_limit.joins_per_sec = joins_per_sec;
+    s.rate_limit.burst = burst;
+}
+
+/// The join limit per user in gateway settings: `joins_per_sec` joins a second, bursts of
+/// `burst`.
+pub fn set_user_limit(s: &mut GatewaySettings, joins_per_sec: u32, burst: u32) {
+    s.rate_limit.user_joins_per_sec = joins_per_sec;
+    s.rate_limit.user_burst = burst;
+}
+
 /// Booking settings for tests: port 0, a fast sweeper; prefix and JWT key set by the stack.
 pub fn booking_settings() -> booking::BookingSettings {
     let mut s = booking::BookingSettings::defaults();
@@ -225,6 +239,12 @@ impl Stack {
     /// A queue store on the stack's Redis prefix, as the services have (the same scripts).
     pub fn store(&self) -> shared::store::Store {
         shared::store::Store::new(&self.settings.redis, "test").expect("valid redis settings")
+    }
+
+    /// The running gateways' `host:port`s.
+    pub fn gateway_addrs(&self) -> Vec<String> {
+        let running = self.gateways.iter().flatten();
+        running.map(|g| g.addr.to_string()).collect()
     }
 
     /// Gateway `instance`'s base URL (wrapping around the instances).

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use shared::token::QueueClaims;
 
 use super::Stack;
-use crate::http::{json_of, poll_until};
+use crate::http::{buyer_request, json_of, poll_until};
 use secrecy::ExposeSecret;
 
 /// A joined buyer as the API described it.
@@ -42,16 +42,9 @@ impl Stack {
         token: Option<&str>,
         body: Option<Value>,
     ) -> reqwest::Response {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.url(instance)));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request.send().await.expect("the gateway answers")
+        let (base, body) = (self.url(instance), body.as_ref());
+        let r = buyer_request(&self.client, &base, method, path, token, body, false);
+        r.send().await.expect("the gateway answers")
     }
 
     /// `GET path` on gateway 0 with `token` as the bearer when given.
@@ -69,18 +62,9 @@ impl Stack {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.url(instance)));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-                .json(&body);
-        }
-        json_of(request.send().await.unwrap()).await
+        let (base, body) = (self.url(instance), body.as_ref());
+        let r = buyer_request(&self.client, &base, method, path, token, body, true);
+        json_of(r.send().await.expect("the gateway answers")).await
     }
 
     /// Holds a seat through gateway `instance` as `token`'s buyer.
