@@ -48,7 +48,7 @@ async fn booking_answers_only_the_gateway_and_rechecks_the_admission(
     c: PgConnectOptions,
 ) {
     let (stack, sold) = after_a_sale(opts, c).await;
-    let (concert, schedule, paid_token) = (sold.concert, sold.schedule, &sold.token);
+    let (concert, schedule, paid_token) = (sold.concert, sold.schedule, sold.token.clone());
     let before = stack.snapshot().await;
 
     // Straight to booking without the internal token: every buyer route is 401.
@@ -105,7 +105,7 @@ async fn a_lost_payment_answer_is_recovered_with_the_same_key_and_only_by_its_bu
     c: PgConnectOptions,
 ) {
     let (stack, sold) = after_a_sale(opts, c).await;
-    let (concert, token, first) = (sold.concert, &sold.token, &sold.payment);
+    let (concert, token, first) = (sold.concert, sold.token.clone(), &sold.payment);
     let reservation = first["reservation_ids"][0].as_str().unwrap().to_owned();
     let before = stack.snapshot().await;
     let pay = |token: &str, reservation: &str, key: &'static str| {
