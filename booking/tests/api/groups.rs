@@ -35,11 +35,17 @@ fn refusal(outcome: &PayResult) -> Option<&Refusal> {
 }
 
 async fn hold_id(app: &Stack, user_id: i64, concert: i64, schedule: i64, seat: i64) -> Uuid {
-    let (status, body) = app
-        .hold(&app.active_token(user_id, concert).await, schedule, seat)
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["reservation_id"].as_str().unwrap().parse().unwrap()
+    let token = app.active_token(user_id, concert).await;
+    app.hold_id(&token, schedule, seat).await.parse().unwrap()
+}
+
+/// Payments made, and the transactions they were committed in (`paid_at = now()`, the
+/// transaction's start).
+async fn payments_and_transactions(app: &Stack) -> (i64, i64) {
+    sqlx::query_as("SELECT count(*), count(DISTINCT paid_at) FROM payments")
+        .fetch_one(app.db())
+        .await
+        .unwrap()
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -98,22 +104,14 @@ async fn a_group_commits_each_payment_on_its_own_merits(opts: PgPoolOptions, c: 
 
     // Two payments, committed together (paid_at = now() = the transaction's start); the
     // refused ones changed nothing.
-    let (payments, transactions): (i64, i64) =
-        sqlx::query_as("SELECT count(*), count(DISTINCT paid_at) FROM payments")
-            .fetch_one(app.db())
-            .await
-            .unwrap();
-    assert_eq!((payments, transactions), (2, 1));
+    assert_eq!(payments_and_transactions(&app).await, (2, 1));
     for (user, balance) in [(1, 4_000), (2, 500), (3, 4_000), (4, 5_000)] {
         assert_eq!(app.balance(user).await, balance, "user {user}");
     }
     let token = app.active_token(1, concert).await;
     for (seat, status) in [(1, "SOLD"), (2, "HELD"), (3, "SOLD")] {
-        assert_eq!(
-            app.seat_status(&token, s, seat).await,
-            status,
-            "seat {seat}"
-        );
+        let now = app.seat_status(&token, s, seat).await;
+        assert_eq!(now, status, "seat {seat}");
     }
     // The sold seats' keys are sold markers; the unpaid hold keeps its key.
     let mut conn = app.redis.clone();
@@ -128,13 +126,8 @@ async fn a_group_commits_each_payment_on_its_own_merits(opts: PgPoolOptions, c: 
     }
     // The refused buyer pays on its own afterwards with the same key.
     app.charge(2, 500).await;
-    let out = pay_together(
-        &state.db,
-        &state.store,
-        &[call(2, concert, &[r2], "b")],
-        MARKER_MS,
-    )
-    .await;
+    let alone = [call(2, concert, &[r2], "b")];
+    let out = pay_together(&state.db, &state.store, &alone, MARKER_MS).await;
     assert!(out[0].is_ok(), "{:?}", out[0]);
     app.audit().await;
     app.stop().await;
@@ -153,10 +146,7 @@ async fn concurrent_payments_commit_in_groups_and_keep_every_invariant(
         app.charge(user, 1_500).await;
         holds.push(hold_id(&app, user, concert, schedules[0], user).await);
     }
-    let before: i64 = sqlx::query_scalar("SELECT sum(balance)::BIGINT FROM users")
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    let before = app.scalar("SELECT sum(balance)::BIGINT FROM users").await;
     // Every buyer pays at once, half of them twice with the same key.
     let mut calls = Vec::new();
     for (&user, id) in buyers.iter().zip(&holds) {
@@ -175,11 +165,7 @@ async fn concurrent_payments_commit_in_groups_and_keep_every_invariant(
         assert_eq!(*status, StatusCode::CREATED, "user {user}: {body}");
         assert_eq!(body["balance"], 500, "user {user}: {body}");
     }
-    let (payments, transactions): (i64, i64) =
-        sqlx::query_as("SELECT count(*), count(DISTINCT paid_at) FROM payments")
-            .fetch_one(app.db())
-            .await
-            .unwrap();
+    let (payments, transactions) = payments_and_transactions(&app).await;
     assert_eq!(
         payments, 60,
         "one payment per buyer, replays charge nothing"
@@ -188,10 +174,7 @@ async fn concurrent_payments_commit_in_groups_and_keep_every_invariant(
         transactions < payments,
         "{payments} payments in {transactions} transactions: no group formed"
     );
-    let after: i64 = sqlx::query_scalar("SELECT sum(balance)::BIGINT FROM users")
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    let after = app.scalar("SELECT sum(balance)::BIGINT FROM users").await;
     assert_eq!(before - after, 60 * 1_000, "points conserved");
     app.audit().await;
     app.stop().await;
@@ -213,20 +196,13 @@ async fn a_group_that_times_out_answers_every_payment_unavailable_and_changes_no
     let impatient = sqlx::PgPool::connect_with(c.options([("statement_timeout", "300")]))
         .await
         .unwrap();
-    let mut blocker = app.db().begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM users WHERE id = 2 FOR UPDATE")
-        .execute(&mut *blocker)
-        .await
-        .unwrap();
+    let blocker = app
+        .lock(&["SELECT 1 FROM users WHERE id = 2 FOR UPDATE"])
+        .await;
     let before = app.snapshot().await;
     let calls = [call(1, concert, &[r1], "a"), call(2, concert, &[r2], "b")];
-    let out = pay_together(
-        &impatient,
-        &app.booking_app().state.store,
-        &calls,
-        MARKER_MS,
-    )
-    .await;
+    let store = &app.booking_app().state.store;
+    let out = pay_together(&impatient, store, &calls, MARKER_MS).await;
     // The whole group timed out: both buyers get 503 (buyer 1, whose row is free, would
     // have paid had the group been retried payment by payment).
     for outcome in &out {
@@ -238,13 +214,7 @@ async fn a_group_that_times_out_answers_every_payment_unavailable_and_changes_no
     assert_eq!(app.snapshot().await, before);
     blocker.rollback().await.unwrap();
     // Once the lock is gone the same keys go through.
-    let out = pay_together(
-        &impatient,
-        &app.booking_app().state.store,
-        &calls,
-        MARKER_MS,
-    )
-    .await;
+    let out = pay_together(&impatient, store, &calls, MARKER_MS).await;
     assert!(out.iter().all(|o| o.is_ok()), "{out:?}");
     assert_eq!(app.balance(1).await, 4_000);
     assert_eq!(app.balance(2).await, 4_000);
@@ -302,12 +272,9 @@ async fn a_hold_crossing_a_group_payment_never_deadlocks(opts: PgPoolOptions, c:
             call(b, concert, &[rb], &format!("b{round}")),
         ];
 
-        let mut gate = app.db().begin().await.unwrap();
-        sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
-            .bind(b)
-            .execute(&mut *gate)
-            .await
-            .unwrap();
+        let gate = app
+            .lock(&[&format!("SELECT 1 FROM users WHERE id = {b} FOR UPDATE")])
+            .await;
         let hold = tokio::spawn({
             let app = app.clone();
             async move { app.hold(&token_b, s, seat_a).await }

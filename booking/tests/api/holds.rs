@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use shared::token::TicketStatus;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -9,75 +9,36 @@ use testkit::prelude::*;
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn buyer_lists_schedules_and_seats_then_holds_one(opts: PgPoolOptions, c: PgConnectOptions) {
     let app = Stack::booking(pool(opts, c).await).await;
-    let (concert, schedules) = app.create_concert(&[50]).await;
-    let token = app.active_token(1, concert).await;
+    let (concert, schedule, token) = app.admitted(1, 50, 0).await;
 
-    let (status, list) = json_of(
-        app.get(&format!("/v1/concerts/{concert}/schedules"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let schedules_path = format!("/v1/concerts/{concert}/schedules");
+    let (status, list) = app.read(&schedules_path, Some(&token)).await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    assert_eq!(list[0]["schedule_id"], schedules[0]);
+    assert_eq!(list[0]["schedule_id"], schedule);
     assert_eq!(list[0]["total_seats"], 50);
     assert_eq!(list[0]["available_seats"], 50);
 
-    let (status, held) = app.hold(&token, schedules[0], 7).await;
+    let (status, held) = app.hold(&token, schedule, 7).await;
     assert_eq!(status, StatusCode::CREATED, "{held}");
     assert_eq!(held["status"], "HELD");
     assert_eq!(held["seat_no"], 7);
     assert_eq!(held["price"], 1000);
     assert!(held["held_until"].is_string());
-    assert_eq!(app.seat_status(&token, schedules[0], 7).await, "HELD");
-    let (_, list) = json_of(
-        app.get(&format!("/v1/concerts/{concert}/schedules"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    assert_eq!(app.seat_status(&token, schedule, 7).await, "HELD");
+    let (_, list) = app.read(&schedules_path, Some(&token)).await;
     assert_eq!(list[0]["available_seats"], 49);
 
     let id = held["reservation_id"].as_str().unwrap();
-    let (status, shown) = json_of(
-        app.get(&format!("/v1/reservations/{id}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let reservation = format!("/v1/reservations/{id}");
+    let (status, shown) = app.read(&reservation, Some(&token)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(shown["status"], "HELD");
     let other = app.active_token(2, concert).await;
-    let (status, body) = json_of(
-        app.get(&format!("/v1/reservations/{id}"))
-            .bearer_auth(&other)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("FORBIDDEN"))
-    );
-    let (status, body) = json_of(
-        app.get(&format!("/v1/reservations/{}", uuid::Uuid::new_v4()))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("RESERVATION_NOT_FOUND"))
-    );
+    let r = app.send(Method::GET, &reservation, Some(&other)).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "FORBIDDEN").await;
+    let unknown = format!("/v1/reservations/{}", uuid::Uuid::new_v4());
+    let r = app.send(Method::GET, &unknown, Some(&token)).await;
+    assert_problem(r, StatusCode::NOT_FOUND, "RESERVATION_NOT_FOUND").await;
     app.stop().await;
 }
 
@@ -87,40 +48,19 @@ async fn second_hold_on_same_seat_is_409_and_bad_seats_are_404(
     c: PgConnectOptions,
 ) {
     let app = Stack::booking(pool(opts, c).await).await;
-    let (concert, schedules) = app.create_concert(&[50]).await;
-    let a = app.active_token(1, concert).await;
+    let (concert, schedule, a) = app.admitted(1, 50, 0).await;
     let b = app.active_token(2, concert).await;
-    assert_eq!(app.hold(&a, schedules[0], 1).await.0, StatusCode::CREATED);
-    let (status, body) = app.hold(&b, schedules[0], 1).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("SEAT_UNAVAILABLE"))
-    );
-    for (schedule, seat) in [
-        (schedules[0], 0),
-        (schedules[0], 51),
-        (schedules[0], -1),
-        (9999, 1),
-    ] {
-        let (status, body) = app.hold(&b, schedule, seat).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (StatusCode::NOT_FOUND, Some("SEAT_NOT_FOUND")),
-            "{schedule}/{seat}"
-        );
+    app.hold_id(&a, schedule, 1).await;
+    let taken = app.hold(&b, schedule, 1).await;
+    assert_problem_body(taken, StatusCode::CONFLICT, "SEAT_UNAVAILABLE");
+    for (schedule, seat) in [(schedule, 0), (schedule, 51), (schedule, -1), (9999, 1)] {
+        let answer = app.hold(&b, schedule, seat).await;
+        assert_problem_body(answer, StatusCode::NOT_FOUND, "SEAT_NOT_FOUND");
     }
-    let (status, body) = json_of(
-        app.get("/v1/schedules/9999/seats")
-            .bearer_auth(&b)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("SCHEDULE_NOT_FOUND"))
-    );
+    let r = app
+        .send(Method::GET, "/v1/schedules/9999/seats", Some(&b))
+        .await;
+    assert_problem(r, StatusCode::NOT_FOUND, "SCHEDULE_NOT_FOUND").await;
     app.stop().await;
 }
 
@@ -135,36 +75,19 @@ async fn tokens_must_be_valid_active_and_for_this_concert(
     let before = app.snapshot().await;
 
     let wrong = app.active_token(1, other_concert).await;
-    let (status, body) = app.hold(&wrong, schedules[0], 1).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("WRONG_CONCERT"))
-    );
-    let (status, _) = json_of(
-        app.get(&format!("/v1/schedules/{}/seats", schedules[0]))
-            .bearer_auth(&wrong)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = json_of(
-        app.get(&format!("/v1/concerts/{concert}/schedules"))
-            .bearer_auth(&wrong)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    let answer = app.hold(&wrong, schedules[0], 1).await;
+    assert_problem_body(answer, StatusCode::FORBIDDEN, "WRONG_CONCERT");
+    for path in [
+        format!("/v1/schedules/{}/seats", schedules[0]),
+        format!("/v1/concerts/{concert}/schedules"),
+    ] {
+        let r = app.send(Method::GET, &path, Some(&wrong)).await;
+        assert_problem(r, StatusCode::FORBIDDEN, "WRONG_CONCERT").await;
+    }
 
     let waiting = app.token(1, concert, TicketStatus::Waiting, 600);
-    let (status, body) = app.hold(&waiting, schedules[0], 1).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("NOT_ADMITTED"))
-    );
+    let answer = app.hold(&waiting, schedules[0], 1).await;
+    assert_problem_body(answer, StatusCode::FORBIDDEN, "NOT_ADMITTED");
 
     let expired = app.token(1, concert, TicketStatus::Active, -5);
     let mut tampered = app.active_token(1, concert).await;
@@ -183,32 +106,19 @@ async fn tokens_must_be_valid_active_and_for_this_concert(
             now + 60,
         ))
     };
-    for token in [
-        expired.as_str(),
-        tampered.as_str(),
-        foreign.as_str(),
-        "garbage",
-        "a.b.c",
-    ] {
-        let (status, body) = app.hold(token, schedules[0], 1).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (StatusCode::UNAUTHORIZED, Some("INVALID_TOKEN")),
-            "{token}"
-        );
+    for token in [&expired, &tampered, &foreign, "garbage", "a.b.c"] {
+        let answer = app.hold(token, schedules[0], 1).await;
+        assert_problem_body(answer, StatusCode::UNAUTHORIZED, "INVALID_TOKEN");
     }
-    let (status, body) = json_of(
-        app.post("/v1/reservations")
-            .json(&serde_json::json!({"schedule_id": schedules[0], "seat_no": 1}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("INVALID_TOKEN"))
-    );
+    // No token at all.
+    let hold = serde_json::json!({"schedule_id": schedules[0], "seat_no": 1});
+    let r = app
+        .post("/v1/reservations")
+        .json(&hold)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, StatusCode::UNAUTHORIZED, "INVALID_TOKEN").await;
     assert_eq!(app.snapshot().await, before);
     app.stop().await;
 }
@@ -216,61 +126,25 @@ async fn tokens_must_be_valid_active_and_for_this_concert(
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn hold_limit_per_buyer_and_release(opts: PgPoolOptions, c: PgConnectOptions) {
     let app = Stack::booking_with(pool(opts, c).await, |s| s.holds.max_per_user = 2).await;
-    let (concert, schedules) = app.create_concert(&[50]).await;
-    let token = app.active_token(1, concert).await;
-    let (_, first) = app.hold(&token, schedules[0], 1).await;
-    assert_eq!(
-        app.hold(&token, schedules[0], 2).await.0,
-        StatusCode::CREATED
-    );
-    let (status, body) = app.hold(&token, schedules[0], 3).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("HOLD_LIMIT"))
-    );
+    let (concert, schedule, token) = app.admitted(1, 50, 0).await;
+    let id = app.hold_id(&token, schedule, 1).await;
+    app.hold_id(&token, schedule, 2).await;
+    let answer = app.hold(&token, schedule, 3).await;
+    assert_problem_body(answer, StatusCode::CONFLICT, "HOLD_LIMIT");
     // The refused attempt left no Redis key behind: another buyer can take seat 3.
     let other = app.active_token(2, concert).await;
-    assert_eq!(
-        app.hold(&other, schedules[0], 3).await.0,
-        StatusCode::CREATED
-    );
+    app.hold_id(&other, schedule, 3).await;
 
-    let id = first["reservation_id"].as_str().unwrap();
-    let (status, _) = json_of(
-        app.delete(&format!("/v1/reservations/{id}"))
-            .bearer_auth(&other)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let response = app
-        .delete(&format!("/v1/reservations/{id}"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.seat_status(&token, schedules[0], 1).await, "AVAILABLE");
-    let (_, shown) = json_of(
-        app.get(&format!("/v1/reservations/{id}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let reservation = format!("/v1/reservations/{id}");
+    let r = app.send(Method::DELETE, &reservation, Some(&other)).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "FORBIDDEN").await;
+    assert_eq!(app.release(&token, &id).await, StatusCode::NO_CONTENT);
+    assert_eq!(app.seat_status(&token, schedule, 1).await, "AVAILABLE");
+    let (_, shown) = app.read(&reservation, Some(&token)).await;
     assert_eq!(shown["status"], "RELEASED");
     // Released seat is holdable at once (Redis key gone too), and the limit has room again.
-    assert_eq!(
-        app.hold(&other, schedules[0], 1).await.0,
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        app.hold(&token, schedules[0], 4).await.0,
-        StatusCode::CREATED
-    );
+    app.hold_id(&other, schedule, 1).await;
+    app.hold_id(&token, schedule, 4).await;
     app.audit().await;
     app.stop().await;
 }
@@ -285,40 +159,29 @@ async fn expired_hold_frees_the_seat_and_late_payment_is_refused(
         s.holds.sweep_interval_ms = 60_000; // prove "available at once", not "after the sweep"
     })
     .await;
-    let (concert, schedules) = app.create_concert(&[50]).await;
-    let late = app.active_token(1, concert).await;
+    let (concert, schedule, late) = app.admitted(1, 50, 10_000).await;
     let other = app.active_token(2, concert).await;
-    app.charge(1, 10_000).await;
-    let (_, held) = app.hold(&late, schedules[0], 5).await;
-    let id = held["reservation_id"].as_str().unwrap().to_string();
+    let id = app.hold_id(&late, schedule, 5).await;
 
     let freed = eventually(Duration::from_secs(5), || async {
-        app.seat_status(&other, schedules[0], 5).await == "AVAILABLE"
+        app.seat_status(&other, schedule, 5).await == "AVAILABLE"
     })
     .await;
     assert!(freed, "the hold did not expire");
     let taken = eventually(Duration::from_secs(5), || async {
-        app.hold(&other, schedules[0], 5).await.0 == StatusCode::CREATED
+        app.hold(&other, schedule, 5).await.0 == StatusCode::CREATED
     })
     .await;
     assert!(taken, "another buyer could not hold the expired seat");
 
     let before = app.snapshot().await;
-    let (status, body) = app.pay(&late, &[&id], "late").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("RESERVATION_EXPIRED"))
-    );
+    let answer = app.pay(&late, &[&id], "late").await;
+    assert_problem_body(answer, StatusCode::CONFLICT, "RESERVATION_EXPIRED");
     assert_eq!(app.balance(1).await, 10_000);
     assert_eq!(app.snapshot().await, before);
-    let (_, shown) = json_of(
-        app.get(&format!("/v1/reservations/{id}"))
-            .bearer_auth(&late)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, shown) = app
+        .read(&format!("/v1/reservations/{id}"), Some(&late))
+        .await;
     assert_eq!(shown["status"], "EXPIRED");
     app.audit().await;
     app.stop().await;
@@ -331,9 +194,8 @@ async fn sweeper_marks_expired_holds(opts: PgPoolOptions, c: PgConnectOptions) {
         s.holds.sweep_interval_ms = 100;
     })
     .await;
-    let (concert, schedules) = app.create_concert(&[50]).await;
-    let token = app.active_token(1, concert).await;
-    app.hold(&token, schedules[0], 1).await;
+    let (_, schedule, token) = app.admitted(1, 50, 0).await;
+    app.hold(&token, schedule, 1).await;
     let swept = eventually(Duration::from_secs(5), || async {
         let (held, expired): (i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM seats WHERE status = 'HELD'),
@@ -355,46 +217,26 @@ async fn redis_flushed_while_holds_exist_still_no_double_sale(
     c: PgConnectOptions,
 ) {
     let app = Stack::booking(pool(opts, c).await).await;
-    let (concert, schedules) = app.create_concert(&[50]).await;
-    let a = app.active_token(1, concert).await;
+    let (concert, schedule, a) = app.admitted(1, 50, 10_000).await;
     let b = app.active_token(2, concert).await;
-    app.charge(1, 10_000).await;
     app.charge(2, 10_000).await;
-    let (_, held) = app.hold(&a, schedules[0], 9).await;
+    let id = app.hold_id(&a, schedule, 9).await;
 
     // Redis loses every key of this test (flush / restart without persistence).
-    let mut conn = app.redis.clone();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}*", app.keys.prefix()))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert!(!keys.is_empty());
-    let _: () = redis::cmd("DEL")
-        .arg(&keys)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    assert!(!app.redis_keys("*").await.is_empty());
+    app.wipe_redis();
 
     // B's admission went with the rest; admitted again (as a re-join would), B tries.
     app.admit(2, concert, 1, 600).await;
-    let (status, body) = app.hold(&b, schedules[0], 9).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("SEAT_UNAVAILABLE"))
-    );
+    let answer = app.hold(&b, schedule, 9).await;
+    assert_problem_body(answer, StatusCode::CONFLICT, "SEAT_UNAVAILABLE");
     // The database refused, so B's Redis key was released again.
-    let left: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}hold*", app.keys.prefix()))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let left = app.redis_keys("hold*").await;
     assert!(left.is_empty(), "{left:?}");
 
-    let id = held["reservation_id"].as_str().unwrap();
     app.admit(1, concert, 1, 600).await;
-    assert_eq!(app.pay(&a, &[id], "a").await.0, StatusCode::CREATED);
-    let (status, _) = app.hold(&b, schedules[0], 9).await;
+    assert_eq!(app.pay(&a, &[&id], "a").await.0, StatusCode::CREATED);
+    let (status, _) = app.hold(&b, schedule, 9).await;
     assert_eq!(status, StatusCode::CONFLICT);
     app.audit().await;
     app.stop().await;
@@ -403,19 +245,12 @@ async fn redis_flushed_while_holds_exist_still_no_double_sale(
 /// A show that has started takes no holds (the admin API may still create one in the past).
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn a_show_that_started_takes_no_holds(opts: PgPoolOptions, c: PgConnectOptions) {
-    use secrecy::ExposeSecret;
     let app = Stack::booking(pool(opts, c).await).await;
     let started = chrono::Utc::now() - chrono::Duration::minutes(5);
-    let (status, body) = json_of(
-        app.post("/admin/concerts")
-            .bearer_auth(app.booking_settings.admin.token.expose_secret())
-            .json(&serde_json::json!({"title": "Yesterday", "schedules": [
-                {"starts_at": started, "seats": 5, "price": 100}]}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let schedule = serde_json::json!({"starts_at": started, "seats": 5, "price": 100});
+    let (status, body) = app
+        .post_concert(&serde_json::json!({"title": "Yesterday", "schedules": [schedule]}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (concert, schedule) = (
         body["concert_id"].as_i64().unwrap(),
@@ -423,12 +258,8 @@ async fn a_show_that_started_takes_no_holds(opts: PgPoolOptions, c: PgConnectOpt
     );
     let token = app.active_token(1, concert).await;
     let before = app.snapshot().await;
-    let (status, body) = app.hold(&token, schedule, 1).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("SCHEDULE_CLOSED")),
-        "{body}"
-    );
+    let answer = app.hold(&token, schedule, 1).await;
+    assert_problem_body(answer, StatusCode::CONFLICT, "SCHEDULE_CLOSED");
     assert_eq!(app.snapshot().await, before, "nothing changed");
     app.stop().await;
 }
@@ -438,27 +269,23 @@ async fn a_show_that_started_takes_no_holds(opts: PgPoolOptions, c: PgConnectOpt
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn a_repeated_hold_returns_the_same_hold(opts: PgPoolOptions, c: PgConnectOptions) {
     let app = Stack::booking(pool(opts, c).await).await;
-    let (concert, schedules) = app.create_concert(&[5]).await;
-    let token = app.active_token(1, concert).await;
-    let (status, first) = app.hold(&token, schedules[0], 2).await;
+    let (concert, schedule, token) = app.admitted(1, 5, 0).await;
+    let (status, first) = app.hold(&token, schedule, 2).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     let after_first = app.snapshot().await;
     for _ in 0..3 {
-        let (status, again) = app.hold(&token, schedules[0], 2).await;
+        let (status, again) = app.hold(&token, schedule, 2).await;
         assert_eq!(status, StatusCode::OK, "{again}");
         assert_eq!(again, first, "the same hold, as it was");
     }
     assert_eq!(app.snapshot().await, after_first, "nothing new written");
     let other = app.active_token(2, concert).await;
-    let (status, body) = app.hold(&other, schedules[0], 2).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::CONFLICT, Some("SEAT_UNAVAILABLE"))
-    );
+    let answer = app.hold(&other, schedule, 2).await;
+    assert_problem_body(answer, StatusCode::CONFLICT, "SEAT_UNAVAILABLE");
     // Redis lost the key (restart): PostgreSQL recognises the buyer's hold all the same.
     app.wipe_redis();
     let token = app.active_token(1, concert).await;
-    let (status, again) = app.hold(&token, schedules[0], 2).await;
+    let (status, again) = app.hold(&token, schedule, 2).await;
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["reservation_id"], first["reservation_id"]);
     app.audit().await;
@@ -473,36 +300,32 @@ async fn a_hold_whose_answer_was_lost_is_given_back_on_retry(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let db = pool(opts, c).await;
-    let app = Stack::booking_with(db.clone(), |s| s.http.request_timeout_ms = 500).await;
-    let (concert, schedules) = app.create_concert(&[5]).await;
-    let token = app.active_token(1, concert).await;
-    app.charge(1, 100).await;
-    let mut lock = db.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM users WHERE id = 1 FOR UPDATE")
-        .execute(&mut *lock)
-        .await
-        .unwrap();
-    let (status, body) = app.hold(&token, schedules[0], 3).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    // Still being made: the retry is told to come back.
-    let (status, body) = app.hold(&token, schedules[0], 3).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let app = Stack::booking_with(pool(opts, c).await, |s| s.http.request_timeout_ms = 500).await;
+    let (_, schedule, token) = app.admitted(1, 5, 100).await;
+    let lock = app
+        .lock(&["SELECT 1 FROM users WHERE id = 1 FOR UPDATE"])
+        .await;
+    // The first try, then the retry while it is still being made: told to come back.
+    for _ in 0..2 {
+        let answer = app.hold(&token, schedule, 3).await;
+        assert_problem_body(
+            answer,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+        );
+    }
     lock.commit().await.unwrap();
     let held = poll_until(
         Duration::from_secs(10),
         "the first hold to complete",
         || async {
-            let (status, body) = app.hold(&token, schedules[0], 3).await;
+            let (status, body) = app.hold(&token, schedule, 3).await;
             (status == StatusCode::OK).then_some(body)
         },
     )
     .await;
     assert_eq!(held["status"], "HELD");
-    let holds: i64 = sqlx::query_scalar("SELECT count(*) FROM reservations")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let holds = app.scalar("SELECT count(*) FROM reservations").await;
     assert_eq!(holds, 1, "one hold, made once");
     app.audit().await;
     app.stop().await;
@@ -513,35 +336,23 @@ async fn a_hold_whose_answer_was_lost_is_given_back_on_retry(
 /// rows, which the test keeps locked, and get 503 at the deadline instead of 409.
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn holds_on_a_sold_seat_stop_in_redis(opts: PgPoolOptions, c: PgConnectOptions) {
-    let db = pool(opts, c).await;
-    let app = Stack::booking_with(db.clone(), |s| s.http.request_timeout_ms = 2_000).await;
-    let (concert, schedules) = app.create_concert(&[5]).await;
-    let token = app.active_token(1, concert).await;
-    app.charge(1, 5_000).await;
-    let (_, held) = app.hold(&token, schedules[0], 4).await;
-    let id = held["reservation_id"].as_str().unwrap().to_owned();
+    let app = Stack::booking_with(pool(opts, c).await, |s| s.http.request_timeout_ms = 2_000).await;
+    let (concert, schedule, token) = app.admitted(1, 5, 5_000).await;
+    let id = app.hold_id(&token, schedule, 4).await;
     let (status, body) = app.pay(&token, &[&id], "sold-1").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
-    let mut lock = db.begin().await.unwrap();
-    for statement in [
-        "SELECT 1 FROM seats WHERE seat_no = 4 FOR UPDATE",
-        "SELECT 1 FROM users WHERE id IN (1, 2) FOR UPDATE",
-    ] {
-        sqlx::query(statement).execute(&mut *lock).await.unwrap();
-    }
-    sqlx::query("INSERT INTO users (id) VALUES (2) ON CONFLICT DO NOTHING")
-        .execute(&mut *lock)
-        .await
-        .unwrap();
+    let lock = app
+        .lock(&[
+            "SELECT 1 FROM seats WHERE seat_no = 4 FOR UPDATE",
+            "SELECT 1 FROM users WHERE id IN (1, 2) FOR UPDATE",
+            "INSERT INTO users (id) VALUES (2) ON CONFLICT DO NOTHING",
+        ])
+        .await;
     for user in [1, 2] {
         let token = app.active_token(user, concert).await;
-        let (status, body) = app.hold(&token, schedules[0], 4).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (StatusCode::CONFLICT, Some("SEAT_UNAVAILABLE")),
-            "user {user}: {body}"
-        );
+        let answer = app.hold(&token, schedule, 4).await;
+        assert_problem_body(answer, StatusCode::CONFLICT, "SEAT_UNAVAILABLE");
     }
     lock.rollback().await.unwrap();
     app.audit().await;
@@ -565,10 +376,7 @@ async fn old_idempotency_records_are_purged(opts: PgPoolOptions, c: PgConnectOpt
     .unwrap();
     let purged = booking::idempotency::purge(&db, 48).await.unwrap();
     assert_eq!(purged, 2);
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM idempotency")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let left = app.scalar("SELECT count(*) FROM idempotency").await;
     assert_eq!(left, 1);
     assert_eq!(booking::idempotency::purge(&db, 48).await.unwrap(), 0);
     app.stop().await;

@@ -40,32 +40,19 @@ async fn the_inventory_follows_holds_releases_expiries_and_sales(
 
     let token = app.active_token(1, concert).await;
     app.charge(1, 10_000).await;
-    let (_, a) = app.hold(&token, schedules[0], 1).await;
-    let (_, b) = app.hold(&token, schedules[1], 1).await;
-    let (status, _) = app.hold(&token, schedules[0], 2).await;
-    assert_eq!(status, StatusCode::CREATED);
+    let a = app.hold_id(&token, schedules[0], 1).await;
+    let b = app.hold_id(&token, schedules[1], 1).await;
+    app.hold_id(&token, schedules[0], 2).await;
     assert_eq!(published(&app, concert).await, (8, 3, 0));
 
     // A release, a sale.
-    let r = app
-        .delete(&format!(
-            "/v1/reservations/{}",
-            b["reservation_id"].as_str().unwrap()
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let (status, body) = app
-        .pay(&token, &[a["reservation_id"].as_str().unwrap()], "inv-1")
-        .await;
+    assert_eq!(app.release(&token, &b).await, StatusCode::NO_CONTENT);
+    let (status, body) = app.pay(&token, &[&a], "inv-1").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(published(&app, concert).await, (8, 1, 1));
 
-    // The last hold runs out and the sweeper resets it.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    poll_until(Duration::from_secs(5), "the sweep", || async {
+    // The last hold runs out (1 s) and the sweeper resets it.
+    poll_until(Duration::from_secs(7), "the sweep", || async {
         (published(&app, concert).await == (8, 0, 1)).then_some(())
     })
     .await;

@@ -9,42 +9,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+use testkit::metrics::{sample, scrape, value};
 use testkit::prelude::*;
-
-/// The sum of the samples of `name` whose labels include every `(key, value)` of `labels`;
-/// `None` when no sample matches.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let mut found = None;
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let Some((series, value)) = line.rsplit_once(' ') else {
-            continue;
-        };
-        let (metric, label_text) = match series.split_once('{') {
-            Some((metric, rest)) => (metric, rest.trim_end_matches('}')),
-            None => (series, ""),
-        };
-        if metric != name {
-            continue;
-        }
-        if labels
-            .iter()
-            .all(|(k, v)| label_text.contains(&format!("{k}=\"{v}\"")))
-        {
-            *found.get_or_insert(0.0) += value.parse::<f64>().unwrap_or(0.0);
-        }
-    }
-    found
-}
-
-async fn scrape(app: &Stack) -> String {
-    let response = app.get("/metrics").send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.text().await.unwrap()
-}
-
-fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
-    sample(text, name, labels).unwrap_or(0.0)
-}
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
 async fn metrics_show_holds_payments_pools_and_requests_after_traffic(
@@ -52,21 +18,17 @@ async fn metrics_show_holds_payments_pools_and_requests_after_traffic(
     c: PgConnectOptions,
 ) {
     let app = Stack::booking(pool(opts, c).await).await;
-    let before = scrape(&app).await;
+    let before = scrape(app.get("/metrics")).await;
 
-    let (concert, schedules) = app.create_concert(&[10]).await;
-    let token = app.active_token(1, concert).await;
+    let (concert, schedule, token) = app.admitted(1, 10, 5_000).await;
     let other = app.active_token(2, concert).await;
-    app.charge(1, 5_000).await;
-    let (status, held) = app.hold(&token, schedules[0], 1).await;
-    assert_eq!(status, StatusCode::CREATED, "{held}");
-    let (status, _) = app.hold(&other, schedules[0], 1).await;
+    let id = app.hold_id(&token, schedule, 1).await;
+    let (status, _) = app.hold(&other, schedule, 1).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let id = held["reservation_id"].as_str().unwrap();
-    let (status, paid) = app.pay(&token, &[id], "metrics-pay").await;
+    let (status, paid) = app.pay(&token, &[&id], "metrics-pay").await;
     assert_eq!(status, StatusCode::CREATED, "{paid}");
 
-    let after = scrape(&app).await;
+    let after = scrape(app.get("/metrics")).await;
     let moved = |name: &str, labels: &[(&str, &str)]| {
         let (b, a) = (value(&before, name, labels), value(&after, name, labels));
         assert!(a > b, "{name}{labels:?} did not move: {b} -> {a}");
@@ -84,24 +46,12 @@ async fn metrics_show_holds_payments_pools_and_requests_after_traffic(
         ("route", "/v1/reservations"),
         ("method", "POST"),
     ];
-    moved(
-        "http_requests_total",
-        &[
-            hold_route[0],
-            hold_route[1],
-            hold_route[2],
-            ("status", "201"),
-        ],
-    );
-    moved(
-        "http_requests_total",
-        &[
-            hold_route[0],
-            hold_route[1],
-            hold_route[2],
-            ("status", "409"),
-        ],
-    );
+    for status in ["201", "409"] {
+        moved(
+            "http_requests_total",
+            &[&hold_route[..], &[("status", status)]].concat(),
+        );
+    }
     moved("http_request_duration_seconds_count", &hold_route);
     moved(
         "redis_call_duration_seconds_count",
@@ -142,18 +92,13 @@ async fn shutdown_finishes_in_flight_requests_and_refuses_new_ones(
     c: PgConnectOptions,
 ) {
     let app = Stack::booking(pool(opts, c).await).await;
-    let (concert, schedules) = app.create_concert(&[10]).await;
-    let token = app.active_token(1, concert).await;
-    app.charge(1, 5_000).await;
-    let (_, held) = app.hold(&token, schedules[0], 1).await;
-    let id = held["reservation_id"].as_str().unwrap().to_owned();
+    let (_, schedule, token) = app.admitted(1, 10, 5_000).await;
+    let id = app.hold_id(&token, schedule, 1).await;
 
     // Hold the buyer's row: the payment's `SELECT ... FOR UPDATE` waits behind it.
-    let mut blocker = app.db().begin().await.unwrap();
-    sqlx::query("SELECT balance FROM users WHERE id = 1 FOR UPDATE")
-        .execute(&mut *blocker)
-        .await
-        .unwrap();
+    let blocker = app
+        .lock(&["SELECT balance FROM users WHERE id = 1 FOR UPDATE"])
+        .await;
     let payment = tokio::spawn({
         let request = app
             .post("/v1/payments")

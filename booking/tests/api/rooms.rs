@@ -29,16 +29,8 @@ async fn patch(stack: &Stack, concert: i64, body: Value) -> (StatusCode, Value) 
 async fn changes_are_merged_counted_and_read_back(opts: PgPoolOptions, c: PgConnectOptions) {
     let stack = Stack::booking(pool(opts, c).await).await;
     let (concert, _) = stack.concert_with(5, 100).await;
-    let get = || async {
-        json_of(
-            stack
-                .get(&format!("/internal/rooms/{concert}"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-    };
+    let room = format!("/internal/rooms/{concert}");
+    let get = || stack.read(&room, None);
     let (status, room) = get().await;
     assert_eq!(status, StatusCode::OK, "{room}");
     assert_eq!(
@@ -122,21 +114,17 @@ async fn bad_changes_and_callers_are_refused_and_change_nothing(
         (json!({"patch": {}}), "INVALID_REQUEST"),
         (json!([]), "INVALID_REQUEST"),
     ] {
-        let (status, problem) = patch(&stack, concert, body.clone()).await;
-        assert_eq!(
-            (status, problem["code"].as_str()),
-            (StatusCode::BAD_REQUEST, Some(code)),
-            "{body}: {problem}"
-        );
+        let answer = patch(&stack, concert, body.clone()).await;
+        assert_problem_body(answer, StatusCode::BAD_REQUEST, code);
     }
-    let (status, problem) = patch(&stack, 999_999, change(json!({"enabled": false}))).await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("CONCERT_NOT_FOUND"))
+    assert_problem_body(
+        patch(&stack, 999_999, change(json!({"enabled": false}))).await,
+        StatusCode::NOT_FOUND,
+        "CONCERT_NOT_FOUND",
     );
-    let (status, _) = json_of(stack.get("/internal/rooms/999999").send().await.unwrap()).await;
+    let (status, _) = stack.read("/internal/rooms/999999", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = json_of(stack.get("/internal/rooms/0").send().await.unwrap()).await;
+    let (status, _) = stack.read("/internal/rooms/0", None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     // Without the internal token: 401, nothing read or written.
     for method in [Method::GET, Method::PATCH] {
@@ -152,10 +140,7 @@ async fn bad_changes_and_callers_are_refused_and_change_nothing(
             .unwrap();
         assert_problem(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
     }
-    let rooms: i64 = sqlx::query_scalar("SELECT count(*) FROM rooms")
-        .fetch_one(stack.db())
-        .await
-        .unwrap();
+    let rooms = stack.scalar("SELECT count(*) FROM rooms").await;
     assert_eq!(rooms, 0, "no room row was written");
     assert_eq!(stack.snapshot().await, before);
     stack.stop().await;

@@ -94,9 +94,8 @@ async fn bad_room_settings_are_400_and_change_nothing() {
         json!({"capacity": 10, "speed": 3}),
     ];
     for body in bad {
-        let (status, problem) = app.admin(Method::PUT, 1, Some(body.clone())).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {problem}");
-        assert_eq!(problem_code(&problem), "INVALID_REQUEST");
+        let answer = app.admin(Method::PUT, 1, Some(body.clone())).await;
+        assert_problem_body(answer, StatusCode::BAD_REQUEST, "INVALID_REQUEST");
     }
     let (_, room) = app.admin(Method::GET, 1, None).await;
     assert_eq!(room["capacity"], 100);
@@ -117,29 +116,19 @@ async fn bad_room_settings_are_400_and_change_nothing() {
 #[tokio::test]
 async fn unknown_concert_has_no_room() {
     let app = Stack::gateways(1).await;
-    let (status, body) = app.admin(Method::GET, 4242, None).await;
-    assert_eq!(
-        (status, problem_code(&body)),
-        (StatusCode::NOT_FOUND, "CONCERT_NOT_FOUND")
-    );
-    let (status, body) = app
-        .admin(Method::PUT, 4242, Some(json!({"capacity": 3})))
-        .await;
-    assert_eq!(
-        (status, problem_code(&body)),
-        (StatusCode::NOT_FOUND, "CONCERT_NOT_FOUND")
-    );
+    for (method, body) in [
+        (Method::GET, None),
+        (Method::PUT, Some(json!({"capacity": 3}))),
+    ] {
+        let answer = app.admin(method, 4242, body).await;
+        assert_problem_body(answer, StatusCode::NOT_FOUND, "CONCERT_NOT_FOUND");
+    }
     app.stop().await;
 }
 
 #[tokio::test]
 async fn room_changes_apply_on_every_instance_within_a_tick() {
-    let app = Stack::gateways_with(3, |s| {
-        s.queue.capacity = 1;
-        s.queue.batch_size = 1;
-        s.queue.tick_ms = 200;
-    })
-    .await;
+    let app = Stack::gateways_with(3, |s| set_queue(s, 1, 1, 200)).await;
     for user in 1..=40 {
         app.join(user, 1, user as i64).await;
     }

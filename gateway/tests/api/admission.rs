@@ -14,12 +14,7 @@ use testkit::prelude::*;
 
 #[tokio::test]
 async fn fifo_with_1000_buyers_through_3_instances() {
-    let app = Stack::gateways_with(3, |s| {
-        s.queue.capacity = 1;
-        s.queue.batch_size = 100;
-        s.queue.tick_ms = 50;
-    })
-    .await;
+    let app = Stack::gateways_with(3, |s| set_queue(s, 1, 100, 50)).await;
     let app = Arc::new(app);
     // 1,000 buyers join at once, spread over the three instances.
     let joins = (1..=1000i64).map(|user| {
@@ -129,9 +124,7 @@ async fn admissions_by_slot(app: &Stack, concert_id: i64) -> BTreeMap<i64, Vec<u
 /// Admitted over `window` consecutive tick slots once admissions flow.
 async fn admitted_over_window(instances: usize, batch: u64, window: i64) -> u64 {
     let app = Stack::gateways_with(instances, |s| {
-        s.queue.capacity = 1;
-        s.queue.batch_size = batch;
-        s.queue.tick_ms = 100;
+        set_queue(s, 1, batch, 100);
         s.queue.active_ttl_secs = 600;
     })
     .await;
@@ -188,9 +181,7 @@ async fn capacity_is_never_exceeded_under_joins_leaves_and_expiries() {
     const CAPACITY: u64 = 8;
     let app = Arc::new(
         Stack::gateways_with(3, |s| {
-            s.queue.capacity = CAPACITY;
-            s.queue.batch_size = 4;
-            s.queue.tick_ms = 50;
+            set_queue(s, CAPACITY, 4, 50);
             s.queue.active_ttl_secs = 1;
         })
         .await,

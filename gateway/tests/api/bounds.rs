@@ -131,11 +131,7 @@ async fn a_flood_of_unknown_concert_ids_stays_within_the_cache() {
 
 #[tokio::test]
 async fn one_account_cannot_loop_joins_past_its_limit() {
-    let app = Stack::gateways_with(1, |s| {
-        s.rate_limit.user_joins_per_sec = 1;
-        s.rate_limit.user_burst = 3;
-    })
-    .await;
+    let app = Stack::gateways_with(1, |s| set_user_limit(s, 1, 3)).await;
     for _ in 0..3 {
         let ticket = app.join(0, 1, 77).await;
         app.leave(0, &ticket.token).await;
@@ -160,8 +156,7 @@ async fn the_address_limit_keys_on_forwarded_for_only_from_a_trusted_proxy() {
     // The test client (127.0.0.1) is the trusted proxy: each forwarded client gets its own
     // bucket, and a client's own claims left of the proxy's entry are ignored.
     let behind_proxy = Stack::gateways_with(1, |s| {
-        s.rate_limit.joins_per_sec = 1;
-        s.rate_limit.burst = 2;
+        set_address_limit(s, 1, 2);
         s.rate_limit.trusted_proxies = "127.0.0.1".into();
     })
     .await;
@@ -180,11 +175,7 @@ async fn the_address_limit_keys_on_forwarded_for_only_from_a_trusted_proxy() {
     behind_proxy.stop().await;
 
     // Without trust, X-Forwarded-For is the client's own claim: one bucket for the peer.
-    let direct = Stack::gateways_with(1, |s| {
-        s.rate_limit.joins_per_sec = 1;
-        s.rate_limit.burst = 2;
-    })
-    .await;
+    let direct = Stack::gateways_with(1, |s| set_address_limit(s, 1, 2)).await;
     for (user, xff) in [(1, "203.0.113.1"), (2, "203.0.113.2")] {
         assert!(join(&direct, user, xff)
             .await

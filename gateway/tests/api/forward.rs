@@ -8,6 +8,12 @@ use shared::token::TicketStatus;
 
 use testkit::prelude::*;
 
+/// What the stub booking service echoes of `r` (a 200 from it).
+async fn echo(r: reqwest::Response, what: &str) -> Value {
+    assert_eq!(r.status(), StatusCode::OK, "{what} goes to booking");
+    r.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn active_token_reaches_booking_with_method_path_query_body_and_headers() {
     let app = Stack::gateways(1).await;
@@ -26,42 +32,35 @@ async fn active_token_reaches_booking_with_method_path_query_body_and_headers() 
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["x-request-id"], "req-fwd-1");
-    let echo: Value = r.json().await.unwrap();
-    assert_eq!(echo["method"], "POST");
-    assert_eq!(echo["path"], "/v1/reservations");
-    assert_eq!(echo["query"], "dry=1");
-    assert_eq!(echo["authorization"], format!("Bearer {}", t.token));
-    assert_eq!(echo["content_type"], "application/json");
-    assert_eq!(echo["idempotency_key"], "idem-1");
-    assert_eq!(echo["request_id"], "req-fwd-1");
-    assert_eq!(echo["cookie"], Value::Null, "only the listed headers go on");
-    assert_eq!(echo["x_other"], Value::Null);
-    let body: Value = serde_json::from_str(echo["body"].as_str().unwrap()).unwrap();
+    let sent = echo(r, "a hold").await;
+    let passed = json!({
+        "method": "POST",
+        "path": "/v1/reservations",
+        "query": "dry=1",
+        "authorization": format!("Bearer {}", t.token),
+        "content_type": "application/json",
+        "idempotency_key": "idem-1",
+        "request_id": "req-fwd-1",
+        // Only the listed headers go on.
+        "cookie": null,
+        "x_other": null,
+    });
+    assert_json_includes(&sent, &passed);
+    let body: Value = serde_json::from_str(sent["body"].as_str().unwrap()).unwrap();
     assert_eq!(body, json!({"schedule_id": 5, "seat_no": 7}));
 
+    let reservation = "/v1/reservations/0190a1b2-0000-7000-8000-000000000000";
     for (method, path) in [
         (Method::GET, "/v1/concerts/1/schedules"),
         (Method::GET, "/v1/schedules/5/seats"),
-        (
-            Method::GET,
-            "/v1/reservations/0190a1b2-0000-7000-8000-000000000000",
-        ),
-        (
-            Method::DELETE,
-            "/v1/reservations/0190a1b2-0000-7000-8000-000000000000",
-        ),
+        (Method::GET, reservation),
+        (Method::DELETE, reservation),
     ] {
-        let r = app
-            .request(0, method.clone(), path, Some(&t.token), None)
-            .await;
-        assert_eq!(r.status(), StatusCode::OK, "{method} {path}");
-        let echo: Value = r.json().await.unwrap();
-        assert_eq!(
-            (echo["method"].as_str(), echo["path"].as_str()),
-            (Some(method.as_str()), Some(path))
-        );
+        let r = app.request(0, method.clone(), path, Some(&t.token), None);
+        let echo = echo(r.await, &format!("{method} {path}")).await;
+        let sent = json!({"method": method.as_str(), "path": path});
+        assert_json_includes(&echo, &sent);
     }
     app.stop().await;
 }
@@ -70,25 +69,9 @@ async fn active_token_reaches_booking_with_method_path_query_body_and_headers() 
 async fn booking_status_content_type_retry_after_and_body_come_back_unchanged() {
     let app = Stack::gateways(1).await;
     let t = app.join(0, 1, 1).await;
-    let r = app
-        .request(
-            0,
-            Method::GET,
-            "/v1/schedules/409/seats",
-            Some(&t.token),
-            None,
-        )
-        .await;
+    let r = app.fetch("/v1/schedules/409/seats", Some(&t.token)).await;
     assert_problem(r, StatusCode::CONFLICT, "SEAT_UNAVAILABLE").await;
-    let r = app
-        .request(
-            0,
-            Method::GET,
-            "/v1/schedules/503/seats",
-            Some(&t.token),
-            None,
-        )
-        .await;
+    let r = app.fetch("/v1/schedules/503/seats", Some(&t.token)).await;
     assert_eq!(r.headers()["retry-after"], "7");
     assert_problem(r, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").await;
     app.stop().await;
@@ -113,9 +96,7 @@ async fn waiting_token_on_a_booking_route_is_403_with_its_position() {
         let body = assert_problem(r, StatusCode::FORBIDDEN, "NOT_ADMITTED").await;
         assert_eq!(body["position"], 2);
     }
-    let r = app
-        .request(0, Method::GET, "/v1/schedules/1/seats", None, None)
-        .await;
+    let r = app.fetch("/v1/schedules/1/seats", None).await;
     assert_problem(r, StatusCode::UNAUTHORIZED, "INVALID_TOKEN").await;
     app.stop().await;
 }
@@ -124,15 +105,7 @@ async fn waiting_token_on_a_booking_route_is_403_with_its_position() {
 async fn token_for_another_concert_cannot_list_its_schedules() {
     let app = Stack::gateways(1).await;
     let t = app.join(0, 1, 1).await;
-    let r = app
-        .request(
-            0,
-            Method::GET,
-            "/v1/concerts/2/schedules",
-            Some(&t.token),
-            None,
-        )
-        .await;
+    let r = app.fetch("/v1/concerts/2/schedules", Some(&t.token)).await;
     assert_problem(r, StatusCode::FORBIDDEN, "WRONG_CONCERT").await;
     app.stop().await;
 }
@@ -150,15 +123,9 @@ async fn points_and_concert_routes_need_no_admission() {
         (Method::GET, "/v1/users/7/points/history?limit=5", None),
     ] {
         let r = app.request(0, method.clone(), path, None, body).await;
-        assert_eq!(r.status(), StatusCode::OK, "{path}");
-        let echo: Value = r.json().await.unwrap();
-        assert_eq!(echo["method"], method.as_str());
+        assert_eq!(echo(r, path).await["method"], method.as_str());
     }
-    let r = app
-        .request(0, Method::GET, "/v1/concerts/1", None, None)
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let concert: Value = r.json().await.unwrap();
+    let concert = echo(app.fetch("/v1/concerts/1", None).await, "a concert").await;
     assert_eq!(concert["concert_id"], 1);
     app.stop().await;
 }
@@ -178,20 +145,12 @@ async fn payment_ends_the_admission_so_the_token_stops_working() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let (status, body) = app.status(0, &t.token).await;
-    assert_eq!(
-        (status, problem_code(&body)),
-        (StatusCode::GONE, "TICKET_GONE")
+    assert_problem_body(
+        app.status(0, &t.token).await,
+        StatusCode::GONE,
+        "TICKET_GONE",
     );
-    let r = app
-        .request(
-            0,
-            Method::GET,
-            "/v1/schedules/1/seats",
-            Some(&t.token),
-            None,
-        )
-        .await;
+    let r = app.fetch("/v1/schedules/1/seats", Some(&t.token)).await;
     assert_problem(r, StatusCode::GONE, "TICKET_GONE").await;
     // The slot goes to the next in line.
     app.wait_active(&next.token, Duration::from_secs(5)).await;
@@ -204,24 +163,14 @@ async fn ending_the_admission_as_booking_does_makes_the_token_gone() {
     let t = app.join(0, 1, 5).await;
     let claims = t.claims(&app);
     assert_eq!(claims.st, TicketStatus::Active);
-    let store = gateway::line::LineStore::new(&app.settings.redis, "test").unwrap();
-    let ended = store.end_admission(1, 5, claims.seq).await.unwrap();
-    assert!(ended);
+    assert!(app.store().end_admission(1, 5, claims.seq).await.unwrap());
     // Booking ended it: the gateway's memory learns it at its next read of the room's
     // ended list (a refresh, ≤ 250 ms); booking routes check Redis at once (below).
     poll_until(Duration::from_secs(2), "the end seen", || async {
         (app.status(0, &t.token).await.0 == StatusCode::GONE).then_some(())
     })
     .await;
-    let r = app
-        .request(
-            0,
-            Method::GET,
-            "/v1/concerts/1/schedules",
-            Some(&t.token),
-            None,
-        )
-        .await;
+    let r = app.fetch("/v1/concerts/1/schedules", Some(&t.token)).await;
     assert_problem(r, StatusCode::GONE, "TICKET_GONE").await;
     app.stop().await;
 }
@@ -232,29 +181,17 @@ async fn booking_down_is_503_with_retry_after() {
     let t = app.join(0, 1, 1).await;
     app.stop_booking().await;
     let started = std::time::Instant::now();
-    let r = app
-        .request(
-            0,
-            Method::GET,
-            "/v1/schedules/1/seats",
-            Some(&t.token),
-            None,
-        )
-        .await;
+    let r = app.fetch("/v1/schedules/1/seats", Some(&t.token)).await;
     assert!(r.headers().contains_key("retry-after"));
     assert_problem(r, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").await;
-    let r = app
-        .request(0, Method::GET, "/v1/users/1/points", None, None)
-        .await;
+    let r = app.fetch("/v1/users/1/points", None).await;
     assert_problem(r, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").await;
     // An unknown concert cannot be looked up either: 503, not 404.
     let r = app.post_token(0, 3, 1, None).await;
     assert_problem(r, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").await;
     assert!(started.elapsed() < Duration::from_secs(5));
-    let (status, body) = json_of(app.request(0, Method::GET, "/readyz", None, None).await).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(body["checks"]["booking"], "unavailable");
-    assert_eq!(body["checks"]["redis"], "ok");
+    app.assert_ready(StatusCode::SERVICE_UNAVAILABLE, "ok", "unavailable")
+        .await;
     app.stop().await;
 }
 
@@ -280,71 +217,51 @@ async fn a_hold_on_a_seat_someone_holds_is_refused_at_the_gateway_without_callin
     let app = Stack::gateways(1).await;
     let t = app.join(0, 1, 42).await;
     assert_eq!(t.state(), "active");
-    let hold = |body: Value| {
-        let (client, url, token) = (app.client.clone(), app.url(0), t.token.clone());
-        async move {
-            client
-                .post(format!("{url}/v1/reservations"))
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-        }
+    let hold = |body: &Value, content_type: &str| {
+        app.client
+            .post(format!("{}/v1/reservations", app.url(0)))
+            .bearer_auth(&t.token)
+            .header("content-type", content_type.to_owned())
+            .body(body.to_string())
+            .send()
     };
-    let mut redis = app.redis.clone();
+    let seat = json!({"schedule_id": 5, "seat_no": 7});
     let held = app.keys.hold(1, 5, 7);
-    let _: () = redis::cmd("SET")
-        .arg(&held)
-        .arg("someone-else")
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let _: () = app
+        .redis_query(redis::cmd("SET").arg(&held).arg("someone-else"))
+        .await;
 
     // Held: 409 from the gateway (the stub would have echoed 200).
-    let r = hold(json!({"schedule_id": 5, "seat_no": 7})).await;
+    let r = hold(&seat, "application/json").await.unwrap();
     assert_problem(r, StatusCode::CONFLICT, "SEAT_UNAVAILABLE").await;
 
     // Another seat, the same seat number in another concert's key space, a body booking
     // must judge (unknown field, wrong type): forwarded to booking.
-    let _: () = redis::cmd("SET")
-        .arg(app.keys.hold(2, 5, 8))
-        .arg("x")
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let other_concert = app.keys.hold(2, 5, 8);
+    let _: () = app
+        .redis_query(redis::cmd("SET").arg(other_concert).arg("x"))
+        .await;
     for body in [
         json!({"schedule_id": 5, "seat_no": 8}),
         json!({"schedule_id": 5, "seat_no": 7, "extra": 1}),
         json!({"schedule_id": "5", "seat_no": 7}),
     ] {
-        let r = hold(body.clone()).await;
-        assert_eq!(r.status(), StatusCode::OK, "{body} goes to booking");
-        let echo: Value = r.json().await.unwrap();
-        assert_eq!(echo["path"], "/v1/reservations");
-        assert_eq!(echo["body"], body.to_string());
+        let r = hold(&body, "application/json").await.unwrap();
+        let echo = echo(r, &body.to_string()).await;
+        let sent = json!({"path": "/v1/reservations", "body": body.to_string()});
+        assert_json_includes(&echo, &sent);
     }
 
     // Not sent as JSON: booking answers it (415), as it would for a free seat.
-    let r = app
-        .client
-        .post(format!("{}/v1/reservations", app.url(0)))
-        .bearer_auth(&t.token)
-        .header("content-type", "text/plain")
-        .body(json!({"schedule_id": 5, "seat_no": 7}).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "forwarded to booking");
+    echo(hold(&seat, "text/plain").await.unwrap(), "a text body").await;
 
     // Released: forwarded again.
-    let _: () = redis::cmd("DEL")
-        .arg(&held)
-        .query_async(&mut redis)
-        .await
-        .unwrap();
-    let r = hold(json!({"schedule_id": 5, "seat_no": 7})).await;
-    assert_eq!(r.status(), StatusCode::OK);
+    let _: () = app.redis_query(redis::cmd("DEL").arg(&held)).await;
+    echo(
+        hold(&seat, "application/json").await.unwrap(),
+        "a free seat",
+    )
+    .await;
     app.stop().await; // removes every key under the test's prefix
 }
 
@@ -354,23 +271,16 @@ async fn a_waiting_token_on_a_held_seat_is_still_not_admitted() {
     app.join(0, 1, 1).await;
     let t = app.join(0, 1, 2).await;
     assert_eq!(t.state(), "waiting");
-    let mut redis = app.redis.clone();
     let held = app.keys.hold(1, 5, 7);
-    let _: () = redis::cmd("SET")
-        .arg(&held)
-        .arg("x")
-        .query_async(&mut redis)
-        .await
-        .unwrap();
-    let r = app
-        .request(
-            0,
-            Method::POST,
-            "/v1/reservations",
-            Some(&t.token),
-            Some(json!({"schedule_id": 5, "seat_no": 7})),
-        )
-        .await;
-    assert_problem(r, StatusCode::FORBIDDEN, "NOT_ADMITTED").await;
+    let _: () = app.redis_query(redis::cmd("SET").arg(&held).arg("x")).await;
+    let seat = json!({"schedule_id": 5, "seat_no": 7});
+    let r = app.request(
+        0,
+        Method::POST,
+        "/v1/reservations",
+        Some(&t.token),
+        Some(seat),
+    );
+    assert_problem(r.await, StatusCode::FORBIDDEN, "NOT_ADMITTED").await;
     app.stop().await;
 }

@@ -262,11 +262,7 @@ async fn self_charge_off_is_403_and_reaches_no_one() {
 
 #[tokio::test]
 async fn joins_beyond_the_per_address_limit_are_429_with_retry_after() {
-    let app = Stack::gateways_with(1, |s| {
-        s.rate_limit.joins_per_sec = 1;
-        s.rate_limit.burst = 3;
-    })
-    .await;
+    let app = Stack::gateways_with(1, |s| set_address_limit(s, 1, 3)).await;
     for user in 1..=3 {
         assert!(app.post_token(0, 1, user, None).await.status().is_success());
     }

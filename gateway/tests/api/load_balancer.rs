@@ -5,67 +5,43 @@
 //! `X-User-Id` never passes nginx. Skipped with a note when nginx is not installed
 //! (`scripts/test` installs it).
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use testkit::http::buyer_request;
 use testkit::nginx::Nginx;
 use testkit::prelude::*;
 
 #[tokio::test]
 async fn a_sale_through_nginx_reaches_both_gateways() {
     let app = Stack::gateways_with(2, |_| {}).await;
-    let gateways: Vec<String> = app
-        .gateways
-        .iter()
-        .flatten()
-        .map(|g| g.addr.to_string())
-        .collect();
-    let Some(nginx) = Nginx::start(&gateways, &app.stub().addr.to_string()) else {
-        eprintln!("note: nginx is not installed; skipping the load-balancer test");
+    let Some(nginx) = Nginx::in_front_of(&app, "the load-balancer test").await else {
         return;
     };
+    let gateways = app.gateway_addrs();
     let lb = nginx.url();
     let client = &app.client;
-    nginx.ready(client).await;
 
     // The public listener serves no operator route and no metrics; the internal one does.
+    let get = |base: &str, path: &str| client.get(format!("{base}{path}")).send();
     for path in ["/admin/rooms/1", "/metrics", "/admin/concerts"] {
-        let r = client.get(format!("{lb}{path}")).send().await.unwrap();
+        let r = get(&lb, path).await.unwrap();
         assert_problem(r, StatusCode::NOT_FOUND, "NOT_FOUND").await;
     }
     let internal = nginx.internal_url();
-    let r = client
-        .get(format!("{internal}/admin/rooms/1"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&internal, "/admin/rooms/1").await.unwrap();
     assert_problem(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
-    let r = client
-        .get(format!("{internal}/metrics"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&internal, "/metrics").await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("http_requests_total"));
-    let r = client
-        .get(format!("{internal}/v1/queue/status"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&internal, "/v1/queue/status").await.unwrap();
     assert_problem(r, StatusCode::NOT_FOUND, "NOT_FOUND").await;
 
     // A sale: join (admitted at once: the line is empty), status, a booking route, a
     // hold, a payment; every call with its own request id, echoed through nginx.
-    let send = |method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>| {
+    let send = |method: Method, path: &str, token: Option<&str>, body: Option<Value>| {
         let rid = format!("lb-{}", uuid::Uuid::new_v4().simple());
-        let mut request = client
-            .request(method, format!("{lb}{path}"))
-            .header("X-Request-Id", &rid);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
+        let request = buyer_request(client, &lb, method, path, token, body.as_ref(), false);
+        let request = request.header("X-Request-Id", &rid);
         async move {
             let response = request.send().await.expect("nginx answers");
             assert_eq!(
@@ -77,7 +53,7 @@ async fn a_sale_through_nginx_reaches_both_gateways() {
         }
     };
     let (status, joined) = send(
-        reqwest::Method::POST,
+        Method::POST,
         "/v1/queue/tokens",
         None,
         Some(json!({"concert_id": 1, "user_id": 42})),
@@ -87,21 +63,15 @@ async fn a_sale_through_nginx_reaches_both_gateways() {
     assert_eq!(joined["status"], "active", "{joined}");
     let token = joined["token"].as_str().unwrap().to_owned();
     for _ in 0..5 {
-        let (status, body) =
-            send(reqwest::Method::GET, "/v1/queue/status", Some(&token), None).await;
+        let (status, body) = send(Method::GET, "/v1/queue/status", Some(&token), None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let (status, body) = send(
-            reqwest::Method::GET,
-            "/v1/concerts/1/schedules",
-            Some(&token),
-            None,
-        )
-        .await;
+        let (status, body) =
+            send(Method::GET, "/v1/concerts/1/schedules", Some(&token), None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["path"], "/v1/concerts/1/schedules", "reached booking");
     }
     let (status, body) = send(
-        reqwest::Method::POST,
+        Method::POST,
         "/v1/reservations",
         Some(&token),
         Some(json!({"schedule_id": 1, "seat_no": 7})),
@@ -110,7 +80,7 @@ async fn a_sale_through_nginx_reaches_both_gateways() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["method"], "POST");
     let (status, paid) = send(
-        reqwest::Method::POST,
+        Method::POST,
         "/v1/payments",
         Some(&token),
         Some(json!({"reservation_ids": ["00000000-0000-7000-8000-000000000000"]})),
@@ -118,13 +88,7 @@ async fn a_sale_through_nginx_reaches_both_gateways() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{paid}");
     // Paid: the admission is over, whichever gateway is asked.
-    let (status, _) = send(
-        reqwest::Method::GET,
-        "/v1/concerts/1/schedules",
-        Some(&token),
-        None,
-    )
-    .await;
+    let (status, _) = send(Method::GET, "/v1/concerts/1/schedules", Some(&token), None).await;
     assert_eq!(status, StatusCode::GONE);
 
     // nginx's access log names the upstream of each request (`ua="host:port"`).
@@ -158,13 +122,10 @@ async fn a_buyer_cannot_pass_x_user_id_through_nginx() {
     })
     .await;
     let gateway = app.url(0);
-    let upstream = [app.gateways[0].as_ref().unwrap().addr.to_string()];
-    let Some(nginx) = Nginx::start(&upstream, &app.stub().addr.to_string()) else {
-        eprintln!("note: nginx is not installed; skipping the load-balancer test");
+    let Some(nginx) = Nginx::in_front_of(&app, "the load-balancer test").await else {
         return;
     };
     let client = &app.client;
-    nginx.ready(client).await;
     let join = |base: String| {
         client
             .post(format!("{base}/v1/queue/tokens"))
@@ -179,7 +140,7 @@ async fn a_buyer_cannot_pass_x_user_id_through_nginx() {
     let (status, body) = json_of(join(gateway).await.unwrap()).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["user_id"], 42, "{body}");
-    let (_, room) = app.admin(reqwest::Method::GET, 1, None).await;
+    let (_, room) = app.admin(Method::GET, 1, None).await;
     assert_eq!(
         room["last_seq"], 1,
         "the join through nginx took no ticket: {room}"

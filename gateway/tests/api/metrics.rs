@@ -9,47 +9,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
+use testkit::metrics::{sample, value};
 use testkit::prelude::*;
-
-/// The sum of the samples of `name` whose labels include every `(key, value)` of `labels`;
-/// `None` when no sample matches.
-pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let mut found = None;
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let Some((series, value)) = line.rsplit_once(' ') else {
-            continue;
-        };
-        let (metric, label_text) = match series.split_once('{') {
-            Some((metric, rest)) => (metric, rest.trim_end_matches('}')),
-            None => (series, ""),
-        };
-        if metric != name {
-            continue;
-        }
-        let all = labels
-            .iter()
-            .all(|(k, v)| label_text.contains(&format!("{k}=\"{v}\"")));
-        if all {
-            *found.get_or_insert(0.0) += value.parse::<f64>().unwrap_or(0.0);
-        }
-    }
-    found
-}
-
-async fn scrape(app: &Stack) -> String {
-    let response = app
-        .client
-        .get(format!("{}/metrics", app.url(0)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain"));
-    response.text().await.unwrap()
-}
 
 #[tokio::test]
 async fn metrics_show_room_request_and_redis_figures_after_traffic() {
@@ -58,18 +19,14 @@ async fn metrics_show_room_request_and_redis_figures_after_traffic() {
     let concert = 700_000 + (rand_id() % 100_000);
     app.stub().concerts.lock().unwrap().insert(concert);
     let c = concert.to_string();
-    let before = scrape(&app).await;
-    let joins_before = sample(
-        &before,
-        "http_requests_total",
-        &[
-            ("service", "gateway"),
-            ("route", "/v1/queue/tokens"),
-            ("method", "POST"),
-            ("status", "201"),
-        ],
-    )
-    .unwrap_or(0.0);
+    // Joins answered 201.
+    let joins = [
+        ("service", "gateway"),
+        ("route", "/v1/queue/tokens"),
+        ("method", "POST"),
+        ("status", "201"),
+    ];
+    let joins_before = value(&app.metrics(0).await, "http_requests_total", &joins);
 
     // One slot: the first buyer is admitted at once, the other two wait.
     app.configure(concert, json!({"capacity": 1})).await;
@@ -81,7 +38,7 @@ async fn metrics_show_room_request_and_redis_figures_after_traffic() {
     assert_eq!(app.leave(0, &first.token).await, StatusCode::NO_CONTENT);
 
     let text = poll_until(Duration::from_secs(10), "the room's figures", || async {
-        let text = scrape(&app).await;
+        let text = app.metrics(0).await;
         let waiting = sample(&text, "queue_waiting", &[("concert_id", &c)]);
         let active = sample(&text, "queue_active", &[("concert_id", &c)]);
         let admitted = sample(&text, "queue_admitted_total", &[("concert_id", &c)]);
@@ -102,17 +59,7 @@ async fn metrics_show_room_request_and_redis_figures_after_traffic() {
     );
     assert_eq!(joined, Some(2.0));
 
-    let joins_after = sample(
-        &text,
-        "http_requests_total",
-        &[
-            ("service", "gateway"),
-            ("route", "/v1/queue/tokens"),
-            ("method", "POST"),
-            ("status", "201"),
-        ],
-    )
-    .unwrap_or(0.0);
+    let joins_after = value(&text, "http_requests_total", &joins);
     assert!(
         joins_after >= joins_before + 3.0,
         "{joins_before} -> {joins_after}"

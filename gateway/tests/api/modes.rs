@@ -11,33 +11,22 @@ use serde_json::json;
 use testkit::prelude::*;
 use testkit::redis::fifo_snapshot;
 
-async fn room(app: &Stack) -> serde_json::Value {
-    let (status, room) = app.admin(Method::GET, 1, None).await;
-    assert_eq!(status, StatusCode::OK, "{room}");
-    room
-}
-
 /// Waits for two admission ticks to have run on the room after now.
 async fn two_ticks(app: &Stack) {
-    let seen = room(app).await["last_tick_at"].clone();
-    poll_until(Duration::from_secs(10), "a tick", || async {
-        (room(app).await["last_tick_at"] != seen).then_some(())
-    })
-    .await;
-    let seen = room(app).await["last_tick_at"].clone();
-    poll_until(Duration::from_secs(10), "another tick", || async {
-        (room(app).await["last_tick_at"] != seen).then_some(())
-    })
-    .await;
+    for what in ["a tick", "another tick"] {
+        let seen = app.room(0, 1).await["last_tick_at"].clone();
+        poll_until(Duration::from_secs(10), what, || async {
+            (app.room(0, 1).await["last_tick_at"] != seen).then_some(())
+        })
+        .await;
+    }
 }
 
 #[tokio::test]
 async fn modes_pause_resume_and_close_admission_under_load() {
     let app = Arc::new(
         Stack::gateways_with(2, |s| {
-            s.queue.capacity = 100_000;
-            s.queue.batch_size = 5;
-            s.queue.tick_ms = 50;
+            set_queue(s, 100_000, 5, 50);
             s.rate_limit.user_joins_per_sec = 0;
         })
         .await,
@@ -81,16 +70,16 @@ async fn modes_pause_resume_and_close_admission_under_load() {
 
     // Open: the line moves.
     two_ticks(&app).await;
-    assert!(room(&app).await["active"].as_u64().unwrap() > 0);
+    assert!(app.room(0, 1).await["active"].as_u64().unwrap() > 0);
 
     // queue_all: joins are still placed, nobody is admitted.
     let paused = app.configure(1, json!({"mode": "queue_all"})).await;
     assert_eq!(paused["mode"], "queue_all");
     assert_eq!(paused["enabled"], true);
     two_ticks(&app).await;
-    let before = room(&app).await;
+    let before = app.room(0, 1).await;
     tokio::time::sleep(Duration::from_millis(600)).await; // a dozen ticks
-    let after = room(&app).await;
+    let after = app.room(0, 1).await;
     assert_eq!(after["active"], before["active"], "admitted while paused");
     assert!(
         after["waiting"].as_u64() > before["waiting"].as_u64(),
@@ -101,7 +90,7 @@ async fn modes_pause_resume_and_close_admission_under_load() {
     // open again: admission resumes, in ticket order.
     app.configure(1, json!({"mode": "open"})).await;
     poll_until(Duration::from_secs(10), "admission to resume", || async {
-        (room(&app).await["active"].as_u64() > after["active"].as_u64()).then_some(())
+        (app.room(0, 1).await["active"].as_u64() > after["active"].as_u64()).then_some(())
     })
     .await;
     for _ in 0..20 {
@@ -117,12 +106,12 @@ async fn modes_pause_resume_and_close_admission_under_load() {
     );
     two_ticks(&app).await;
     let refused_before = closed_refusals.load(Ordering::Relaxed);
-    let moving = room(&app).await;
+    let moving = app.room(0, 1).await;
     poll_until(
         Duration::from_secs(10),
         "the closed line to move",
         || async {
-            (room(&app).await["active"].as_u64() > moving["active"].as_u64()).then_some(())
+            (app.room(0, 1).await["active"].as_u64() > moving["active"].as_u64()).then_some(())
         },
     )
     .await;
@@ -170,11 +159,10 @@ async fn rate_per_minute_sets_batch_and_tick() {
         json!({"mode": "closed", "enabled": true}),
         json!({"mode": "paused"}),
     ] {
-        let (status, body) = app.admin(Method::PUT, 1, Some(bad.clone())).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("INVALID_REQUEST")),
-            "{bad}: {body}"
+        assert_problem_body(
+            app.admin(Method::PUT, 1, Some(bad.clone())).await,
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
         );
     }
     let unchanged = app.admin(Method::GET, 1, None).await.1;

@@ -10,28 +10,26 @@ async fn the_page_is_compressed_cached_and_self_contained() {
     let app = Stack::gateways(1).await;
     // reqwest here does not decompress: the bytes are what the gateway sent.
     let raw = reqwest::Client::new();
+    // `GET path` with these headers.
+    let get = |path: &str, headers: &[(reqwest::header::HeaderName, &str)]| {
+        let mut request = raw.get(format!("{}{path}", app.url(0)));
+        for (name, value) in headers {
+            request = request.header(name, *value);
+        }
+        request.send()
+    };
+    let header = |r: &reqwest::Response, name: &str| r.headers()[name].to_str().unwrap().to_owned();
     for path in ["/", "/concerts/1"] {
-        let r = raw
-            .get(format!("{}{path}", app.url(0)))
-            .header(ACCEPT_ENCODING, "gzip, br")
-            .send()
-            .await
-            .unwrap();
+        let r = get(path, &[(ACCEPT_ENCODING, "gzip, br")]).await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(r.headers()[CONTENT_ENCODING], "gzip");
         assert_eq!(r.headers()[CACHE_CONTROL], "no-cache");
-        assert!(r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html"));
-        assert!(r.headers()["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("default-src 'none'"));
+        assert!(header(&r, "content-type").starts_with("text/html"));
+        assert!(header(&r, "content-security-policy").contains("default-src 'none'"));
     }
     // Plain, with the configuration and versioned assets.
-    let r = raw.get(format!("{}/", app.url(0))).send().await.unwrap();
-    let etag = r.headers()[ETAG].clone();
+    let r = get("/", &[]).await.unwrap();
+    let etag = header(&r, ETAG.as_str());
     let html = r.text().await.unwrap();
     assert!(html.contains(r#""identity_mode":"none""#), "{html}");
     assert!(html.contains(r#""self_charge":true"#), "{html}");
@@ -42,21 +40,12 @@ async fn the_page_is_compressed_cached_and_self_contained() {
         .unwrap()
         .to_owned();
     // Unchanged: 304.
-    let r = raw
-        .get(format!("{}/", app.url(0)))
-        .header(IF_NONE_MATCH, etag)
-        .send()
-        .await
-        .unwrap();
+    let r = get("/", &[(IF_NONE_MATCH, &etag)]).await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
 
     for file in ["app.js", "api.js", "views.js", "i18n.js", "app.css"] {
-        let r = raw
-            .get(format!("{}/assets/{version}/{file}", app.url(0)))
-            .header(ACCEPT_ENCODING, "gzip")
-            .send()
-            .await
-            .unwrap();
+        let path = format!("/assets/{version}/{file}");
+        let r = get(&path, &[(ACCEPT_ENCODING, "gzip")]).await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{file}");
         assert_eq!(
             r.headers()[CACHE_CONTROL],
@@ -65,15 +54,9 @@ async fn the_page_is_compressed_cached_and_self_contained() {
         assert_eq!(r.headers()[CONTENT_ENCODING], "gzip");
     }
     // Another version (a page from before a release): the file, not cached for good.
-    let r = raw
-        .get(format!("{}/assets/old/app.js", app.url(0)))
-        .send()
-        .await
-        .unwrap();
+    let r = get("/assets/old/app.js", &[]).await.unwrap();
     assert_eq!(r.headers()[CACHE_CONTROL], "no-cache");
-    let r = raw
-        .get(format!("{}/assets/{version}/secret.txt", app.url(0)))
-        .send()
+    let r = get(&format!("/assets/{version}/secret.txt"), &[])
         .await
         .unwrap();
     assert_problem(r, StatusCode::NOT_FOUND, "NOT_FOUND").await;

@@ -58,12 +58,7 @@ async fn joining_again_returns_the_same_place_never_a_second_one() {
 
 #[tokio::test]
 async fn waiting_buyer_gets_position_eta_and_poll_advice() {
-    let app = Stack::gateways_with(1, |s| {
-        s.queue.capacity = 1;
-        s.queue.batch_size = 2;
-        s.queue.tick_ms = 1000;
-    })
-    .await;
+    let app = Stack::gateways_with(1, |s| set_queue(s, 1, 2, 1000)).await;
     app.join(0, 1, 100).await;
     let mut last = 0;
     for user in 1..=5 {
@@ -103,9 +98,11 @@ async fn token_whose_ticket_is_gone_gets_a_new_ticket_and_status_410() {
     let app = Stack::gateways(1).await;
     let t = app.join(0, 1, 5).await;
     assert_eq!(app.leave(0, &t.token).await, StatusCode::NO_CONTENT);
-    let (status, body) = app.status(0, &t.token).await;
-    assert_eq!(status, StatusCode::GONE);
-    assert_eq!(problem_code(&body), "TICKET_GONE");
+    assert_problem_body(
+        app.status(0, &t.token).await,
+        StatusCode::GONE,
+        "TICKET_GONE",
+    );
     let again = app.join_with(0, 1, 5, Some(&t.token)).await;
     assert_eq!(again.status, StatusCode::CREATED);
     assert!(again.claims(&app).seq > t.claims(&app).seq);

@@ -1,85 +1,14 @@
 //! Redis down: every queue call answers 503 with `Retry-After` within the Redis timeout —
 //! never a 500, never a hang — and the gateway recovers by itself when Redis returns.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use shared::token::TicketStatus;
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 
 use testkit::prelude::*;
-
-/// How a [`FlakyRedis`] treats connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// Relays to the real Redis.
-    Up,
-    /// Closes every connection at once (a stopped Redis).
-    Down,
-    /// Accepts and never answers (a hung Redis or a dropped network).
-    Blackhole,
-}
-
-/// A TCP proxy in front of the real Redis whose behaviour a test switches; a switch also
-/// cuts every open connection.
-struct FlakyRedis {
-    addr: SocketAddr,
-    mode: watch::Sender<Mode>,
-}
-
-impl FlakyRedis {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (mode, _) = watch::channel(Mode::Up);
-        let modes = mode.clone();
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let mut changed = modes.subscribe();
-                let current = *changed.borrow_and_update();
-                tokio::spawn(async move {
-                    match current {
-                        Mode::Down => drop(client),
-                        Mode::Blackhole => {
-                            let mut client = client;
-                            let mut sink = [0u8; 1024];
-                            loop {
-                                tokio::select! {
-                                    _ = changed.changed() => break,
-                                    n = client.read(&mut sink) => if matches!(n, Ok(0) | Err(_)) { break },
-                                }
-                            }
-                        }
-                        Mode::Up => {
-                            let Ok(mut upstream) = TcpStream::connect("127.0.0.1:6379").await
-                            else {
-                                return;
-                            };
-                            let mut client = client;
-                            tokio::select! {
-                                _ = changed.changed() => {}
-                                _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
-                            }
-                        }
-                    }
-                });
-            }
-        });
-        Self { addr, mode }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://{}", self.addr)
-    }
-
-    fn set(&self, mode: Mode) {
-        self.mode.send_replace(mode);
-    }
-}
+use testkit::proxy::Mode;
 
 /// Every queue-backed call must be a 503 problem with `Retry-After`, quickly.
 async fn assert_queue_calls_are_503(app: &Stack, token: &str, within: Duration) {
@@ -119,23 +48,21 @@ async fn unreachable_redis_gives_503_with_retry_after_within_the_timeout() {
     .await;
     let token = app.mint(&claims(1, 1, 1, TicketStatus::Active, 60));
     assert_queue_calls_are_503(&app, &token, Duration::from_millis(1500)).await;
-    let r = app.request(0, Method::GET, "/healthz", None, None).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let (status, body) = json_of(app.request(0, Method::GET, "/readyz", None, None).await).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(body["checks"]["redis"], "unavailable");
-    assert_eq!(body["checks"]["booking"], "ok");
+    assert_eq!(app.fetch("/healthz", None).await.status(), StatusCode::OK);
+    app.assert_ready(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "ok")
+        .await;
     app.stop().await;
 }
 
 #[tokio::test]
 async fn redis_outage_gives_503_and_the_gateway_recovers_by_itself() {
-    let redis = FlakyRedis::start().await;
-    let app = Stack::gateways_with(1, |s| {
-        s.redis.url = redis.url();
-        s.redis.timeout_ms = 300;
-    })
-    .await;
+    let options = Options {
+        gateways: 1,
+        redis_proxy: true,
+        ..Options::default()
+    };
+    let app = Stack::start(options, |gw, _| gw.redis.timeout_ms = 300).await;
+    let redis = app.redis_proxy.as_ref().unwrap();
     let t = app.join(0, 1, 1).await;
     assert_eq!(t.state(), "active");
 

@@ -3,35 +3,22 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 use shared::token::TicketStatus;
 
+use testkit::metrics::value;
 use testkit::prelude::*;
 
 /// `queue_status_total{source="memory"}` of instance `i` (process-wide counter).
 async fn memory_polls(app: &Stack, i: usize) -> u64 {
-    let text = app
-        .request(i, Method::GET, "/metrics", None, None)
-        .await
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find(|l| l.starts_with("queue_status_total{") && l.contains("source=\"memory\""))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(0, |v| v as u64)
+    let text = app.metrics(i).await;
+    value(&text, "queue_status_total", &[("source", "memory")]) as u64
 }
 
 #[tokio::test]
 async fn far_back_polls_are_answered_from_memory_with_exact_positions() {
-    let app = Stack::gateways_with(2, |s| {
-        s.queue.capacity = 1;
-        s.queue.batch_size = 1;
-        s.queue.tick_ms = 1000;
-    })
-    .await;
+    let app = Stack::gateways_with(2, |s| set_queue(s, 1, 1, 1000)).await;
     assert_eq!(app.join(0, 1, 1000).await.state(), "active");
     let mut tickets = Vec::new();
     for user in 1..=200u64 {
@@ -125,11 +112,7 @@ async fn far_back_polls_are_answered_from_memory_with_exact_positions() {
 /// ticket active within a refresh.
 #[tokio::test]
 async fn admitted_polls_come_from_memory_until_the_admission_ends() {
-    let app = Stack::gateways_with(2, |s| {
-        s.queue.capacity = 10;
-        s.queue.tick_ms = 100;
-    })
-    .await;
+    let app = Stack::gateways_with(2, |s| set_queue(s, 10, 10, 100)).await;
     let admitted = app.join(0, 1, 7).await;
     assert_eq!(admitted.state(), "active");
     // Instance 1 answers from memory once its figures and ended list are fresh.

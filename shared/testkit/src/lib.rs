@@ -7,9 +7,10 @@
 //! - [`buyer`]: THE buyer loop — charge, join, wait for admission, pick a seat, hold, pay,
 //!   retrying 503s — used by the system tests' sales ([`sale`]) and by `sale-driver`.
 //! - [`nginx`]: `deploy/nginx.conf` for real in front of in-process services.
-//! - [`http`], [`redis`], [`tokens`]: response helpers, polling with a deadline, Redis
-//!   cleanup and invariants, forged tokens. [`docs`]: the OpenAPI checks both services'
-//!   document tests run.
+//! - [`http`], [`redis`], [`tokens`]: response helpers (every check of a problem answer
+//!   goes through the `assert_problem*` family), polling with a deadline, Redis cleanup and
+//!   invariants, forged tokens. [`metrics`]: a service's `/metrics` page. [`docs`]: the
+//!   OpenAPI checks both services' document tests run.
 //! - `src/bin`: `sale-driver` (the fault drill's sale) and `queue-memory` (Redis bytes per
 //!   waiting buyer).
 //!
@@ -22,6 +23,7 @@ pub mod browser;
 pub mod buyer;
 pub mod docs;
 pub mod http;
+pub mod metrics;
 pub mod nginx;
 pub mod proxy;
 pub mod redis;
@@ -32,14 +34,23 @@ pub mod stub;
 pub mod tokens;
 pub mod tools;
 
-pub use http::{assert_problem, eventually, json_of, poll_until, problem_code};
+pub use http::{
+    assert_json_includes, assert_problem, assert_problem_body, assert_problem_event,
+    assert_problem_raw, eventually, json_of, poll_until,
+};
 pub use stack::{Backend, Options, Stack, Ticket};
 
 /// What most tests use, in one import.
 pub mod prelude {
-    pub use crate::http::{assert_problem, eventually, json_of, poll_until, problem_code};
+    pub use crate::http::{
+        assert_json_includes, assert_problem, assert_problem_body, assert_problem_event,
+        assert_problem_raw, eventually, json_of, poll_until,
+    };
     pub use crate::redis::{delete_prefix, fifo_snapshot};
-    pub use crate::stack::{booking_settings, gateway_settings, Backend, Options, Stack, Ticket};
+    pub use crate::stack::{
+        booking_settings, gateway_settings, set_address_limit, set_queue, set_user_limit, Backend,
+        Options, Stack, Ticket,
+    };
     pub use crate::stub::KNOWN_CONCERTS;
     pub use crate::tokens::{alg_none, b64, claims, tampered};
     pub use crate::{pool, redis_url, ADMIN};

@@ -97,6 +97,18 @@ impl Nginx {
         })
     }
 
+    /// nginx in front of `stack`'s running gateways and booking service, ready to serve; or
+    /// `None`, with a note that `what` is skipped, without nginx on the machine.
+    pub async fn in_front_of(stack: &crate::Stack, what: &str) -> Option<Self> {
+        let booking = stack.booking_url().trim_start_matches("http://").to_owned();
+        let Some(nginx) = Self::start(&stack.gateway_addrs(), &booking) else {
+            eprintln!("note: nginx is not installed; skipping {what}");
+            return None;
+        };
+        nginx.ready(&stack.client).await;
+        Some(nginx)
+    }
+
     /// The public listener's base URL.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)

@@ -229,7 +229,7 @@ fn problem(status: StatusCode, code: &str, retry_after: Option<u64>) -> Response
     let mut response = (status, body.to_string()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
-        "application/problem+json".parse().unwrap(),
+        crate::http::PROBLEM_JSON.parse().unwrap(),
     );
     if let Some(secs) = retry_after {
         response

@@ -26,10 +26,13 @@ use gateway::line::LineStore;
 use redis::aio::MultiplexedConnection;
 use shared::config::RedisSettings;
 use shared::store::{Keys, RoomMode, RoomSettings};
+use testkit::tools::{read_options, redis_conn};
 
 const DRAWN: i64 = 1;
 const PROBE: i64 = 2;
 const PIPELINE: usize = 10_000;
+
+const USAGE: &str = "usage: draw-bench [--entries 10000,100000,1000000] [--redis URL]";
 
 struct Args {
     sizes: Vec<u64>,
@@ -39,28 +42,23 @@ struct Args {
 fn args() -> anyhow::Result<Args> {
     let mut parsed = Args {
         sizes: vec![10_000, 100_000, 1_000_000],
-        redis_url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        redis_url: testkit::redis_url(),
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
+    read_options(USAGE, |option, cli| {
+        match option {
             "--entries" => {
-                parsed.sizes = args
-                    .next()
-                    .context("--entries needs sizes")?
+                parsed.sizes = cli
+                    .value(option)?
                     .split(',')
                     .map(|s| s.trim().replace('_', "").parse())
                     .collect::<Result<_, _>>()
                     .context("--entries needs comma-separated numbers")?
             }
-            "--redis" => parsed.redis_url = args.next().context("--redis needs a URL")?,
-            "-h" | "--help" => {
-                println!("usage: draw-bench [--entries 10000,100000,1000000] [--redis URL]");
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?} (try --help)"),
+            "--redis" => parsed.redis_url = cli.value(option)?,
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     Ok(parsed)
 }
 
@@ -261,11 +259,7 @@ async fn delete_prefix(conn: &mut MultiplexedConnection, prefix: &str) -> anyhow
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = args()?;
-    let client = redis::Client::open(args.redis_url.as_str())?;
-    let mut conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .with_context(|| format!("connecting to {}", args.redis_url))?;
+    let mut conn = redis_conn(&args.redis_url).await?;
     let threshold: Vec<String> = redis::cmd("CONFIG")
         .arg("GET")
         .arg("slowlog-log-slower-than")

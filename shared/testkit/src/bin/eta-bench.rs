@@ -16,15 +16,17 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
+use testkit::tools::{read_options, Target};
+
+const USAGE: &str = "usage: eta-bench --concert ID [--base URL] [--ops URL] [--admin-token T] \
+     [--rate-per-minute N] [--seconds S]";
 
 struct Args {
     concert: i64,
-    base: String,
-    ops: String,
-    admin_token: String,
+    target: Target,
     rate_per_minute: u64,
     seconds: u64,
 }
@@ -32,32 +34,19 @@ struct Args {
 fn args() -> anyhow::Result<Args> {
     let mut parsed = Args {
         concert: 0,
-        base: "http://127.0.0.1:8080".into(),
-        ops: "http://127.0.0.1:8080".into(),
-        admin_token: std::env::var("ADMIN_TOKEN").unwrap_or_else(|_| "dev-admin-token".into()),
+        target: Target::default(),
         rate_per_minute: 3_000,
         seconds: 15,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--concert" => parsed.concert = value("--concert")?.parse()?,
-            "--base" => parsed.base = value("--base")?,
-            "--ops" => parsed.ops = value("--ops")?,
-            "--admin-token" => parsed.admin_token = value("--admin-token")?,
-            "--rate-per-minute" => parsed.rate_per_minute = value("--rate-per-minute")?.parse()?,
-            "--seconds" => parsed.seconds = value("--seconds")?.parse()?,
-            "-h" | "--help" => {
-                println!(
-                    "usage: eta-bench --concert ID [--base URL] [--ops URL] [--admin-token T] \
-                     [--rate-per-minute N] [--seconds S]"
-                );
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?} (try --help)"),
+    read_options(USAGE, |option, cli| {
+        match option {
+            "--concert" => parsed.concert = cli.parsed(option)?,
+            "--rate-per-minute" => parsed.rate_per_minute = cli.parsed(option)?,
+            "--seconds" => parsed.seconds = cli.parsed(option)?,
+            _ => return parsed.target.take(option, cli),
         }
-    }
+        Ok(true)
+    })?;
     if parsed.concert <= 0 {
         bail!("--concert is required");
     }
@@ -67,10 +56,7 @@ fn args() -> anyhow::Result<Args> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = args()?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let rooms = testkit::tools::Rooms::new(&client, &a.ops, &a.admin_token);
+    let (client, rooms) = a.target.connect()?;
     let room = |body: Option<Value>| {
         let rooms = rooms.clone();
         async move {
@@ -94,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
     let user_base = 700_000_000 + (chrono::Utc::now().timestamp() % 100_000) * 1_000;
     let join = |i: u64, due: Option<(Instant, Duration)>| {
         let client = client.clone();
-        let url = format!("{}/v1/queue/tokens", a.base);
+        let url = format!("{}/v1/queue/tokens", a.target.base);
         let body = json!({"concert_id": a.concert, "user_id": user_base + i as i64});
         async move {
             if let Some((started, at)) = due {

@@ -17,10 +17,13 @@ use gateway::line::{lua, LineStore};
 use redis::aio::MultiplexedConnection;
 use shared::config::RedisSettings;
 use shared::store::{Keys, RoomSettings};
+use testkit::tools::{read_options, redis_conn};
 
 const CONCERT_ID: i64 = 1;
 const PIPELINE: usize = 10_000;
 const TARGET_BYTES: f64 = 128.0;
+
+const USAGE: &str = "usage: queue-memory [--buyers N] [--redis URL] [--keep]";
 
 struct Args {
     buyers: u64,
@@ -31,29 +34,24 @@ struct Args {
 fn args() -> anyhow::Result<Args> {
     let mut parsed = Args {
         buyers: 1_000_000,
-        redis_url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        redis_url: testkit::redis_url(),
         keep: false,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
+    read_options(USAGE, |option, cli| {
+        match option {
             "--buyers" => {
-                parsed.buyers = args
-                    .next()
-                    .context("--buyers needs a number")?
+                parsed.buyers = cli
+                    .value(option)?
                     .replace('_', "")
                     .parse()
                     .context("--buyers needs a number")?
             }
-            "--redis" => parsed.redis_url = args.next().context("--redis needs a URL")?,
+            "--redis" => parsed.redis_url = cli.value(option)?,
             "--keep" => parsed.keep = true,
-            "-h" | "--help" => {
-                println!("usage: queue-memory [--buyers N] [--redis URL] [--keep]");
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?} (try --help)"),
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     if parsed.buyers < 2 {
         bail!("--buyers must be at least 2");
     }
@@ -71,11 +69,7 @@ async fn used_memory(conn: &mut MultiplexedConnection) -> anyhow::Result<i64> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = args()?;
-    let client = redis::Client::open(args.redis_url.as_str())?;
-    let mut conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .with_context(|| format!("connecting to {}", args.redis_url))?;
+    let mut conn = redis_conn(&args.redis_url).await?;
     let prefix = format!("qm-{}:", uuid::Uuid::new_v4().simple());
     let keys = Keys::new(prefix.clone());
     let queue_keys = keys.line(CONCERT_ID);

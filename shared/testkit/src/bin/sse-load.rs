@@ -31,16 +31,17 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 use testkit::sse::SseStream;
+use testkit::tools::{read_options, Target};
 
 const TTL_SECS: i64 = 600;
+
+const USAGE: &str = "see the module docs of shared/testkit/src/bin/sse-load.rs";
 
 struct Args {
     concert: i64,
     /// Stream counts to reach, in steps (the last is the total).
     steps: Vec<usize>,
-    base: String,
-    ops: String,
-    admin_token: String,
+    target: Target,
     gateway_pid: Option<u32>,
     sources: u8,
     tick_ms: u64,
@@ -54,45 +55,36 @@ fn args() -> anyhow::Result<Args> {
     let mut a = Args {
         concert: 0,
         steps: vec![1_000],
-        base: "http://127.0.0.1:8080".into(),
-        ops: "http://127.0.0.1:8080".into(),
-        admin_token: std::env::var("ADMIN_TOKEN").unwrap_or_else(|_| "dev-admin-token".into()),
+        target: Target::default(),
         gateway_pid: None,
         sources: 4,
         tick_ms: 1_000,
         batch: 500,
         admissions: 2_500,
         quiet_secs: 10,
-        redis_url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        redis_url: testkit::redis_url(),
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--concert" => a.concert = value("--concert")?.parse()?,
+    read_options(USAGE, |option, cli| {
+        match option {
+            "--concert" => a.concert = cli.parsed(option)?,
             "--streams" => {
-                a.steps = value("--streams")?
+                a.steps = cli
+                    .value(option)?
                     .split(',')
                     .map(|n| n.trim().parse())
                     .collect::<Result<_, _>>()?
             }
-            "--base" => a.base = value("--base")?,
-            "--ops" => a.ops = value("--ops")?,
-            "--admin-token" => a.admin_token = value("--admin-token")?,
-            "--gateway-pid" => a.gateway_pid = Some(value("--gateway-pid")?.parse()?),
-            "--sources" => a.sources = value("--sources")?.parse()?,
-            "--tick-ms" => a.tick_ms = value("--tick-ms")?.parse()?,
-            "--batch" => a.batch = value("--batch")?.parse()?,
-            "--admissions" => a.admissions = value("--admissions")?.parse()?,
-            "--quiet-secs" => a.quiet_secs = value("--quiet-secs")?.parse()?,
-            "--redis" => a.redis_url = value("--redis")?,
-            "-h" | "--help" => {
-                println!("see the module docs of shared/testkit/src/bin/sse-load.rs");
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?}"),
+            "--gateway-pid" => a.gateway_pid = Some(cli.parsed(option)?),
+            "--sources" => a.sources = cli.parsed(option)?,
+            "--tick-ms" => a.tick_ms = cli.parsed(option)?,
+            "--batch" => a.batch = cli.parsed(option)?,
+            "--admissions" => a.admissions = cli.parsed(option)?,
+            "--quiet-secs" => a.quiet_secs = cli.parsed(option)?,
+            "--redis" => a.redis_url = cli.value(option)?,
+            _ => return a.target.take(option, cli),
         }
-    }
+        Ok(true)
+    })?;
     a.steps.sort_unstable();
     if a.concert <= 0 || a.steps.first().is_none_or(|&n| n == 0) || a.sources == 0 {
         bail!("--concert, --streams and --sources must be positive");
@@ -133,10 +125,7 @@ struct Seen {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = args()?;
-    let admin = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let rooms = testkit::tools::Rooms::new(&admin, &a.ops, &a.admin_token);
+    let (admin, rooms) = a.target.connect()?;
     let room = |body: Value| {
         let rooms = rooms.clone();
         async move { rooms.put(a.concert, body).await.map(drop) }
@@ -153,7 +142,7 @@ async fn main() -> anyhow::Result<()> {
     let tokens: Vec<String> = stream::iter(0..total)
         .map(|i| {
             let client = admin.clone();
-            let url = format!("{}/v1/queue/tokens", a.base);
+            let url = format!("{}/v1/queue/tokens", a.target.base);
             let body = json!({"concert_id": a.concert, "user_id": user_base + i as i64});
             async move {
                 let r = client.post(url).json(&body).send().await?;
@@ -194,7 +183,7 @@ async fn main() -> anyhow::Result<()> {
     for &step in &a.steps {
         for (i, token) in tokens.by_ref().take(step - tasks.len()) {
             let client = clients[i % clients.len()].clone();
-            let url = format!("{}/v1/queue/events", a.base);
+            let url = format!("{}/v1/queue/events", a.target.base);
             let (seen, opened, refused) = (seen.clone(), opened.clone(), refused.clone());
             tasks.push(tokio::spawn(async move {
                 let Ok(r) = client.get(url).bearer_auth(&token).send().await else {

@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
+use testkit::http::buyer_request;
 use testkit::sse::SseStream;
+use testkit::tools::{read_options, Target};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
@@ -27,12 +29,12 @@ enum Mode {
     Sse,
 }
 
+const USAGE: &str = "see the module docs of shared/testkit/src/bin/wait-bench.rs";
+
 struct Args {
     concert: i64,
     mode: Mode,
-    base: String,
-    ops: String,
-    admin_token: String,
+    target: Target,
     buyers: u64,
     rate_per_minute: u64,
     arrivals_per_sec: f64,
@@ -42,38 +44,28 @@ fn args() -> anyhow::Result<Args> {
     let mut a = Args {
         concert: 0,
         mode: Mode::Poll,
-        base: "http://127.0.0.1:8080".into(),
-        ops: "http://127.0.0.1:8080".into(),
-        admin_token: std::env::var("ADMIN_TOKEN").unwrap_or_else(|_| "dev-admin-token".into()),
+        target: Target::default(),
         buyers: 600,
         rate_per_minute: 1_200,
         arrivals_per_sec: 40.0,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--concert" => a.concert = value("--concert")?.parse()?,
+    read_options(USAGE, |option, cli| {
+        match option {
+            "--concert" => a.concert = cli.parsed(option)?,
             "--mode" => {
-                a.mode = match value("--mode")?.as_str() {
+                a.mode = match cli.value(option)?.as_str() {
                     "poll" => Mode::Poll,
                     "sse" => Mode::Sse,
                     other => bail!("--mode poll|sse, not {other}"),
                 }
             }
-            "--base" => a.base = value("--base")?,
-            "--ops" => a.ops = value("--ops")?,
-            "--admin-token" => a.admin_token = value("--admin-token")?,
-            "--buyers" => a.buyers = value("--buyers")?.parse()?,
-            "--rate-per-minute" => a.rate_per_minute = value("--rate-per-minute")?.parse()?,
-            "--arrivals-per-sec" => a.arrivals_per_sec = value("--arrivals-per-sec")?.parse()?,
-            "-h" | "--help" => {
-                println!("see the module docs of shared/testkit/src/bin/wait-bench.rs");
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?}"),
+            "--buyers" => a.buyers = cli.parsed(option)?,
+            "--rate-per-minute" => a.rate_per_minute = cli.parsed(option)?,
+            "--arrivals-per-sec" => a.arrivals_per_sec = cli.parsed(option)?,
+            _ => return a.target.take(option, cli),
         }
-    }
+        Ok(true)
+    })?;
     if a.concert <= 0 {
         bail!("--concert is required");
     }
@@ -103,15 +95,15 @@ impl Buyer<'_> {
         token: Option<&str>,
         body: Option<Value>,
     ) -> anyhow::Result<(u16, Value)> {
-        let mut r = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            r = r.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            r = r
-                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-                .json(&b);
-        }
+        let r = buyer_request(
+            self.http,
+            self.base,
+            method,
+            path,
+            token,
+            body.as_ref(),
+            true,
+        );
         let response = r.send().await?;
         let status = response.status().as_u16();
         Ok((status, response.json().await.unwrap_or(Value::Null)))
@@ -235,7 +227,7 @@ async fn main() -> anyhow::Result<()> {
         .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(1_024)
         .build()?;
-    let rooms = testkit::tools::Rooms::new(&http, &a.ops, &a.admin_token);
+    let rooms = testkit::tools::Rooms::new(&http, &a.target.ops, &a.target.admin_token);
     let room = |body: Value| {
         let rooms = rooms.clone();
         async move { rooms.put(a.concert, body).await.map(drop) }
@@ -270,7 +262,7 @@ async fn main() -> anyhow::Result<()> {
                 }
                 let buyer = Buyer {
                     http,
-                    base: &a.base,
+                    base: &a.target.base,
                     concert: a.concert,
                     user: user_base + i as i64,
                 };

@@ -136,6 +136,38 @@ impl Stack {
         self.to_booking(reqwest::Method::DELETE, path)
     }
 
+    /// `method path` on booking directly (as [`Stack::to_booking`]) with `token` — a queue
+    /// token or the admin token — as the bearer when given.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::Response {
+        let request = self.to_booking(method, path);
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+        .send()
+        .await
+        .expect("booking answers")
+    }
+
+    /// `GET path` on booking directly with `token` as the bearer when given: status and JSON
+    /// body.
+    pub async fn read(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        json_of(self.send(reqwest::Method::GET, path, token).await).await
+    }
+
+    /// Releases reservation `id` on booking directly as `token`'s buyer; the status.
+    pub async fn release(&self, token: &str, id: &str) -> StatusCode {
+        let path = format!("/v1/reservations/{id}");
+        self.send(reqwest::Method::DELETE, &path, Some(token))
+            .await
+            .status()
+    }
+
     /// An active token (ticket 1) for `user_id` in `concert_id`, minted with the stack's
     /// key, and its admission written to Redis (booking checks it there for holds and
     /// payments), live for 10 minutes.
@@ -179,119 +211,135 @@ impl Stack {
         self.tokens.mint(claims)
     }
 
+    /// `POST path` on booking directly with a JSON `body`, `token` as the bearer and `key`
+    /// as the `Idempotency-Key` when given: status and JSON body.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        key: Option<&str>,
+        body: &Value,
+    ) -> (StatusCode, Value) {
+        let mut request = self.post(path).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        json_of(request.send().await.expect("booking answers")).await
+    }
+
+    /// `POST /admin/concerts` on booking directly with the admin token: status and body.
+    pub async fn post_concert(&self, concert: &Value) -> (StatusCode, Value) {
+        let admin = self.booking_settings.admin.token.expose_secret();
+        self.post_json("/admin/concerts", Some(admin), None, concert)
+            .await
+    }
+
+    /// Creates a concert of `schedules` and expects 201; its id and its schedules' ids.
+    async fn created(&self, title: &str, schedules: Vec<Value>) -> (i64, Vec<i64>) {
+        let concert = json!({"title": title, "schedules": schedules});
+        let (status, body) = self.post_concert(&concert).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let ids = body["schedule_ids"].as_array().unwrap().iter();
+        let ids = ids.map(|v| v.as_i64().unwrap()).collect();
+        (body["concert_id"].as_i64().unwrap(), ids)
+    }
+
     /// Creates a concert 30 days ahead with one schedule per entry of `seats` (price 1,000
     /// each); returns its id and the schedule ids.
     pub async fn create_concert(&self, seats: &[i32]) -> (i64, Vec<i64>) {
         let starts = Utc::now() + chrono::Duration::days(30);
-        let schedules: Vec<Value> = seats
-            .iter()
-            .map(|n| json!({"starts_at": starts, "seats": n, "price": 1000}))
-            .collect();
-        let (status, body) = json_of(
-            self.post("/admin/concerts")
-                .bearer_auth(self.booking_settings.admin.token.expose_secret())
-                .json(&json!({"title": "Test concert", "schedules": schedules}))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let ids = body["schedule_ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_i64().unwrap())
-            .collect();
-        (body["concert_id"].as_i64().unwrap(), ids)
+        let schedules = seats.iter();
+        let schedules = schedules.map(|n| json!({"starts_at": starts, "seats": n, "price": 1000}));
+        self.created("Test concert", schedules.collect()).await
+    }
+
+    /// Where most of booking's tests start: a concert of one schedule of `seats` seats (as
+    /// [`Stack::create_concert`]) and buyer `user_id` admitted to it, with `points` points
+    /// charged (none when 0). The concert's id, the schedule's and the buyer's active token.
+    pub async fn admitted(&self, user_id: i64, seats: i32, points: i64) -> (i64, i64, String) {
+        let (concert, schedules) = self.create_concert(&[seats]).await;
+        let token = self.active_token(user_id, concert).await;
+        if points > 0 {
+            let (status, body) = self.charge(user_id, points).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        (concert, schedules[0], token)
     }
 
     /// A concert with one schedule of `seats` seats at `price` points; its id and the
     /// schedule's.
     pub async fn concert_with(&self, seats: i64, price: i64) -> (i64, i64) {
         let starts = Utc::now() + chrono::Duration::days(10);
-        let (status, body) = json_of(
-            self.post("/admin/concerts")
-                .bearer_auth(self.booking_settings.admin.token.expose_secret())
-                .json(&json!({"title": "Stack", "schedules": [{"starts_at": starts, "seats": seats, "price": price}]}))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        (
-            body["concert_id"].as_i64().unwrap(),
-            body["schedule_ids"][0].as_i64().unwrap(),
-        )
+        let schedule = json!({"starts_at": starts, "seats": seats, "price": price});
+        let (concert, schedules) = self.created("Stack", vec![schedule]).await;
+        (concert, schedules[0])
     }
 
-    /// Charges `amount` points to `user_id` on booking directly.
+    /// Charges `amount` points to `user_id` on booking directly (a fresh idempotency key).
     pub async fn charge(&self, user_id: i64, amount: i64) -> (StatusCode, Value) {
-        json_of(
-            self.post(&format!("/v1/users/{user_id}/points/charge"))
-                .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-                .json(&json!({"amount": amount}))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        let path = format!("/v1/users/{user_id}/points/charge");
+        let key = uuid::Uuid::new_v4().to_string();
+        let body = json!({"amount": amount});
+        self.post_json(&path, None, Some(&key), &body).await
     }
 
     /// Holds a seat on booking directly.
     pub async fn hold(&self, token: &str, schedule_id: i64, seat_no: i64) -> (StatusCode, Value) {
-        json_of(
-            self.post("/v1/reservations")
-                .bearer_auth(token)
-                .json(&json!({"schedule_id": schedule_id, "seat_no": seat_no}))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        let body = json!({"schedule_id": schedule_id, "seat_no": seat_no});
+        self.post_json("/v1/reservations", Some(token), None, &body)
+            .await
+    }
+
+    /// Holds a seat on booking directly and expects 201; the reservation's id.
+    pub async fn hold_id(&self, token: &str, schedule_id: i64, seat_no: i64) -> String {
+        let (status, body) = self.hold(token, schedule_id, seat_no).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["reservation_id"].as_str().unwrap().to_owned()
     }
 
     /// Pays on booking directly.
     pub async fn pay(&self, token: &str, ids: &[&str], key: &str) -> (StatusCode, Value) {
-        json_of(
-            self.post("/v1/payments")
-                .bearer_auth(token)
-                .header("Idempotency-Key", key)
-                .json(&json!({"reservation_ids": ids}))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        let body = json!({"reservation_ids": ids});
+        self.post_json("/v1/payments", Some(token), Some(key), &body)
+            .await
     }
 
+    /// `user_id`'s balance, read on booking directly.
     pub async fn balance(&self, user_id: i64) -> i64 {
-        let (status, body) = json_of(
-            self.get(&format!("/v1/users/{user_id}/points"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
+        let (status, body) = self
+            .read(&format!("/v1/users/{user_id}/points"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
         body["balance"].as_i64().unwrap()
     }
 
+    /// The status of seat `seat_no` as `token`'s buyer sees it.
     pub async fn seat_status(&self, token: &str, schedule_id: i64, seat_no: i64) -> String {
-        let (status, body) = json_of(
-            self.get(&format!("/v1/schedules/{schedule_id}/seats"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let path = format!("/v1/schedules/{schedule_id}/seats");
+        let (status, body) = self.read(&path, Some(token)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["seats"][(seat_no - 1) as usize]["status"]
             .as_str()
             .unwrap()
             .to_string()
+    }
+
+    /// The one number `sql` selects from the test database (a `count(*)`, a sum).
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(self.db()).await.unwrap()
+    }
+
+    /// Row locks held by the test: runs `statements` (`SELECT ... FOR UPDATE`, or anything
+    /// else to do under them) in a transaction the test commits or rolls back to let go.
+    pub async fn lock(&self, statements: &[&str]) -> sqlx::Transaction<'static, sqlx::Postgres> {
+        let mut lock = self.db().begin().await.unwrap();
+        for statement in statements {
+            sqlx::query(statement).execute(&mut *lock).await.unwrap();
+        }
+        lock
     }
 
     /// Runs the auditor and asserts it passes.

@@ -82,12 +82,32 @@ pub fn gateway_settings() -> GatewaySettings {
     s.redis.key_prefix = unique_prefix();
     s.redis.timeout_ms = 1000;
     s.redis.connections = 2;
-    s.queue.capacity = 100;
-    s.queue.batch_size = 10;
-    s.queue.tick_ms = 50;
+    set_queue(&mut s, 100, 10, 50);
     s.queue.active_ttl_secs = 60;
     s.booking.timeout_ms = 2000;
     s
+}
+
+/// A room's line in gateway settings: at most `capacity` admitted at once, `batch_size`
+/// admitted per tick of `tick_ms` (for [`Stack::gateways_with`] and [`Stack::start`]).
+pub fn set_queue(s: &mut GatewaySettings, capacity: u64, batch_size: u64, tick_ms: u64) {
+    s.queue.capacity = capacity;
+    s.queue.batch_size = batch_size;
+    s.queue.tick_ms = tick_ms;
+}
+
+/// The join limit per client address in gateway settings: `joins_per_sec` joins a second,
+/// bursts of `burst`.
+pub fn set_address_limit(s: &mut GatewaySettings, joins_per_sec: u32, burst: u32) {
+    s.rate_limit.joins_per_sec = joins_per_sec;
+    s.rate_limit.burst = burst;
+}
+
+/// The join limit per user in gateway settings: `joins_per_sec` joins a second, bursts of
+/// `burst`.
+pub fn set_user_limit(s: &mut GatewaySettings, joins_per_sec: u32, burst: u32) {
+    s.rate_limit.user_joins_per_sec = joins_per_sec;
+    s.rate_limit.user_burst = burst;
 }
 
 /// Booking settings for tests: port 0, a fast sweeper; prefix and JWT key set by the stack.
@@ -132,12 +152,21 @@ impl Stack {
 
     /// The real booking service on `db` with `gateways` gateways in front.
     pub async fn full(db: PgPool, gateways: usize) -> Self {
+        Self::full_with(db, gateways, |_, _| {}).await
+    }
+
+    /// [`Stack::full`] with the settings changed first (as [`Stack::start`]).
+    pub async fn full_with(
+        db: PgPool,
+        gateways: usize,
+        adjust: impl FnOnce(&mut GatewaySettings, &mut booking::BookingSettings),
+    ) -> Self {
         let options = Options {
             gateways,
             backend: Backend::Real(db),
             ..Options::default()
         };
-        Self::start(options, |_, _| {}).await
+        Self::start(options, adjust).await
     }
 
     /// Starts what `options` asks for; `adjust` changes the settings first (the stack then
@@ -213,6 +242,12 @@ impl Stack {
         gateway::line::LineStore::new(&self.settings.redis, "test").expect("valid redis settings")
     }
 
+    /// The running gateways' `host:port`s.
+    pub fn gateway_addrs(&self) -> Vec<String> {
+        let running = self.gateways.iter().flatten();
+        running.map(|g| g.addr.to_string()).collect()
+    }
+
     /// Gateway `instance`'s base URL (wrapping around the instances).
     pub fn url(&self, instance: usize) -> String {
         self.urls[instance % self.urls.len()].clone()
@@ -223,6 +258,21 @@ impl Stack {
         if let Some(gateway) = self.gateways[instance].take() {
             gateway.shutdown().await;
         }
+    }
+
+    /// Runs one Redis command on the stack's connection (a test reading or changing the
+    /// store behind the services' backs); its reply.
+    pub async fn redis_query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> T {
+        cmd.query_async(&mut self.redis.clone()).await.unwrap()
+    }
+
+    /// The stack's keys (single node) matching `pattern` after its prefix (`KEYS`: tests only).
+    pub async fn redis_keys(&self, pattern: &str) -> Vec<String> {
+        redis::cmd("KEYS")
+            .arg(format!("{}{pattern}", self.keys.prefix()))
+            .query_async(&mut self.redis.clone())
+            .await
+            .unwrap()
     }
 
     /// Redis "restarted empty": every key of this stack is gone.

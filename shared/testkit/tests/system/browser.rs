@@ -33,9 +33,7 @@ async fn stack(opts: PgPoolOptions, c: PgConnectOptions) -> Stack {
         ..Options::default()
     };
     Stack::start(options, |gw, bk| {
-        gw.queue.capacity = 1;
-        gw.queue.batch_size = 1;
-        gw.queue.tick_ms = 100;
+        set_queue(gw, 1, 1, 100);
         bk.holds.ttl_secs = 4;
         bk.holds.sweep_interval_ms = 200;
         bk.inventory.publish_interval_ms = 200;
@@ -257,9 +255,7 @@ async fn sold_out_korean_and_a_phone(opts: PgPoolOptions, c: PgConnectOptions) {
         .goto(&format!("{}/concerts/{sold}", stack.url(1)))
         .await;
     poll_until(SOON, "the sell-out published", || async {
-        let (_, room) = stack
-            .call(0, Method::GET, &format!("/v1/rooms/{sold}"), None, None)
-            .await;
+        let (_, room) = stack.public_room(sold).await;
         (room["sold_out"] == true).then_some(())
     })
     .await;

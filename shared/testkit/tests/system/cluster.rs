@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use testkit::prelude::*;
 use testkit::sse::SseStream;
@@ -42,17 +42,11 @@ fn slot_of(concert: i64) -> u16 {
     crc % 16_384
 }
 
-async fn ok(
-    stack: &Stack,
-    gw: usize,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Value {
-    let (status, body) = stack.call(gw, method, path, token, body).await;
-    assert!(status.is_success(), "{path}: {status} {body}");
-    body
+/// Holds `seat` through gateway `gw` and expects 201; the reservation's id.
+async fn hold(stack: &Stack, gw: usize, token: &str, schedule: i64, seat: i64) -> String {
+    let (status, held) = stack.hold_at(gw, token, schedule, seat).await;
+    assert_eq!(status, StatusCode::CREATED, "{held}");
+    held["reservation_id"].as_str().unwrap().to_owned()
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -75,9 +69,7 @@ async fn a_sale_on_a_redis_cluster_runs_every_script_in_one_slot(
         ..Options::default()
     };
     let stack = Stack::start(options, |gw, bk| {
-        gw.queue.capacity = 2;
-        gw.queue.batch_size = 1;
-        gw.queue.tick_ms = 100;
+        set_queue(gw, 2, 1, 100);
         bk.inventory.publish_interval_ms = 100;
         bk.holds.sweep_interval_ms = 100;
     })
@@ -103,22 +95,14 @@ async fn a_sale_on_a_redis_cluster_runs_every_script_in_one_slot(
         assert_eq!(t.state(), "prequeue");
     }
     let drawn = poll_until(SOON, "the draw", || async {
-        let (_, room) = stack
-            .call(0, Method::GET, &format!("/v1/rooms/{a}"), None, None)
-            .await;
+        let (_, room) = stack.public_room(a).await;
         (room["draw_state"] == "drawn").then_some(room)
     })
     .await;
     assert!(drawn["seed"].is_string());
-    let page = ok(
-        &stack,
-        1,
-        Method::GET,
-        &format!("/v1/rooms/{a}/draw"),
-        None,
-        None,
-    )
-    .await;
+    let draw = format!("/v1/rooms/{a}/draw");
+    let (status, page) = stack.call(1, Method::GET, &draw, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["total"], 4);
 
     // The line: joins (join.lua), status polls (status.lua), a push stream (status_many),
@@ -160,84 +144,29 @@ async fn a_sale_on_a_redis_cluster_runs_every_script_in_one_slot(
         (now.len() == 2).then_some(now)
     })
     .await;
-    let held = ok(
-        &stack,
-        0,
-        Method::POST,
-        "/v1/reservations",
-        Some(&active[0]),
-        Some(json!({"schedule_id": schedule_a, "seat_no": 1})),
-    )
-    .await;
-    let (status, _) = stack
-        .call(
-            0,
-            Method::DELETE,
-            &format!(
-                "/v1/reservations/{}",
-                held["reservation_id"].as_str().unwrap()
-            ),
-            Some(&active[0]),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    let held_a = ok(
-        &stack,
-        0,
-        Method::POST,
-        "/v1/reservations",
-        Some(&active[0]),
-        Some(json!({"schedule_id": schedule_a, "seat_no": 2})),
-    )
-    .await;
+    let held = hold(&stack, 0, &active[0], schedule_a, 1).await;
+    let released = stack.release_at(0, &active[0], &held).await;
+    assert_eq!(released, StatusCode::NO_CONTENT);
+    let held_a = hold(&stack, 0, &active[0], schedule_a, 2).await;
     stack.charge(50, 10_000).await;
     let on_b = stack.join(1, b, 50).await;
     assert_eq!(on_b.state(), "active");
-    let held_b = ok(
-        &stack,
-        1,
-        Method::POST,
-        "/v1/reservations",
-        Some(&on_b.token),
-        Some(json!({"schedule_id": schedule_b, "seat_no": 3})),
-    )
-    .await;
+    let held_b = hold(&stack, 1, &on_b.token, schedule_b, 3).await;
+    let (ids_a, ids_b) = ([held_a.as_str()], [held_b.as_str()]);
     let (pay_a, pay_b) = tokio::join!(
-        stack.call(
-            0,
-            Method::POST,
-            "/v1/payments",
-            Some(&active[0]),
-            Some(json!({"reservation_ids": [held_a["reservation_id"]]}))
-        ),
-        stack.call(
-            1,
-            Method::POST,
-            "/v1/payments",
-            Some(&on_b.token),
-            Some(json!({"reservation_ids": [held_b["reservation_id"]]}))
-        ),
+        stack.pay_at(0, &active[0], &ids_a, None),
+        stack.pay_at(1, &on_b.token, &ids_b, None),
     );
     assert_eq!(pay_a.0, StatusCode::CREATED, "{}", pay_a.1);
     assert_eq!(pay_b.0, StatusCode::CREATED, "{}", pay_b.1);
     // The admission ended in Redis: the paid token is gone (a Redis re-check).
-    let r = stack
-        .request(
-            0,
-            Method::GET,
-            &format!("/v1/schedules/{schedule_a}/seats"),
-            Some(&active[0]),
-            None,
-        )
-        .await;
+    let seats = format!("/v1/schedules/{schedule_a}/seats");
+    let r = stack.fetch(&seats, Some(&active[0])).await;
     assert_problem(r, StatusCode::GONE, "TICKET_GONE").await;
 
     // The inventory published per concert; the operators' figures (stats.lua).
     poll_until(SOON, "the inventory", || async {
-        let (_, room) = stack
-            .call(0, Method::GET, &format!("/v1/rooms/{b}"), None, None)
-            .await;
+        let (_, room) = stack.public_room(b).await;
         (room["seats_left"] == 9).then_some(())
     })
     .await;

@@ -11,32 +11,14 @@ use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use testkit::prelude::*;
 
-/// A room as gateway `instance` reports it.
-async fn room(stack: &Stack, instance: usize, concert: i64) -> Value {
-    let (status, body) = json_of(
-        stack
-            .client
-            .get(format!("{}/admin/rooms/{concert}", stack.url(instance)))
-            .bearer_auth(secrecy::ExposeSecret::expose_secret(
-                &stack.settings.admin.token,
-            ))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
 /// Waits until both gateways report `field` = `want` for the room.
 async fn both_see(stack: &Stack, concert: i64, field: &str, want: Value) {
     poll_until(
         Duration::from_secs(15),
         &format!("{field} = {want} on both gateways"),
         || async {
-            let a = room(stack, 0, concert).await;
-            let b = room(stack, 1, concert).await;
+            let a = stack.room(0, concert).await;
+            let b = stack.room(1, concert).await;
             (a[field] == want && b[field] == want).then_some(())
         },
     )
@@ -63,22 +45,20 @@ async fn room_sections_apply_live_on_every_gateway_and_the_latest_change_wins(
         ..Options::default()
     };
     let stack = Stack::start(options, |gw, _| {
-        gw.queue.capacity = 50;
-        gw.queue.batch_size = 5;
-        gw.queue.tick_ms = 100;
+        set_queue(gw, 50, 5, 100);
         gw.source_file = Some(file.clone());
     })
     .await;
     let (concert, _) = stack.concert_with(10, 100).await;
     let (untouched, _) = stack.concert_with(10, 100).await;
-    assert_eq!(room(&stack, 0, concert).await["rate_per_minute"], 3_000);
-    room(&stack, 1, untouched).await;
+    assert_eq!(stack.room(0, concert).await["rate_per_minute"], 3_000);
+    stack.room(1, untouched).await;
 
     // A section appears: both gateways apply it.
     let section = format!("[rooms.\"{concert}\"]\nrate_per_minute = 600\n");
     write(&file, &format!("{queue}{section}"));
     both_see(&stack, concert, "rate_per_minute", json!(600)).await;
-    let r = room(&stack, 1, concert).await;
+    let r = stack.room(1, concert).await;
     assert_eq!(
         (r["batch_size"].as_u64(), r["tick_ms"].as_u64()),
         (Some(1), Some(100)),
@@ -90,7 +70,7 @@ async fn room_sections_apply_live_on_every_gateway_and_the_latest_change_wins(
     stack.configure(concert, json!({"capacity": 7})).await;
     write(&file, &format!("# touched\n{queue}{section}"));
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let r = room(&stack, 1, concert).await;
+    let r = stack.room(1, concert).await;
     assert_eq!(
         (r["capacity"].as_u64(), r["rate_per_minute"].as_u64()),
         (Some(7), Some(600)),
@@ -109,7 +89,7 @@ async fn room_sections_apply_live_on_every_gateway_and_the_latest_change_wins(
         &format!("{queue}[rooms.\"{concert}\"]\ncapacity = 0\n"),
     );
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    assert_eq!(room(&stack, 0, concert).await["capacity"], 40);
+    assert_eq!(stack.room(0, concert).await["capacity"], 40);
 
     // New defaults reach the room nobody configured (and not the configured one).
     write(
@@ -117,7 +97,7 @@ async fn room_sections_apply_live_on_every_gateway_and_the_latest_change_wins(
         &format!("[queue]\ncapacity = 50\nbatch_size = 9\ntick_ms = 100\n{section}"),
     );
     both_see(&stack, untouched, "batch_size", json!(9)).await;
-    assert_eq!(room(&stack, 0, concert).await["capacity"], 40);
+    assert_eq!(stack.room(0, concert).await["capacity"], 40);
     let (status, body) = stack.admin(Method::GET, concert, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     stack.stop().await;

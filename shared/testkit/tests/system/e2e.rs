@@ -4,22 +4,19 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use testkit::prelude::*;
 
-/// The real booking service on the test's database with one gateway in front.
-async fn stack(
+/// The real stack (one gateway, `adjust`ed) and a concert of 50 seats at 3,000 points: its
+/// id and its schedule's.
+async fn a_concert_on_sale(
     opts: PgPoolOptions,
     c: PgConnectOptions,
-    adjust: impl FnOnce(&mut gateway::GatewaySettings),
-) -> Stack {
-    let options = Options {
-        gateways: 1,
-        backend: Backend::Real(pool(opts, c).await),
-        ..Options::default()
-    };
-    Stack::start(options, |gw, _| adjust(gw)).await
+    adjust: impl FnOnce(&mut gateway::GatewaySettings, &mut booking::BookingSettings),
+) -> (Stack, i64, i64) {
+    let stack = Stack::full_with(pool(opts, c).await, 1, adjust).await;
+    let (concert, schedule) = stack.concert_with(50, 3000).await;
+    (stack, concert, schedule)
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -27,116 +24,46 @@ async fn buyer_joins_is_admitted_holds_pays_and_the_token_stops_working(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    use reqwest::Method;
-    let stack = stack(opts, c, |_| {}).await;
-    let (concert, schedule) = stack.concert_with(50, 3000).await;
+    let (stack, concert, schedule) = a_concert_on_sale(opts, c, |_, _| {}).await;
 
     // Join: empty line, free capacity -> active at once.
-    let (status, joined) = stack
-        .call(
-            0,
-            Method::POST,
-            "/v1/queue/tokens",
-            None,
-            Some(json!({"concert_id": concert, "user_id": 77})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{joined}");
-    assert_eq!(joined["status"], "active");
-    let token = joined["token"].as_str().unwrap().to_string();
+    let joined = stack.join(0, concert, 77).await;
+    assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.body);
+    assert_eq!(joined.state(), "active");
+    let token = joined.token;
 
     // Points need no admission.
-    let (status, charged) = stack
-        .call(
-            0,
-            Method::POST,
-            "/v1/users/77/points/charge",
-            None,
-            Some(json!({"amount": 10_000})),
-        )
-        .await;
+    let (status, charged) = stack.charge_at(0, 77, 10_000).await;
     assert_eq!(
         (status, charged["balance"].as_i64()),
         (StatusCode::OK, Some(10_000))
     );
 
-    let (status, schedules) = stack
-        .call(
-            0,
-            Method::GET,
-            &format!("/v1/concerts/{concert}/schedules"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let schedules = format!("/v1/concerts/{concert}/schedules");
+    let (status, schedules) = json_of(stack.fetch(&schedules, Some(&token)).await).await;
     assert_eq!(status, StatusCode::OK, "{schedules}");
     assert_eq!(schedules[0]["available_seats"], 50);
-    let (status, seats) = stack
-        .call(
-            0,
-            Method::GET,
-            &format!("/v1/schedules/{schedule}/seats"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let seats = format!("/v1/schedules/{schedule}/seats");
+    let (status, body) = json_of(stack.fetch(&seats, Some(&token)).await).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(seats["seats"].as_array().unwrap().len(), 50);
+    assert_eq!(body["seats"].as_array().unwrap().len(), 50);
 
-    let (status, held) = stack
-        .call(
-            0,
-            Method::POST,
-            "/v1/reservations",
-            Some(&token),
-            Some(json!({"schedule_id": schedule, "seat_no": 12})),
-        )
-        .await;
+    let (status, held) = stack.hold_at(0, &token, schedule, 12).await;
     assert_eq!(status, StatusCode::CREATED, "{held}");
-    let id = held["reservation_id"].as_str().unwrap().to_string();
-
-    let (status, paid) = stack
-        .call(
-            0,
-            Method::POST,
-            "/v1/payments",
-            Some(&token),
-            Some(json!({"reservation_ids": [id]})),
-        )
-        .await;
+    let id = held["reservation_id"].as_str().unwrap();
+    let (status, paid) = stack.pay_at(0, &token, &[id], None).await;
     assert_eq!(status, StatusCode::CREATED, "{paid}");
     assert_eq!(paid["balance"], 7_000);
 
     // The admission ended with the payment: the token no longer works anywhere.
-    let (status, body) = stack
-        .call(0, Method::GET, "/v1/queue/status", Some(&token), None)
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::GONE, Some("TICKET_GONE"))
-    );
-    let (status, _) = stack
-        .call(
-            0,
-            Method::GET,
-            &format!("/v1/schedules/{schedule}/seats"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let gone = stack.status(0, &token).await;
+    assert_problem_body(gone, StatusCode::GONE, "TICKET_GONE");
+    let status = stack.fetch(&seats, Some(&token)).await.status();
     assert!(
         status == StatusCode::GONE || status == StatusCode::FORBIDDEN,
         "{status}"
     );
-    let (status, _) = stack
-        .call(
-            0,
-            Method::POST,
-            "/v1/reservations",
-            Some(&token),
-            Some(json!({"schedule_id": schedule, "seat_no": 13})),
-        )
-        .await;
+    let (status, _) = stack.hold_at(0, &token, schedule, 13).await;
     assert!(status.is_client_error(), "{status}");
 
     let report = booking::audit::run(stack.db()).await.unwrap();
@@ -150,78 +77,26 @@ async fn waiting_buyer_is_refused_until_admitted_then_gets_through(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    use reqwest::Method;
-    let stack = stack(opts, c, |s| {
-        s.queue.capacity = 1;
-        s.queue.batch_size = 1;
-        s.queue.tick_ms = 50;
-    })
-    .await;
-    let (concert, schedule) = stack.concert_with(50, 3000).await;
-    let (_, first) = stack
-        .call(
-            0,
-            Method::POST,
-            "/v1/queue/tokens",
-            None,
-            Some(json!({"concert_id": concert, "user_id": 1})),
-        )
-        .await;
-    assert_eq!(first["status"], "active");
-    let (_, second) = stack
-        .call(
-            0,
-            Method::POST,
-            "/v1/queue/tokens",
-            None,
-            Some(json!({"concert_id": concert, "user_id": 2})),
-        )
-        .await;
-    assert_eq!(second["status"], "waiting");
-    assert_eq!(second["position"], 1);
-    let waiting = second["token"].as_str().unwrap().to_string();
-    let (status, body) = stack
-        .call(
-            0,
-            Method::GET,
-            &format!("/v1/schedules/{schedule}/seats"),
-            Some(&waiting),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("NOT_ADMITTED"))
-    );
+    let admit_one = |gw: &mut gateway::GatewaySettings, _: &mut _| set_queue(gw, 1, 1, 50);
+    let (stack, concert, schedule) = a_concert_on_sale(opts, c, admit_one).await;
+    let first = stack.join(0, concert, 1).await;
+    assert_eq!(first.state(), "active");
+    let second = stack.join(0, concert, 2).await;
+    assert_eq!((second.state(), second.position()), ("waiting", 1));
+    let seats = format!("/v1/schedules/{schedule}/seats");
+    let refused = stack.fetch(&seats, Some(&second.token)).await;
+    let body = assert_problem(refused, StatusCode::FORBIDDEN, "NOT_ADMITTED").await;
     assert_eq!(body["position"], 1);
 
     // The first buyer leaves; the second is admitted on the next tick.
-    let first_token = first["token"].as_str().unwrap().to_string();
-    let response = stack
-        .client
-        .delete(format!("{}/v1/queue/tokens", stack.url(0)))
-        .bearer_auth(&first_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let active = poll_until(Duration::from_secs(5), "second buyer admitted", || async {
-        let (status, body) = stack
-            .call(0, Method::GET, "/v1/queue/status", Some(&waiting), None)
-            .await;
-        (status == StatusCode::OK && body["status"] == "active").then_some(body)
-    })
-    .await;
-    let token = active["token"].as_str().unwrap();
-    let (status, _) = stack
-        .call(
-            0,
-            Method::GET,
-            &format!("/v1/schedules/{schedule}/seats"),
-            Some(token),
-            None,
-        )
+    assert_eq!(stack.leave(0, &first.token).await, StatusCode::NO_CONTENT);
+    let active = stack
+        .wait_active(&second.token, Duration::from_secs(5))
         .await;
-    assert_eq!(status, StatusCode::OK);
+    let token = active["token"].as_str().unwrap();
+    assert_eq!(
+        stack.fetch(&seats, Some(token)).await.status(),
+        StatusCode::OK
+    );
     stack.stop().await;
 }

@@ -7,53 +7,35 @@
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use testkit::prelude::*;
 
-async fn fast_stack(opts: PgPoolOptions, c: PgConnectOptions) -> Stack {
-    let options = Options {
-        gateways: 1,
-        backend: Backend::Real(pool(opts, c).await),
-        ..Options::default()
-    };
-    Stack::start(options, |_, bk| {
+/// The real stack (one gateway; booking publishes its inventory and sweeps holds every
+/// 100 ms) with a concert of `seats` seats whose room admits one buyer at a time; the
+/// concert's id and its schedule's.
+async fn one_at_a_time(opts: PgPoolOptions, c: PgConnectOptions, seats: i64) -> (Stack, i64, i64) {
+    let stack = Stack::full_with(pool(opts, c).await, 1, |_, bk| {
         bk.inventory.publish_interval_ms = 100;
         bk.holds.sweep_interval_ms = 100;
     })
-    .await
+    .await;
+    let (concert, schedule) = stack.concert_with(seats, 1000).await;
+    let room = json!({"capacity": 1, "batch_size": 1, "tick_ms": 50});
+    stack.configure(concert, room).await;
+    (stack, concert, schedule)
 }
 
-async fn status(stack: &Stack, token: &str) -> (StatusCode, Value) {
-    stack
-        .call(0, Method::GET, "/v1/queue/status", Some(token), None)
-        .await
-}
-
-async fn hold(stack: &Stack, token: &str, schedule: i64, seat: i64) -> Value {
-    let (status, held) = stack
-        .call(
-            0,
-            Method::POST,
-            "/v1/reservations",
-            Some(token),
-            Some(json!({"schedule_id": schedule, "seat_no": seat})),
-        )
-        .await;
+/// Holds `seat` through the gateway and expects 201; the reservation's id.
+async fn hold(stack: &Stack, token: &str, schedule: i64, seat: i64) -> String {
+    let (status, held) = stack.hold_at(0, token, schedule, seat).await;
     assert_eq!(status, StatusCode::CREATED, "{held}");
-    held
+    held["reservation_id"].as_str().unwrap().to_owned()
 }
 
-async fn pay(stack: &Stack, token: &str, reservation: &Value) {
-    let (status, body) = stack
-        .call(
-            0,
-            Method::POST,
-            "/v1/payments",
-            Some(token),
-            Some(json!({"reservation_ids": [reservation["reservation_id"]]})),
-        )
-        .await;
+/// Pays for `reservation` through the gateway and expects 201.
+async fn pay(stack: &Stack, token: &str, reservation: &str) {
+    let (status, body) = stack.pay_at(0, token, &[reservation], None).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
@@ -62,14 +44,7 @@ async fn a_sold_out_concert_stops_admitting_and_releases_its_line(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let stack = fast_stack(opts, c).await;
-    let (concert, schedule) = stack.concert_with(2, 1000).await;
-    stack
-        .configure(
-            concert,
-            json!({"capacity": 1, "batch_size": 1, "tick_ms": 50}),
-        )
-        .await;
+    let (stack, concert, schedule) = one_at_a_time(opts, c, 2).await;
     for user in 1..=4 {
         stack.charge(user, 5_000).await;
     }
@@ -84,7 +59,7 @@ async fn a_sold_out_concert_stops_admitting_and_releases_its_line(
         Duration::from_secs(5),
         "seats_left to be published",
         || async {
-            let (_, body) = status(&stack, &waiting[0].token).await;
+            let (_, body) = stack.status(0, &waiting[0].token).await;
             (body["seats_left"] == 2).then_some(())
         },
     )
@@ -92,7 +67,7 @@ async fn a_sold_out_concert_stops_admitting_and_releases_its_line(
 
     // Buyer 1 buys seat 1 and leaves the room; buyer 2 is admitted and buys seat 2.
     let held = hold(&stack, &first.token, schedule, 1).await;
-    let (_, body) = status(&stack, &waiting[2].token).await;
+    let (_, body) = stack.status(0, &waiting[2].token).await;
     assert_eq!(body["status"], "waiting", "{body}");
     pay(&stack, &first.token, &held).await;
     let second = stack
@@ -102,7 +77,7 @@ async fn a_sold_out_concert_stops_admitting_and_releases_its_line(
     let held = hold(&stack, second, schedule, 2).await;
     // Every seat is held or sold: the room admits nobody while that lasts.
     poll_until(Duration::from_secs(5), "seats_left 0", || async {
-        let (_, body) = status(&stack, &waiting[1].token).await;
+        let (_, body) = stack.status(0, &waiting[1].token).await;
         (body["seats_left"] == 0 && body["held"] == 1).then_some(())
     })
     .await;
@@ -113,13 +88,13 @@ async fn a_sold_out_concert_stops_admitting_and_releases_its_line(
         Duration::from_secs(5),
         "the line to be released",
         || async {
-            let (status, body) = status(&stack, &waiting[2].token).await;
+            let (status, body) = stack.status(0, &waiting[2].token).await;
             (status == StatusCode::OK && body["status"] == "sold_out").then_some(body)
         },
     )
     .await;
     assert_eq!(released["seats_left"], 0, "{released}");
-    let (_, body) = status(&stack, &waiting[1].token).await;
+    let (_, body) = stack.status(0, &waiting[1].token).await;
     assert_eq!(body["status"], "sold_out", "{body}");
     let r = stack.post_token(0, concert, 99, None).await;
     assert_problem(r, StatusCode::CONFLICT, "SOLD_OUT").await;
@@ -137,14 +112,7 @@ async fn a_concert_whose_seats_are_only_held_keeps_its_line(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let stack = fast_stack(opts, c).await;
-    let (concert, schedule) = stack.concert_with(1, 1000).await;
-    stack
-        .configure(
-            concert,
-            json!({"capacity": 1, "batch_size": 1, "tick_ms": 50}),
-        )
-        .await;
+    let (stack, concert, schedule) = one_at_a_time(opts, c, 1).await;
     let first = stack.join(0, concert, 1).await;
     let second = stack.join(0, concert, 2).await;
     let held = hold(&stack, &first.token, schedule, 1).await;
@@ -152,7 +120,7 @@ async fn a_concert_whose_seats_are_only_held_keeps_its_line(
         Duration::from_secs(5),
         "the hold to be published",
         || async {
-            let (_, body) = status(&stack, &second.token).await;
+            let (_, body) = stack.status(0, &second.token).await;
             (body["held"] == 1).then_some(body)
         },
     )
@@ -164,27 +132,16 @@ async fn a_concert_whose_seats_are_only_held_keeps_its_line(
     );
     // Still waiting a while later: held is not sold.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (_, body) = status(&stack, &second.token).await;
+    let (_, body) = stack.status(0, &second.token).await;
     assert_eq!(body["status"], "waiting", "{body}");
     // The hold is released: the seat is buyable again.
-    let (status_code, _) = stack
-        .call(
-            0,
-            Method::DELETE,
-            &format!(
-                "/v1/reservations/{}",
-                held["reservation_id"].as_str().unwrap()
-            ),
-            Some(&first.token),
-            None,
-        )
-        .await;
-    assert_eq!(status_code, StatusCode::NO_CONTENT);
+    let released = stack.release_at(0, &first.token, &held).await;
+    assert_eq!(released, StatusCode::NO_CONTENT);
     poll_until(
         Duration::from_secs(5),
         "the release to be published",
         || async {
-            let (_, body) = status(&stack, &second.token).await;
+            let (_, body) = stack.status(0, &second.token).await;
             (body["seats_left"] == 1 && body["held"] == 0).then_some(())
         },
     )

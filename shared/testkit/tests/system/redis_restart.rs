@@ -73,18 +73,13 @@ async fn a_redis_restart_keeps_room_settings_and_resets_old_tokens(
                 .await,
         ),
     ] {
-        let (status, body) = json_of(response).await;
-        assert_eq!(status, StatusCode::GONE, "{what}: {body}");
-        assert_eq!(body["code"], "TICKET_GONE", "{what}: {body}");
+        let body = assert_problem(response, StatusCode::GONE, "TICKET_GONE").await;
         assert_eq!(body["reason"], "queue_reset", "{what}: {body}");
     }
     // Booking itself refuses the old admission the same way.
-    let (status, body) = stack.hold(&active.token, schedule, 1).await;
-    assert_eq!(
-        (status, body["reason"].as_str()),
-        (StatusCode::GONE, Some("queue_reset")),
-        "{body}"
-    );
+    let answer = stack.hold(&active.token, schedule, 1).await;
+    let body = assert_problem_body(answer, StatusCode::GONE, "TICKET_GONE");
+    assert_eq!(body["reason"], "queue_reset", "{body}");
 
     // Buyers join again, under the kept settings: one active at a time.
     let first = stack.join(0, throttled, 2).await;

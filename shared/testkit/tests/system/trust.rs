@@ -11,50 +11,35 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use testkit::prelude::*;
 use testkit::tokens::{user_claims, user_token, UserKey};
 
-async fn joined(stack: &Stack, concert: i64, user: i64) -> String {
-    stack.join(0, concert, user).await.token
-}
-
-/// Joins, charges, holds seat `seat` and pays with `key` through the gateway.
-async fn buy(
-    stack: &Stack,
+/// What the trust tests start from (with the stack, [`after_a_sale`]): a concert of ten
+/// seats, and buyer 1 who bought seat 1 through the gateway with payment key `pay-1`.
+struct Sold {
     concert: i64,
     schedule: i64,
-    user: i64,
-    seat: i64,
-    key: &str,
-) -> (String, Value) {
-    let token = joined(stack, concert, user).await;
-    stack.charge(user, 10_000).await;
-    let (status, held) = stack
-        .call(
-            0,
-            Method::POST,
-            "/v1/reservations",
-            Some(&token),
-            Some(json!({"schedule_id": schedule, "seat_no": seat})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{held}");
-    let id = held["reservation_id"].as_str().unwrap().to_owned();
-    let paid = pay(stack, &token, &id, key).await;
-    assert_eq!(paid.0, StatusCode::CREATED, "{}", paid.1);
-    (token, paid.1)
+    /// The buyer's queue token (its admission ended with the payment).
+    token: String,
+    /// The payment's answer.
+    payment: Value,
 }
 
-async fn pay(stack: &Stack, token: &str, reservation: &str, key: &str) -> (StatusCode, Value) {
-    json_of(
-        stack
-            .client
-            .post(format!("{}/v1/payments", stack.url(0)))
-            .bearer_auth(token)
-            .header("Idempotency-Key", key)
-            .json(&json!({"reservation_ids": [reservation]}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+/// The real stack (one gateway) after the sale [`Sold`] describes.
+async fn after_a_sale(opts: PgPoolOptions, c: PgConnectOptions) -> (Stack, Sold) {
+    let stack = Stack::full(pool(opts, c).await, 1).await;
+    let (concert, schedule) = stack.concert_with(10, 1000).await;
+    let token = stack.join(0, concert, 1).await.token;
+    stack.charge(1, 10_000).await;
+    let (status, held) = stack.hold_at(0, &token, schedule, 1).await;
+    assert_eq!(status, StatusCode::CREATED, "{held}");
+    let id = held["reservation_id"].as_str().unwrap();
+    let (status, payment) = stack.pay_at(0, &token, &[id], Some("pay-1")).await;
+    assert_eq!(status, StatusCode::CREATED, "{payment}");
+    let sold = Sold {
+        concert,
+        schedule,
+        token,
+        payment,
+    };
+    (stack, sold)
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
@@ -62,9 +47,8 @@ async fn booking_answers_only_the_gateway_and_rechecks_the_admission(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let stack = Stack::full(pool(opts, c).await, 1).await;
-    let (concert, schedule) = stack.concert_with(10, 1000).await;
-    let (paid_token, _) = buy(&stack, concert, schedule, 1, 1, "pay-1").await;
+    let (stack, sold) = after_a_sale(opts, c).await;
+    let (concert, schedule, paid_token) = (sold.concert, sold.schedule, sold.token.clone());
     let before = stack.snapshot().await;
 
     // Straight to booking without the internal token: every buyer route is 401.
@@ -105,18 +89,11 @@ async fn booking_answers_only_the_gateway_and_rechecks_the_admission(
     }
     // With the internal token (as if the attacker had it), the paid-up token still cannot
     // hold or pay: booking re-checks the admission in Redis.
-    let (status, body) = stack.hold(&paid_token, schedule, 2).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::GONE, Some("TICKET_GONE"))
-    );
-    let (status, body) = stack
-        .pay(&paid_token, &[&uuid::Uuid::now_v7().to_string()], "new")
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::GONE, Some("TICKET_GONE"))
-    );
+    let held = stack.hold(&paid_token, schedule, 2).await;
+    assert_problem_body(held, StatusCode::GONE, "TICKET_GONE");
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let paid = stack.pay(&paid_token, &[&unknown], "new").await;
+    assert_problem_body(paid, StatusCode::GONE, "TICKET_GONE");
     assert_eq!(stack.snapshot().await, before, "nothing changed");
     stack.audit().await;
     stack.stop().await;
@@ -127,23 +104,24 @@ async fn a_lost_payment_answer_is_recovered_with_the_same_key_and_only_by_its_bu
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let stack = Stack::full(pool(opts, c).await, 1).await;
-    let (concert, schedule) = stack.concert_with(10, 1000).await;
-    let (token, first) = buy(&stack, concert, schedule, 1, 1, "pay-1").await;
+    let (stack, sold) = after_a_sale(opts, c).await;
+    let (concert, token, first) = (sold.concert, sold.token.clone(), &sold.payment);
     let reservation = first["reservation_ids"][0].as_str().unwrap().to_owned();
     let before = stack.snapshot().await;
+    let pay = |token: &str, reservation: &str, key: &'static str| {
+        let (token, reservation) = (token.to_owned(), reservation.to_owned());
+        let stack = &stack;
+        async move { stack.pay_at(0, &token, &[&reservation], Some(key)).await }
+    };
 
     // The answer was lost; the admission ended with the payment. The same key and token
     // get the saved 201 back, charged once.
-    let (status, again) = pay(&stack, &token, &reservation, "pay-1").await;
+    let (status, again) = pay(&token, &reservation, "pay-1").await;
     assert_eq!(status, StatusCode::CREATED, "{again}");
-    assert_eq!(again, first);
+    assert_eq!(&again, first);
     // A new key with the gone ticket: 410.
-    let (status, body) = pay(&stack, &token, &reservation, "pay-2").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::GONE, Some("TICKET_GONE"))
-    );
+    let answer = pay(&token, &reservation, "pay-2").await;
+    assert_problem_body(answer, StatusCode::GONE, "TICKET_GONE");
     // Later still, the token itself has run out with the admission: the same key still
     // gets the saved answer; a new one still 410.
     let claims = stack.tokens.verify(&token).unwrap();
@@ -154,63 +132,35 @@ async fn a_lost_payment_answer_is_recovered_with_the_same_key_and_only_by_its_bu
         ..claims
     });
     assert!(stack.tokens.verify(&expired).is_err(), "expired");
-    let (status, again) = pay(&stack, &expired, &reservation, "pay-1").await;
+    let (status, again) = pay(&expired, &reservation, "pay-1").await;
     assert_eq!(status, StatusCode::CREATED, "{again}");
-    assert_eq!(again, first);
-    let (status, body) = pay(&stack, &expired, &reservation, "pay-3").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::GONE, Some("TICKET_GONE"))
-    );
+    assert_eq!(&again, first);
+    let answer = pay(&expired, &reservation, "pay-3").await;
+    assert_problem_body(answer, StatusCode::GONE, "TICKET_GONE");
     // The same key with another body: 422.
-    let (status, body) = pay(&stack, &token, &uuid::Uuid::now_v7().to_string(), "pay-1").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("IDEMPOTENCY_KEY_REUSED")
-        )
+    let answer = pay(&token, &uuid::Uuid::now_v7().to_string(), "pay-1").await;
+    assert_problem_body(
+        answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "IDEMPOTENCY_KEY_REUSED",
     );
     // Another buyer with the first buyer's key learns nothing: keys are per user.
-    let other = joined(&stack, concert, 2).await;
-    let (status, body) = pay(&stack, &other, &reservation, "pay-1").await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("FORBIDDEN"))
-    );
+    let other = stack.join(0, concert, 2).await.token;
+    let answer = pay(&other, &reservation, "pay-1").await;
+    assert_problem_body(answer, StatusCode::FORBIDDEN, "FORBIDDEN");
     assert_eq!(stack.balance(1).await, 9_000);
     assert_eq!(stack.snapshot().await, before, "nothing changed");
 
     // What the buyer bought, without an admission; nobody else's.
     let payment = first["payment_id"].as_str().unwrap();
-    let (status, detail) = stack
-        .call(
-            0,
-            Method::GET,
-            &format!("/v1/payments/{payment}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let path = format!("/v1/payments/{payment}");
+    let (status, detail) = json_of(stack.fetch(&path, Some(&token)).await).await;
     assert_eq!(status, StatusCode::OK, "{detail}");
     assert_eq!(detail["seats"][0]["seat_no"], 1);
     assert_eq!(detail["amount"], 1000);
-    let (status, body) = stack
-        .call(
-            0,
-            Method::GET,
-            &format!("/v1/payments/{payment}"),
-            Some(&other),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("NOT_FOUND"))
-    );
-    let (status, mine) = stack
-        .call(0, Method::GET, "/v1/users/1/reservations", None, None)
-        .await;
+    let r = stack.fetch(&path, Some(&other)).await;
+    assert_problem(r, StatusCode::NOT_FOUND, "NOT_FOUND").await;
+    let (status, mine) = json_of(stack.fetch("/v1/users/1/reservations", None).await).await;
     assert_eq!(status, StatusCode::OK, "{mine}");
     assert_eq!(mine["items"][0]["status"], "CONFIRMED");
     assert_eq!(mine["items"][0]["payment_id"], payment);
@@ -223,26 +173,11 @@ async fn points_come_from_the_operator_side_in_production(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let options = Options {
-        gateways: 1,
-        backend: Backend::Real(pool(opts, c).await),
-        ..Options::default()
-    };
-    let stack = Stack::start(options, |gw, _| gw.points.self_charge = Some(false)).await;
+    let db = pool(opts, c).await;
+    let stack = Stack::full_with(db, 1, |gw, _| gw.points.self_charge = Some(false)).await;
     let before = stack.snapshot().await;
-    let (status, body) = stack
-        .call(
-            0,
-            Method::POST,
-            "/v1/users/7/points/charge",
-            None,
-            Some(json!({"amount": 10_000_000})),
-        )
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("SELF_CHARGE_DISABLED"))
-    );
+    let answer = stack.charge_at(0, 7, 10_000_000).await;
+    assert_problem_body(answer, StatusCode::FORBIDDEN, "SELF_CHARGE_DISABLED");
     assert_eq!(stack.snapshot().await, before);
 
     // The operator's (or a payment provider's) top-up: admin token, idempotent.
@@ -267,14 +202,13 @@ async fn points_come_from_the_operator_side_in_production(
     );
     let (_, again) = json_of(top_up(ADMIN, "t1", 5_000).await.unwrap()).await;
     assert_eq!(again, first, "the same answer, charged once");
-    let (status, body) = json_of(top_up(ADMIN, "t1", 6_000).await.unwrap()).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("IDEMPOTENCY_KEY_REUSED")
-        )
-    );
+    let r = top_up(ADMIN, "t1", 6_000).await.unwrap();
+    assert_problem(
+        r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "IDEMPOTENCY_KEY_REUSED",
+    )
+    .await;
     assert_eq!(stack.balance(7).await, 5_000);
     stack.audit().await;
     stack.stop().await;
@@ -322,12 +256,7 @@ async fn a_strong_production_configuration_starts_and_holds_buyers_to_their_iden
         vars("BOOKING", &[("INTERNAL__TOKEN", internal)]),
     )
     .expect("a strong production booking configuration loads");
-    let options = Options {
-        gateways: 1,
-        backend: Backend::Real(pool(opts, c).await),
-        ..Options::default()
-    };
-    let stack = Stack::start(options, move |g, b| {
+    let stack = Stack::full_with(pool(opts, c).await, 1, move |g, b| {
         let (addr, redis, booking_url) = (g.http.addr, g.redis.clone(), g.booking.url.clone());
         let (baddr, bredis, bsweep) = (b.http.addr, b.redis.clone(), b.holds.sweep_interval_ms);
         *g = gw;
@@ -342,44 +271,30 @@ async fn a_strong_production_configuration_starts_and_holds_buyers_to_their_iden
     })
     .await;
     let (concert, _) = stack.concert_with(10, 1000).await;
-    let r = stack.request(0, Method::GET, "/readyz", None, None).await;
-    assert_eq!(
-        r.status(),
-        StatusCode::OK,
-        "booking answers the gateway's internal token"
-    );
+    // Booking answers the gateway's internal token.
+    stack.assert_ready(StatusCode::OK, "ok", "ok").await;
     // No identity, no place; someone else's identity, no place.
     let r = stack.post_token(0, concert, 3, None).await;
     assert_problem(r, StatusCode::UNAUTHORIZED, "IDENTITY_REQUIRED").await;
     let three = user_token(UserKey::Hs256(USER_SECRET), &user_claims(3, 60));
-    let r = stack
-        .client
-        .post(format!("{}/v1/queue/tokens", stack.url(0)))
-        .header("x-user-token", &three)
-        .json(&json!({"concert_id": concert, "user_id": 4}))
-        .send()
-        .await
-        .unwrap();
+    // A buyer's request with user 3's identity.
+    let as_three = |path: &str, key: Option<&str>, body: Value| {
+        let mut request = stack.client.post(format!("{}{path}", stack.url(0)));
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        request.header("x-user-token", &three).json(&body).send()
+    };
+    let join = json!({"concert_id": concert, "user_id": 4});
+    let r = as_three("/v1/queue/tokens", None, join).await.unwrap();
     assert_problem(r, StatusCode::FORBIDDEN, "IDENTITY_MISMATCH").await;
-    let r = stack
-        .client
-        .post(format!("{}/v1/queue/tokens", stack.url(0)))
-        .header("x-user-token", &three)
-        .json(&json!({"concert_id": concert}))
-        .send()
-        .await
-        .unwrap();
+    let join = json!({"concert_id": concert});
+    let r = as_three("/v1/queue/tokens", None, join).await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     // Self-charge is off by default in production.
-    let r = stack
-        .client
-        .post(format!("{}/v1/users/3/points/charge", stack.url(0)))
-        .header("x-user-token", &three)
-        .header("Idempotency-Key", "k")
-        .json(&json!({"amount": 100}))
-        .send()
-        .await
-        .unwrap();
+    let charge = json!({"amount": 100});
+    let r = as_three("/v1/users/3/points/charge", Some("k"), charge);
+    let r = r.await.unwrap();
     assert_problem(r, StatusCode::FORBIDDEN, "SELF_CHARGE_DISABLED").await;
     stack.audit().await;
     stack.stop().await;

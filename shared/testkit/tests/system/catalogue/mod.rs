@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use shared::token::{TicketStatus, TokenKeys};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+use testkit::http::problem_mismatch;
 use testkit::prelude::*;
 
 /// One row of a table.
@@ -105,11 +106,7 @@ pub(super) async fn world(opts: PgPoolOptions, c: PgConnectOptions) -> World {
         backend: Backend::Real(pool(opts, c).await),
         ..Options::default()
     };
-    let stack = Stack::start(options, |gw, _| {
-        gw.queue.capacity = 1;
-        gw.queue.tick_ms = 50;
-    })
-    .await;
+    let stack = Stack::start(options, |gw, _| set_queue(gw, 1, 10, 50)).await;
     let (concert, schedule) = stack.concert_with(10, 1000).await;
     let (other, _) = stack.concert_with(10, 1000).await;
     let join = |concert: i64, user: i64| {
@@ -228,21 +225,20 @@ impl World {
                 request = request.body(body.clone());
             }
             let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
+            let status = response.status();
             let content_type = response
                 .headers()
                 .get("content-type")
                 .map(|v| v.to_str().unwrap().to_owned())
                 .unwrap_or_default();
             let body: Value = response.json().await.unwrap_or(Value::Null);
-            let code = body["code"].as_str().unwrap_or_default();
-            let shape_ok = content_type == "application/problem+json"
-                && body["status"] == status
-                && body["title"].is_string()
-                && body["type"].is_string();
-            if status != case.status || code != case.code || !shape_ok {
+            let expected = StatusCode::from_u16(case.status).unwrap();
+            // The test kit's problem check, collected rather than failing at the first case.
+            if let Some(wrong) =
+                problem_mismatch(status, Some(&content_type), &body, expected, case.code)
+            {
                 failures.push(format!(
-                    "  {} {} [{}]: expected {} {}, got {status} {code} ({content_type}) {body}",
+                    "  {} {} [{}]: expected {} {}, got {wrong}",
                     case.method, case.path, case.name, case.status, case.code
                 ));
             }

@@ -14,7 +14,6 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::Connection;
 use testkit::prelude::*;
 use testkit::proxy::Mode;
-use testkit::sale::Sale;
 
 mod watch;
 
@@ -29,32 +28,23 @@ async fn redis_lost_mid_sale_gives_503_then_recovers_and_never_sells_a_seat_twic
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let options = Options {
-        backend: Backend::Real(fault_pool(opts, c).await),
-        redis_proxy: true,
-        gateways: 2,
-        ..Options::default()
-    };
-    let stack = Stack::start(options, small_room).await;
-    let (concert, schedule) = stack.concert_with(SEATS, PRICE).await;
-    let fifo = FifoWatch::start(&stack, concert).await;
-    let sale = Sale::start(&stack, spec(concert, schedule));
-    sale.wait_paid(5, Duration::from_secs(30)).await;
+    let drill = Drill::start(opts, c, Proxy::Redis, 5).await;
+    let (stack, sale) = (&drill.stack, &drill.sale);
 
     // Kill: every connection dropped, new ones refused.
     let proxy = stack.redis_proxy.as_ref().unwrap();
     let down = Instant::now();
     proxy.set(Mode::Down);
-    until_503s(&sale, down, 10, Duration::from_millis(300)).await;
+    until_503s(sale, down, 10, Duration::from_millis(300)).await;
     // Restart empty: the line, the admissions and every seat lock are gone.
     stack.wipe_redis();
     let up = Instant::now();
     proxy.set(Mode::Up);
-    let window = assert_down_window(&sale, down, up, Duration::from_secs(2));
+    let window = assert_down_window(sale, down, up, Duration::from_secs(2));
 
-    let recovery = wait_recovery(&sale, up, &["join", "status", "hold", "pay"]).await;
+    let recovery = wait_recovery(sale, up, &["join", "status", "hold", "pay"]).await;
 
-    let outcomes = assert_sale_is_sound(&stack, sale, schedule, fifo).await;
+    let (stack, outcomes) = drill.finish().await;
     println!(
         "redis lost: {} answered 503, max latency {:?}, recovered in {recovery:.2}s, {} buyers",
         window.unavailable,
@@ -69,30 +59,21 @@ async fn booking_unreachable_mid_sale_gives_503_within_the_timeout_and_recovers(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let options = Options {
-        backend: Backend::Real(fault_pool(opts, c).await),
-        booking_proxy: true,
-        gateways: 2,
-        ..Options::default()
-    };
-    let stack = Stack::start(options, small_room).await;
+    let drill = Drill::start(opts, c, Proxy::Booking, 5).await;
+    let (stack, sale) = (&drill.stack, &drill.sale);
     let timeout = Duration::from_millis(stack.settings.booking.timeout_ms);
-    let (concert, schedule) = stack.concert_with(SEATS, PRICE).await;
-    let fifo = FifoWatch::start(&stack, concert).await;
-    let sale = Sale::start(&stack, spec(concert, schedule));
-    sale.wait_paid(5, Duration::from_secs(30)).await;
 
     let proxy = stack.booking_proxy.as_ref().unwrap();
     // Hung first (calls run into the booking timeout), then gone (refused at once).
     let down = Instant::now();
     proxy.set(Mode::Blackhole);
-    until_503s(&sale, down, 4, Duration::from_millis(300)).await;
+    until_503s(sale, down, 4, Duration::from_millis(300)).await;
     let refused = Instant::now();
     proxy.set(Mode::Down);
-    until_503s(&sale, refused, 10, Duration::from_millis(300)).await;
+    until_503s(sale, refused, 10, Duration::from_millis(300)).await;
     let up = Instant::now();
     proxy.set(Mode::Up);
-    let window = assert_down_window(&sale, down, up, timeout + Duration::from_secs(1));
+    let window = assert_down_window(sale, down, up, timeout + Duration::from_secs(1));
     // The line keeps moving without booking: status calls still answer.
     let queue_ok = sale
         .calls_between(down, up)
@@ -103,9 +84,9 @@ async fn booking_unreachable_mid_sale_gives_503_within_the_timeout_and_recovers(
         queue_ok > 0,
         "the queue stopped answering while booking was down"
     );
-    let recovery = wait_recovery(&sale, up, &["charge", "seats", "hold", "pay"]).await;
+    let recovery = wait_recovery(sale, up, &["charge", "seats", "hold", "pay"]).await;
 
-    let outcomes = assert_sale_is_sound(&stack, sale, schedule, fifo).await;
+    let (stack, outcomes) = drill.finish().await;
     println!(
         "booking unreachable: {} answered 503, max latency {:?} (timeout {timeout:?}), \
          recovered in {recovery:.2}s, {} buyers",
@@ -121,44 +102,32 @@ async fn killing_one_gateway_mid_sale_leaves_the_other_admitting_in_order(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
-    let options = Options {
-        backend: Backend::Real(fault_pool(opts, c).await),
-        gateways: 2,
-        ..Options::default()
-    };
-    let mut stack = Stack::start(options, small_room).await;
-    let (concert, schedule) = stack.concert_with(SEATS, PRICE).await;
-    let fifo = FifoWatch::start(&stack, concert).await;
-    let sale = Sale::start(&stack, spec(concert, schedule));
-    sale.wait_paid(5, Duration::from_secs(30)).await;
+    let mut drill = Drill::start(opts, c, Proxy::None, 5).await;
 
     let killed = Instant::now();
-    tokio::time::timeout(Duration::from_secs(10), stack.kill_gateway(0))
+    tokio::time::timeout(Duration::from_secs(10), drill.stack.kill_gateway(0))
         .await
         .expect("the gateway shuts down");
     // The load balancer takes the dead instance out.
+    let (stack, sale) = (&drill.stack, &drill.sale);
     let survivor = stack.urls[1].clone();
     *sale.urls.write().unwrap() = vec![survivor.clone()];
     let switched = Instant::now();
 
     // Admission goes on on the survivor: a buyer is admitted after the kill.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let recovered = loop {
-        if let Some(t) = sale
-            .admitted_at
-            .lock()
-            .unwrap()
+    let admitted_after = || async {
+        let admitted = sale.admitted_at.lock().unwrap();
+        admitted
             .iter()
             .find(|t| **t > switched)
-        {
-            break *t - killed;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nobody was admitted after the kill"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+            .map(|t| *t - killed)
     };
+    let recovered = poll_until(
+        Duration::from_secs(10),
+        "an admission after the kill",
+        admitted_after,
+    )
+    .await;
     assert!(
         recovered < Duration::from_secs(10),
         "admission resumed after {recovered:?}"
@@ -169,7 +138,7 @@ async fn killing_one_gateway_mid_sale_leaves_the_other_admitting_in_order(
         .filter(|c| c.status == 0)
         .count();
 
-    let outcomes = assert_sale_is_sound(&stack, sale, schedule, fifo).await;
+    let (stack, outcomes) = drill.finish().await;
     println!(
         "gateway killed: {refused} refused connections before the switch, next admission \
          after {recovered:?}, {} buyers",
@@ -185,16 +154,8 @@ async fn postgres_connections_killed_during_payments_give_503_and_nothing_half_w
 ) {
     let database = c.get_database().unwrap().to_owned();
     let admin_options = c.clone().database("postgres");
-    let options = Options {
-        backend: Backend::Real(fault_pool(opts, c).await),
-        gateways: 2,
-        ..Options::default()
-    };
-    let stack = Stack::start(options, small_room).await;
-    let (concert, schedule) = stack.concert_with(SEATS, PRICE).await;
-    let fifo = FifoWatch::start(&stack, concert).await;
-    let sale = Sale::start(&stack, spec(concert, schedule));
-    sale.wait_paid(3, Duration::from_secs(30)).await;
+    let drill = Drill::start(opts, c, Proxy::None, 3).await;
+    let sale = &drill.sale;
 
     // "PostgreSQL down" for this test's database only: every backend serving it is
     // terminated as soon as it appears.
@@ -217,10 +178,10 @@ async fn postgres_connections_killed_during_payments_give_503_and_nothing_half_w
     }
     let up = Instant::now();
     // The statement timeout bounds any answer; give it a generous margin.
-    let window = assert_down_window(&sale, down, up, Duration::from_secs(6));
-    let recovery = wait_recovery(&sale, up, &["charge", "seats", "hold", "pay"]).await;
+    let window = assert_down_window(sale, down, up, Duration::from_secs(6));
+    let recovery = wait_recovery(sale, up, &["charge", "seats", "hold", "pay"]).await;
 
-    let outcomes = assert_sale_is_sound(&stack, sale, schedule, fifo).await;
+    let (stack, outcomes) = drill.finish().await;
     // Nothing half-written and nothing charged twice: one payment per buyer who paid.
     let twice: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT user_id, count(*) FROM payments GROUP BY user_id HAVING count(*) > 1",

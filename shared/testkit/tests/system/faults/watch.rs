@@ -188,6 +188,59 @@ impl FifoWatch {
     }
 }
 
+/// Which dependency a drill puts behind a switchable proxy ([`testkit::proxy`]).
+pub(super) enum Proxy {
+    None,
+    Redis,
+    Booking,
+}
+
+/// A fault drill: the stack (two gateways, the real booking service on [`fault_pool`],
+/// [`small_room`], `proxy` in front of a dependency), a sale of [`SEATS`] seats to
+/// [`BUYERS`] buyers running on it, and the FIFO watch.
+pub(super) struct Drill {
+    pub(super) stack: Stack,
+    pub(super) sale: Sale,
+    schedule: i64,
+    fifo: FifoWatch,
+}
+
+impl Drill {
+    /// Starts the drill and returns once `paid` buyers have paid (the sale is under way).
+    pub(super) async fn start(
+        opts: PgPoolOptions,
+        c: PgConnectOptions,
+        proxy: Proxy,
+        paid: usize,
+    ) -> Self {
+        let options = Options {
+            backend: Backend::Real(fault_pool(opts, c).await),
+            gateways: 2,
+            redis_proxy: matches!(proxy, Proxy::Redis),
+            booking_proxy: matches!(proxy, Proxy::Booking),
+            ..Options::default()
+        };
+        let stack = Stack::start(options, small_room).await;
+        let (concert, schedule) = stack.concert_with(SEATS, PRICE).await;
+        let fifo = FifoWatch::start(&stack, concert).await;
+        let sale = Sale::start(&stack, spec(concert, schedule));
+        sale.wait_paid(paid, Duration::from_secs(30)).await;
+        Self {
+            stack,
+            sale,
+            schedule,
+            fifo,
+        }
+    }
+
+    /// The end of the drill: [`assert_sale_is_sound`]; the stack (still running) and what
+    /// became of every buyer.
+    pub(super) async fn finish(self) -> (Stack, Vec<Outcome>) {
+        let outcomes = assert_sale_is_sound(&self.stack, self.sale, self.schedule, self.fifo).await;
+        (self.stack, outcomes)
+    }
+}
+
 pub(super) fn spec(concert_id: i64, schedule_id: i64) -> SaleSpec {
     SaleSpec {
         concert_id,
@@ -214,9 +267,7 @@ pub(super) async fn fault_pool(opts: PgPoolOptions, c: PgConnectOptions) -> sqlx
 
 /// Dependencies are declared down quickly too: short Redis and booking timeouts.
 pub(super) fn small_room(gw: &mut gateway::GatewaySettings, bk: &mut booking::BookingSettings) {
-    gw.queue.capacity = 4;
-    gw.queue.batch_size = 2;
-    gw.queue.tick_ms = 50;
+    set_queue(gw, 4, 2, 50);
     gw.redis.timeout_ms = 300;
     gw.booking.timeout_ms = 1500;
     gw.booking.connect_timeout_ms = 500;
