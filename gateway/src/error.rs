@@ -120,7 +120,7 @@ impl ApiError {
                 "this token is in the pre-queue: its place is drawn at the opening; poll \
                  /v1/queue/status",
             )
-            .with("status", "prequeue")
+            .with("ticket_status", "prequeue")
             .with("opens_at", opens_at.map(rfc3339)),
             ApiError::QueueNotOpen {
                 opens_at,

@@ -164,7 +164,7 @@ async fn ten_thousand_prequeued_buyers_get_one_drawn_permutation_ahead_of_later_
         StatusCode::FORBIDDEN,
         "NOT_ADMITTED",
     );
-    assert_eq!(body["status"], "prequeue");
+    assert_eq!(body["ticket_status"], "prequeue");
     let (_, room) = app.admin(Method::GET, concert, None).await;
     assert_eq!(room["draw"]["state"], "scheduled");
     assert_eq!(room["draw"]["entries"], PREQUEUED);

@@ -118,6 +118,9 @@ pub struct Forbidden {
     /// `NOT_ADMITTED` only: the place in line, 1 for the head.
     #[schema(minimum = 1)]
     pub position: Option<u64>,
+    /// `NOT_ADMITTED` of a pre-queue entry: `prequeue` (with `opens_at`), its place is
+    /// drawn at the opening.
+    pub ticket_status: Option<String>,
 }
 
 /// A `SERVICE_UNAVAILABLE` problem from `/readyz`, with the checks (`ok` / `unavailable`).

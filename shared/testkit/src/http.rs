@@ -71,9 +71,7 @@ pub fn problem_mismatch(
     if body["code"] != code {
         wrong.push(format!("code {}, expected {code}", body["code"]));
     }
-    // A pre-queued ticket's NOT_ADMITTED says its ticket state in `status` instead.
-    let ticket_state = code == "NOT_ADMITTED" && body["status"] == "prequeue";
-    if body["status"] != status.as_u16() && !ticket_state {
+    if body["status"] != status.as_u16() {
         wrong.push(format!(
             "body status {}, expected {}",
             body["status"],
