@@ -5,8 +5,8 @@
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::config::{
-    AdminSettings, Common, HttpSettings, JwtSettings, Layered, Profile, RedisSettings, Role,
-    Secret, SettingsError,
+    AdminSettings, HttpSettings, JwtSettings, Layered, Profile, RedisSettings, Role, Secret,
+    SettingsError,
 };
 
 /// Defaults of booking's own keys (on top of [`shared::config::COMMON_DEFAULTS`]).
@@ -121,12 +121,7 @@ pub struct BookingSettings {
 }
 
 impl Layered for BookingSettings {
-    const DEFAULTS: &'static str = DEFAULTS;
-    const PREFIX: &'static str = "BOOKING";
-
-    fn common(&self) -> Common<'_> {
-        shared::common_sections!(self)
-    }
+    shared::layered_common!("BOOKING");
 
     fn secrets(&self) -> Vec<Secret<'_>> {
         let mut secrets = self

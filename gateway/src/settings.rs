@@ -9,8 +9,8 @@ use ipnet::IpNet;
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::config::{
-    AdminSettings, Common, HttpSettings, JwtSettings, Layered, Profile, RedisSettings, Role,
-    Secret, SettingsError,
+    AdminSettings, HttpSettings, JwtSettings, Layered, Profile, RedisSettings, Role, Secret,
+    SettingsError,
 };
 use shared::contract::rooms::RoomPatch;
 use shared::store::{RoomMode, RoomSettings};
@@ -260,12 +260,7 @@ impl GatewaySettings {
 }
 
 impl Layered for GatewaySettings {
-    const DEFAULTS: &'static str = DEFAULTS;
-    const PREFIX: &'static str = "GATEWAY";
-
-    fn common(&self) -> Common<'_> {
-        shared::common_sections!(self)
-    }
+    shared::layered_common!("GATEWAY");
 
     fn secrets(&self) -> Vec<Secret<'_>> {
         let mut secrets = self

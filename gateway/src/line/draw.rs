@@ -94,17 +94,9 @@ impl LineStore {
     ) -> Result<Vec<i64>, StoreError> {
         let key = self.keys().prequeue(concert_id);
         let stop = (start + count).saturating_sub(1);
-        Ok(self
-            .redis()
-            .run("draw_read", |mut c| async move {
-                redis::cmd("ZRANGE")
-                    .arg(&key)
-                    .arg(start)
-                    .arg(stop)
-                    .query_async::<Vec<i64>>(&mut c)
-                    .await
-            })
-            .await?)
+        let mut cmd = redis::cmd("ZRANGE");
+        cmd.arg(&key).arg(start).arg(stop);
+        self.command("draw_read", cmd).await
     }
 
     /// Writes `users` (in drawn order) at place `offset` of the draw as `instance_id`,
@@ -154,19 +146,9 @@ impl LineStore {
     ) -> Result<(Vec<i64>, u64), StoreError> {
         let key = self.keys().drawn(concert_id);
         let stop = (offset + limit).saturating_sub(1);
-        Ok(self
-            .redis()
-            .run("draw_page", |mut c| async move {
-                redis::pipe()
-                    .cmd("LRANGE")
-                    .arg(&key)
-                    .arg(offset)
-                    .arg(stop)
-                    .cmd("LLEN")
-                    .arg(&key)
-                    .query_async::<(Vec<i64>, u64)>(&mut c)
-                    .await
-            })
-            .await?)
+        let mut pipe = redis::pipe();
+        pipe.cmd("LRANGE").arg(&key).arg(offset).arg(stop);
+        pipe.cmd("LLEN").arg(&key);
+        self.pipeline("draw_page", pipe).await
     }
 }

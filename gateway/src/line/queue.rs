@@ -126,24 +126,16 @@ impl LineStore {
     ) -> Result<Departures, StoreError> {
         let left = self.keys().left(concert_id);
         let ended = self.keys().ended(concert_id);
-        let (left, ended) = self
-            .redis()
-            .run("queue_departures", |mut c| async move {
-                redis::pipe()
-                    .cmd("ZRANGEBYSCORE")
-                    .arg(&left)
-                    .arg(left_since_ms)
-                    .arg("+inf")
-                    .arg("WITHSCORES")
-                    .cmd("ZRANGEBYSCORE")
-                    .arg(&ended)
-                    .arg(ended_since_ms)
-                    .arg("+inf")
-                    .arg("WITHSCORES")
-                    .query_async::<(Vec<(i64, i64)>, Vec<(i64, i64)>)>(&mut c)
-                    .await
-            })
-            .await?;
+        let mut pipe = redis::pipe();
+        for (key, since_ms) in [(&left, left_since_ms), (&ended, ended_since_ms)] {
+            pipe.cmd("ZRANGEBYSCORE")
+                .arg(key)
+                .arg(since_ms)
+                .arg("+inf")
+                .arg("WITHSCORES");
+        }
+        let (left, ended): (Vec<(i64, i64)>, Vec<(i64, i64)>) =
+            self.pipeline("queue_departures", pipe).await?;
         Ok(Departures { left, ended })
     }
 }

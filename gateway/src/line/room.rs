@@ -294,16 +294,9 @@ impl LineStore {
 
     /// Concert ids with a room (read by the tickers, never on a request path).
     pub async fn room_ids(&self) -> Result<Vec<i64>, StoreError> {
-        let rooms = self.keys().rooms();
-        Ok(self
-            .redis()
-            .run("room_list", |mut c| async move {
-                redis::cmd("SMEMBERS")
-                    .arg(&rooms)
-                    .query_async::<Vec<i64>>(&mut c)
-                    .await
-            })
-            .await?)
+        let mut cmd = redis::cmd("SMEMBERS");
+        cmd.arg(self.keys().rooms());
+        self.command("room_list", cmd).await
     }
 
     /// One call of the admission tick (`promote.lua`); `None` when the room hash does not
@@ -380,33 +373,18 @@ impl LineStore {
         keep: usize,
     ) -> Result<(), StoreError> {
         let key = self.keys().eta(concert_id);
-        self.redis()
-            .run("eta_push", |mut c| async move {
-                redis::pipe()
-                    .lpush(&key, samples)
-                    .ignore()
-                    .ltrim(&key, 0, keep as isize - 1)
-                    .ignore()
-                    .query_async::<()>(&mut c)
-                    .await
-            })
-            .await?;
-        Ok(())
+        let mut pipe = redis::pipe();
+        pipe.lpush(&key, samples)
+            .ignore()
+            .ltrim(&key, 0, keep as isize - 1)
+            .ignore();
+        self.pipeline("eta_push", pipe).await
     }
 
     /// The room's ETA samples, newest first.
     pub async fn eta_samples(&self, concert_id: i64) -> Result<Vec<String>, StoreError> {
-        let key = self.keys().eta(concert_id);
-        Ok(self
-            .redis()
-            .run("eta_read", |mut c| async move {
-                redis::cmd("LRANGE")
-                    .arg(&key)
-                    .arg(0)
-                    .arg(-1)
-                    .query_async::<Vec<String>>(&mut c)
-                    .await
-            })
-            .await?)
+        let mut cmd = redis::cmd("LRANGE");
+        cmd.arg(self.keys().eta(concert_id)).arg(0).arg(-1);
+        self.command("eta_read", cmd).await
     }
 }

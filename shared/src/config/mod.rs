@@ -216,6 +216,21 @@ macro_rules! common_sections {
     };
 }
 
+/// The part of a [`Layered`] impl every service writes the same way: its `DEFAULTS` (the
+/// calling module's `DEFAULTS` constant), its environment `PREFIX`, and [`Layered::common`]
+/// over the usual field names.
+#[macro_export]
+macro_rules! layered_common {
+    ($prefix:literal) => {
+        const DEFAULTS: &'static str = DEFAULTS;
+        const PREFIX: &'static str = $prefix;
+
+        fn common(&self) -> $crate::config::Common<'_> {
+            $crate::common_sections!(self)
+        }
+    };
+}
+
 /// The environment keys of the shared secrets of a service whose variables start with
 /// `prefix` (`"GATEWAY"`): its JWT secret, the previous one, and its admin token, the
 /// argument [`Common::secrets`] takes.

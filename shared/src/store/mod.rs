@@ -137,6 +137,38 @@ impl Store {
         &self.keys
     }
 
+    /// One plain command under the call timeout; `op` names it in metrics.
+    pub async fn command<T>(&self, op: &'static str, cmd: redis::Cmd) -> Result<T, StoreError>
+    where
+        T: redis::FromRedisValue + Send,
+    {
+        Ok(self
+            .redis
+            .run(
+                op,
+                |mut c| async move { cmd.query_async::<T>(&mut c).await },
+            )
+            .await?)
+    }
+
+    /// Plain commands in one round trip under the call timeout; `op` names it in metrics.
+    pub async fn pipeline<T>(
+        &self,
+        op: &'static str,
+        pipe: redis::Pipeline,
+    ) -> Result<T, StoreError>
+    where
+        T: redis::FromRedisValue + Send,
+    {
+        Ok(self
+            .redis
+            .run(
+                op,
+                |mut c| async move { pipe.query_async::<T>(&mut c).await },
+            )
+            .await?)
+    }
+
     /// Runs `script` on `keys` with `args` (a value or a tuple) in one call under the call
     /// timeout; `op` names it in metrics. Every script replies name/value pairs.
     pub async fn eval<A>(
