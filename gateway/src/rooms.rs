@@ -309,10 +309,18 @@ impl Rooms {
     /// instance has no figures for the room (Redis must answer).
     pub fn place(&self, claims: &QueueClaims) -> Option<(Known, Figures)> {
         let figures = self.figures(claims.cid)?;
+        let known = self.place_in(&figures.tick, figures.seen.elapsed(), claims);
+        Some((known, figures))
+    }
+
+    /// [`Rooms::place`] from a tick the caller already holds, read `age` ago (the push
+    /// pass runs right after the tick it was handed: no lookup and copy of the figures per
+    /// stream).
+    pub fn place_in(&self, tick: &Tick, age: std::time::Duration, claims: &QueueClaims) -> Known {
         let snapshot = Snapshot {
             concert_id: claims.cid,
-            tick: &figures.tick,
-            age: figures.seen.elapsed(),
+            tick,
+            age,
             left: &self.left,
             ended: &self.ended,
         };
@@ -323,7 +331,7 @@ impl Rooms {
             // `exp` is the admission's expiry rounded up to the second.
             expires_at_ms: claims.exp.saturating_mul(1000),
         };
-        Some((place::decide(&snapshot, held), figures))
+        place::decide(&snapshot, held)
     }
 
     /// Drops what this instance knows about a room (its hash is gone).

@@ -47,6 +47,9 @@ pub struct Departures {
     pub ended: Vec<(i64, i64)>,
 }
 
+/// Tickets with a time, as the `left` and `ended` sets hold them: (ticket number, ms).
+type Seen = Vec<(i64, i64)>;
+
 /// How long a left ticket stays in the room's `left` set (gateways read it every tick).
 pub const LEFT_LISTED_MS: i64 = 60_000;
 
@@ -134,8 +137,7 @@ impl LineStore {
                 .arg("+inf")
                 .arg("WITHSCORES");
         }
-        let (left, ended): (Vec<(i64, i64)>, Vec<(i64, i64)>) =
-            self.pipeline("queue_departures", pipe).await?;
+        let (left, ended): (Seen, Seen) = self.pipeline("queue_departures", pipe).await?;
         Ok(Departures { left, ended })
     }
 }

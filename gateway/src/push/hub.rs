@@ -393,7 +393,7 @@ impl Hub {
             let room_for_checks = checks.len() < MAX_CHECKS;
             // The same function a poll is answered by; a stream takes a rank near the head
             // too (the pass after the admitting tick asks Redis, as the head passed it).
-            let known = rooms.place(c).map_or(Known::Ask, |(known, _)| known);
+            let known = rooms.place_in(tick, Duration::ZERO, c);
             match known {
                 Known::Reset => entry.send(Push::gone(ApiError::QueueReset)),
                 Known::Gone => entry.send(Push::gone(ApiError::TicketGone)),

@@ -137,18 +137,16 @@ impl Store {
         &self.keys
     }
 
-    /// One plain command under the call timeout; `op` names it in metrics.
+    /// One plain command under the call timeout (a pipeline of one); `op` names it in
+    /// metrics.
     pub async fn command<T>(&self, op: &'static str, cmd: redis::Cmd) -> Result<T, StoreError>
     where
         T: redis::FromRedisValue + Send,
     {
-        Ok(self
-            .redis
-            .run(
-                op,
-                |mut c| async move { cmd.query_async::<T>(&mut c).await },
-            )
-            .await?)
+        let mut pipe = redis::pipe();
+        pipe.add_command(cmd);
+        let (reply,): (T,) = self.pipeline(op, pipe).await?;
+        Ok(reply)
     }
 
     /// Plain commands in one round trip under the call timeout; `op` names it in metrics.
