@@ -31,6 +31,9 @@ use utoipa::OpenApi;
         crate::admin::create,
         crate::admin::show,
         crate::admin::charge,
+        crate::venues::create,
+        crate::venues::list,
+        crate::venues::show,
         crate::rooms::show,
         crate::rooms::change
     ),

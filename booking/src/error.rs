@@ -31,6 +31,9 @@ pub enum ApiError {
     IdentityRequired(String),
     #[error("no such payment")]
     PaymentNotFound,
+    /// Anything else that does not exist (a venue, an order): 404 `NOT_FOUND`.
+    #[error("{0}")]
+    NotFound(String),
     #[error("the token is for concert {token}, not {resource}")]
     WrongConcert { token: i64, resource: i64 },
     #[error("{0}")]
@@ -45,6 +48,13 @@ pub enum ApiError {
     ReservationNotFound,
     #[error("the seat is held or sold")]
     SeatUnavailable,
+    /// Some seats of an order are held or sold (nothing was held).
+    #[error("seats {0:?} are held or sold; nothing was held")]
+    SeatsTaken(Vec<i32>),
+    #[error("only {0} seats like these are left")]
+    NotEnoughSeats(i64),
+    #[error("at most {limit} tickets per buyer for this concert; you hold or own {owned}")]
+    TicketLimit { limit: i32, owned: i64 },
     #[error("you already hold {0} seats, the most allowed")]
     HoldLimit(u32),
     #[error("the reservation's hold has expired")]
@@ -141,6 +151,10 @@ impl From<Refusal> for ApiError {
             Refusal::InsufficientBalance { balance, amount } => {
                 ApiError::InsufficientBalance { balance, amount }
             }
+            Refusal::PartOfOrder { order } => ApiError::Invalid(format!(
+                "these reservations are part of order {order}: an order's seats are paid \
+                 together (pay with order_id, or name all its reservations)"
+            )),
         }
     }
 }
@@ -159,7 +173,7 @@ impl From<ApiError> for Problem {
                 return Problem::new(Code::TicketGone, detail).with("reason", "queue_reset")
             }
             ApiError::IdentityRequired(_) => Code::IdentityRequired,
-            ApiError::PaymentNotFound => Code::NotFound,
+            ApiError::PaymentNotFound | ApiError::NotFound(_) => Code::NotFound,
             ApiError::WrongConcert { .. } => Code::WrongConcert,
             ApiError::Forbidden(_) => Code::Forbidden,
             ApiError::ConcertNotFound => Code::ConcertNotFound,
@@ -167,6 +181,17 @@ impl From<ApiError> for Problem {
             ApiError::SeatNotFound => Code::SeatNotFound,
             ApiError::ReservationNotFound => Code::ReservationNotFound,
             ApiError::SeatUnavailable => Code::SeatUnavailable,
+            ApiError::SeatsTaken(seat_nos) => {
+                return Problem::new(Code::SeatUnavailable, detail).with("seat_nos", seat_nos)
+            }
+            ApiError::NotEnoughSeats(available) => {
+                return Problem::new(Code::NotEnoughSeats, detail).with("available", available)
+            }
+            ApiError::TicketLimit { limit, owned } => {
+                return Problem::new(Code::TicketLimit, detail)
+                    .with("limit", limit)
+                    .with("owned", owned)
+            }
             ApiError::HoldLimit(_) => Code::HoldLimit,
             ApiError::ReservationExpired => Code::ReservationExpired,
             ApiError::ReservationNotHeld(_) => Code::ReservationNotHeld,

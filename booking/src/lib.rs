@@ -5,9 +5,12 @@
 //! result), `store.rs` all of its SQL. The wire types and status enums are the shared
 //! contract's ([`shared::contract`]).
 //!
-//! - [`concerts`], [`seats`]: what buyers browse (active queue token required).
-//! - [`holds`]: reservations — Redis `SET NX PX` gate, then a conditional write in
-//!   PostgreSQL as the final guard; the sweeper that expires old holds.
+//! - [`concerts`], [`seats`]: what buyers browse (active queue token required): schedules,
+//!   sections, seats.
+//! - [`venues`]: layouts of sections, rows and price grades that schedules are made from.
+//! - [`holds`]: orders of one or several seats (named or best available) with the ticket
+//!   limit — a Redis gate for all the order's seats at once, then one PostgreSQL
+//!   transaction as the final guard; the sweeper that expires old holds.
 //! - [`payments`]: one transaction per payment, idempotent ([`idempotency`]); payments
 //!   that arrive together commit together (group commit); refusals typed ([`payments::refusal`]).
 //! - [`points`]: balances, charges and history (no admission needed).
@@ -31,6 +34,7 @@ pub mod seats;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod venues;
 
 pub use settings::BookingSettings;
 

@@ -30,6 +30,8 @@ full_publish_secs = 30
 [idempotency]
 retention_hours = 48
 purge_interval_secs = 600
+[orders]
+max_tickets_per_user = 4
 [payments]
 batch_max = 16
 batch_workers = 1
@@ -82,6 +84,15 @@ pub struct IdempotencySettings {
     pub purge_interval_secs: u64,
 }
 
+/// Orders of several seats (`holds/`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderSettings {
+    /// A concert's ticket limit when its creation names none: seats one buyer may hold and
+    /// own together for the concert (1 to 100).
+    pub max_tickets_per_user: i32,
+}
+
 /// Group commit of payments (`payments/batch.rs`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +127,7 @@ pub struct BookingSettings {
     pub holds: HoldSettings,
     pub inventory: InventorySettings,
     pub idempotency: IdempotencySettings,
+    pub orders: OrderSettings,
     pub payments: PaymentSettings,
     pub internal: InternalSettings,
 }
@@ -154,6 +166,13 @@ impl Layered for BookingSettings {
         if i.retention_hours == 0 || i.purge_interval_secs == 0 {
             return Err(SettingsError::Invalid(
                 "idempotency: retention_hours and purge_interval_secs must be > 0".into(),
+            ));
+        }
+        if !(1..=shared::contract::admin::MAX_TICKETS_PER_USER)
+            .contains(&self.orders.max_tickets_per_user)
+        {
+            return Err(SettingsError::Invalid(
+                "orders: max_tickets_per_user must be 1 to 100".into(),
             ));
         }
         let p = &self.payments;

@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(buyer)
         .merge(crate::admin::router())
+        .merge(crate::venues::router())
         .merge(probes::router())
         .merge(shared::docs::router(crate::docs::openapi()))
         .with_state(state);

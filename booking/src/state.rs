@@ -19,6 +19,8 @@ pub struct ScheduleInfo {
     pub total_seats: i32,
     /// When the show starts: no hold from then on.
     pub starts_at: chrono::DateTime<chrono::Utc>,
+    /// The concert's ticket limit per buyer.
+    pub max_tickets_per_user: i32,
 }
 
 #[derive(Clone)]
@@ -29,6 +31,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub settings: Arc<BookingSettings>,
     pub schedules: Arc<RwLock<HashMap<i64, ScheduleInfo>>>,
+    /// Each schedule's sections with their counts, at most a second old.
+    pub sections: crate::seats::SectionsCache,
     /// Runs payments, committing those that arrive together in one transaction.
     pub payments: PaymentBatcher,
 }
@@ -46,6 +50,7 @@ impl AppState {
             tokens: Arc::new(TokenKeys::new(&settings.jwt)),
             settings: Arc::new(settings),
             schedules: Arc::new(RwLock::new(HashMap::new())),
+            sections: Default::default(),
             payments,
         }
     }

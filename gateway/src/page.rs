@@ -86,7 +86,7 @@ impl File {
             .is_some_and(|v| v.split(',').any(|t| t.trim() == self.etag))
         {
             StatusCode::NOT_MODIFIED.into_response()
-        } else if accepts_gzip(headers) {
+        } else if shared::http::accepts_gzip(headers) {
             let mut r = self.gzip.clone().into_response();
             r.headers_mut()
                 .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
@@ -118,13 +118,6 @@ impl File {
         );
         response
     }
-}
-
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")))
 }
 
 /// The page and its assets, built once at start.

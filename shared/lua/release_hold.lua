@@ -1,12 +1,15 @@
--- release_hold: compare-and-delete of a seat hold key.
+-- release_hold: compare-and-delete of the seat keys of a hold (one seat or an order).
 --
--- KEYS[1] the seat's hold key (`<p>hold:{concert}:<schedule>:<seat>`)
--- ARGV[1] the reservation id the caller put there
+-- KEYS   the seats' hold keys (`<p>hold:{concert}:<schedule>:<seat>`)
+-- ARGV[i] the value the caller put in KEYS[i] ("<reservation id>:<user id>")
 --
--- Deletes the key only while it still holds the caller's reservation id, so a late
--- release can never free a seat that someone else holds now. Returns name/value pairs:
--- released (1 if deleted, else 0).
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return {'released', redis.call('DEL', KEYS[1])}
+-- Deletes each key only while it still holds the caller's value, so a late release can
+-- never free a seat that someone else holds now. Returns name/value pairs: released (how
+-- many keys were deleted).
+local released = 0
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[i] then
+    released = released + redis.call('DEL', key)
+  end
 end
-return {'released', 0}
+return {'released', released}

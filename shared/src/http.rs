@@ -131,3 +131,44 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
 }
+
+/// Whether the client takes a gzip body (`Accept-Encoding`).
+pub fn accepts_gzip(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")))
+}
+
+/// Bodies smaller than this go out as they are: gzip would save little.
+const GZIP_FROM_BYTES: usize = 1024;
+
+/// A JSON body, gzipped (fast level) when the client takes gzip and it is large enough;
+/// `Vary: Accept-Encoding` either way.
+pub fn json_maybe_gzipped(headers: &axum::http::HeaderMap, body: Vec<u8>) -> Response {
+    use std::io::Write;
+    let vary = (
+        header::VARY,
+        header::HeaderValue::from_static("accept-encoding"),
+    );
+    let json = (
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    if body.len() >= GZIP_FROM_BYTES && accepts_gzip(headers) {
+        let mut gz = flate2::write::GzEncoder::new(
+            Vec::with_capacity(body.len() / 8),
+            flate2::Compression::fast(),
+        );
+        if gz.write_all(&body).is_ok() {
+            if let Ok(zipped) = gz.finish() {
+                let gzip = (
+                    header::CONTENT_ENCODING,
+                    header::HeaderValue::from_static("gzip"),
+                );
+                return ([json, vary, gzip], zipped).into_response();
+            }
+        }
+    }
+    ([json, vary], body).into_response()
+}

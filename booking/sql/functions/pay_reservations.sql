@@ -1,4 +1,4 @@
--- pay_reservations: one payment, all or nothing: lock the buyer, replay a saved answer, check and sell the seats, charge the points, save the answer (first in 0002, this body since 0004).
+-- pay_reservations: one payment, all or nothing: lock the buyer, replay a saved answer, check and sell the seats (an order's seats together), charge the points, save the answer (first in 0002, this body since 0011).
 --
 -- The CURRENT body, exactly as PostgreSQL prints it (pg_get_functiondef). To change it,
 -- edit this file and add a migration with the same statement: the booking test
@@ -19,6 +19,8 @@ DECLARE
     v_ids UUID[] := '{}';
     v_schedules BIGINT[] := '{}';
     v_seats INT[] := '{}';
+    v_orders UUID[] := '{}';
+    v_left UUID;
     r RECORD;
 BEGIN
     -- 1. Lock the buyer: one payment per buyer at a time, so two calls with the same key
@@ -44,7 +46,7 @@ BEGIN
     -- 3. Check the reservations (first problem in id order wins; a missing one first).
     FOR r IN
         SELECT res.id, res.user_id, res.concert_id, res.schedule_id, res.seat_no, res.price,
-               res.status, res.held_until > now() AS live
+               res.status, res.held_until > now() AS live, res.order_id
           FROM reservations res
          WHERE res.id = ANY (p_ids)
          ORDER BY res.id
@@ -67,12 +69,27 @@ BEGIN
         v_ids := v_ids || r.id;
         v_schedules := v_schedules || r.schedule_id;
         v_seats := v_seats || r.seat_no;
+        IF r.order_id <> r.id AND NOT r.order_id = ANY (v_orders) THEN
+            v_orders := v_orders || r.order_id;
+        END IF;
     END LOOP;
     IF v_found <> cardinality(p_ids) THEN
         RAISE EXCEPTION 'reservation not found' USING ERRCODE = 'TB404';
     END IF;
     IF v_err IS NOT NULL THEN
         RAISE EXCEPTION 'payment refused' USING ERRCODE = v_err, DETAIL = v_detail;
+    END IF;
+    --    An order's seats are paid together: none of its held seats may be left out.
+    --    (A one-seat order's id is its reservation's, so it has nothing to look up.)
+    IF cardinality(v_orders) > 0 THEN
+        SELECT res.order_id INTO v_left
+          FROM reservations res
+         WHERE res.order_id = ANY (v_orders) AND NOT res.id = ANY (p_ids)
+           AND res.status = 'HELD'
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'part of an order' USING ERRCODE = 'TB4PO', DETAIL = v_left::TEXT;
+        END IF;
     END IF;
 
     -- 4. The balance must cover the total.

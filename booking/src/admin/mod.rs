@@ -1,5 +1,5 @@
-//! Operator API: create a concert with its schedules and seats; read its sales figures;
-//! top up a buyer's points.
+//! Operator API: create a concert with its schedules and seats (on a venue, [`crate::venues`],
+//! or in the one-price form); read its sales figures; top up a buyer's points.
 
 pub mod store;
 
@@ -7,8 +7,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
+use std::collections::BTreeMap;
+
 use shared::contract::admin::{
-    ConcertSales, Created, NewConcert, MAX_PRICE, MAX_SCHEDULES, MAX_SEATS, MAX_TITLE_CHARS,
+    ConcertSales, Created, NewConcert, NewSchedule, DEFAULT_SEATS, GA_GRADE, MAX_PRICE,
+    MAX_SCHEDULES, MAX_SEATS, MAX_TICKETS_PER_USER, MAX_TITLE_CHARS,
 };
 use shared::contract::points::{Balance, ChargeRequest};
 use shared::docs::ProblemDetails;
@@ -17,6 +20,7 @@ use shared::http::{Json, Path};
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::venues;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -63,7 +67,8 @@ async fn charge(
     crate::points::charge_points(&state, user_id, &headers, request).await
 }
 
-/// Every rule a new concert breaks, first one first.
+/// Every rule a new concert breaks, first one first (the venue forms' prices are checked
+/// against their venues in [`create`]).
 pub fn validate(concert: &NewConcert) -> ApiResult<()> {
     let title_len = concert.title.trim().chars().count();
     if title_len == 0 || concert.title.chars().count() > MAX_TITLE_CHARS {
@@ -76,28 +81,69 @@ pub fn validate(concert: &NewConcert) -> ApiResult<()> {
             "schedules must hold 1 to {MAX_SCHEDULES} entries"
         )));
     }
+    if concert
+        .max_tickets_per_user
+        .is_some_and(|m| !(1..=MAX_TICKETS_PER_USER).contains(&m))
+    {
+        return Err(ApiError::Invalid(format!(
+            "max_tickets_per_user must be 1 to {MAX_TICKETS_PER_USER}"
+        )));
+    }
     for s in &concert.schedules {
-        if !(1..=MAX_SEATS).contains(&s.seats) {
-            return Err(ApiError::Invalid(format!("seats must be 1 to {MAX_SEATS}")));
-        }
-        if !(1..=MAX_PRICE).contains(&s.price) {
-            return Err(ApiError::InvalidAmount(format!(
-                "price must be 1 to {MAX_PRICE}"
-            )));
-        }
+        schedule_form(s)?;
     }
     Ok(())
+}
+
+/// A new schedule's seats: a venue's layout, or the one-price form's.
+enum Form<'a> {
+    Venue {
+        venue_id: i64,
+        prices: &'a BTreeMap<String, i64>,
+    },
+    OnePrice {
+        seats: i32,
+        price: i64,
+    },
+}
+
+fn schedule_form(s: &NewSchedule) -> ApiResult<Form<'_>> {
+    match (s.venue_id, &s.prices, s.seats, s.price) {
+        (Some(venue_id), Some(prices), None, None) => Ok(Form::Venue { venue_id, prices }),
+        (None, None, seats, Some(price)) => {
+            let seats = seats.unwrap_or(DEFAULT_SEATS);
+            if !(1..=MAX_SEATS).contains(&seats) {
+                return Err(ApiError::Invalid(format!("seats must be 1 to {MAX_SEATS}")));
+            }
+            if !(1..=MAX_PRICE).contains(&price) {
+                return Err(ApiError::InvalidAmount(format!(
+                    "price must be 1 to {MAX_PRICE}"
+                )));
+            }
+            Ok(Form::OnePrice { seats, price })
+        }
+        _ => Err(ApiError::Invalid(
+            "a schedule takes either seats and price, or venue_id and prices".into(),
+        )),
+    }
 }
 
 #[utoipa::path(
     post, path = "/admin/concerts", operation_id = "create_concert", tag = "admin",
     summary = "Create a concert with its schedules and seats",
+    description = "Each schedule takes either the one-price form (`seats`, `price`: one \
+                   section `GA`, grade `GENERAL`, rows of 50) or a venue with a price per \
+                   grade (`venue_id`, `prices`). `max_tickets_per_user` (default \
+                   `orders.max_tickets_per_user`, 4) caps the seats one buyer holds and owns \
+                   for the concert.",
     security(("admin_token" = [])),
     request_body = NewConcert,
     responses(
         (status = 201, description = "Created; schedule ids in request order.", body = Created),
         (status = 400, description = "`INVALID_REQUEST`: malformed body, bad title, schedule \
-         count or seat count. `INVALID_AMOUNT`: a price outside 1 to 10,000,000.",
+         count, seat count or `max_tickets_per_user`, a schedule in neither or both forms, an \
+         unknown venue, a venue grade without a price or a price for a grade the venue does \
+         not have. `INVALID_AMOUNT`: a price outside 1 to 10,000,000.",
          body = ProblemDetails, content_type = "application/problem+json"),
         (status = 413, response = shared::docs::PayloadTooLarge),
         (status = 415, response = shared::docs::UnsupportedMediaType),
@@ -110,13 +156,32 @@ async fn create(
     Json(concert): Json<NewConcert>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     validate(&concert)?;
+    let max_tickets = concert
+        .max_tickets_per_user
+        .unwrap_or(state.settings.orders.max_tickets_per_user);
     let mut tx = state.db.begin().await?;
-    let concert_id = store::insert_concert(&mut tx, concert.title.trim()).await?;
+    let concert_id = store::insert_concert(&mut tx, concert.title.trim(), max_tickets).await?;
     let mut schedule_ids = Vec::with_capacity(concert.schedules.len());
     for s in &concert.schedules {
-        schedule_ids.push(
-            store::insert_schedule(&mut tx, concert_id, s.starts_at, s.seats, s.price).await?,
-        );
+        let (venue_id, layout, prices) = match schedule_form(s)? {
+            Form::Venue { venue_id, prices } => {
+                let layout = venues::store::layout(&mut tx, venue_id)
+                    .await?
+                    .ok_or_else(|| ApiError::Invalid(format!("venue {venue_id} does not exist")))?;
+                venues::check_prices(&layout, prices)?;
+                (Some(venue_id), layout, prices.clone())
+            }
+            Form::OnePrice { seats, price } => (
+                None,
+                venues::general_admission(seats),
+                BTreeMap::from([(GA_GRADE.to_owned(), price)]),
+            ),
+        };
+        let seats = venues::places(&layout).len() as i32;
+        let schedule_id =
+            store::insert_schedule(&mut tx, concert_id, s.starts_at, seats, venue_id).await?;
+        venues::store::insert_seats(&mut tx, schedule_id, &layout, &prices).await?;
+        schedule_ids.push(schedule_id);
     }
     tx.commit().await?;
     tracing::info!(

@@ -4,39 +4,38 @@ use chrono::{DateTime, Utc};
 use shared::contract::admin::ScheduleSales;
 use sqlx::PgConnection;
 
-pub async fn insert_concert(conn: &mut PgConnection, title: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar("INSERT INTO concerts (title) VALUES ($1) RETURNING id")
-        .bind(title)
-        .fetch_one(conn)
-        .await
+pub async fn insert_concert(
+    conn: &mut PgConnection,
+    title: &str,
+    max_tickets_per_user: i32,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO concerts (title, max_tickets_per_user) VALUES ($1, $2) RETURNING id",
+    )
+    .bind(title)
+    .bind(max_tickets_per_user)
+    .fetch_one(conn)
+    .await
 }
 
-/// A schedule and its seats 1..=`seats`, each at `price`.
+/// A schedule row (its seats are [`crate::venues::store::insert_seats`]').
 pub async fn insert_schedule(
     conn: &mut PgConnection,
     concert_id: i64,
     starts_at: DateTime<Utc>,
     seats: i32,
-    price: i64,
+    venue_id: Option<i64>,
 ) -> sqlx::Result<i64> {
-    let schedule_id: i64 = sqlx::query_scalar(
-        "INSERT INTO schedules (concert_id, starts_at, total_seats) VALUES ($1, $2, $3) RETURNING id",
+    sqlx::query_scalar(
+        "INSERT INTO schedules (concert_id, starts_at, total_seats, venue_id)
+         VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(concert_id)
     .bind(starts_at)
     .bind(seats)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO seats (schedule_id, seat_no, price)
-         SELECT $1, n, $3 FROM generate_series(1, $2) AS n",
-    )
-    .bind(schedule_id)
-    .bind(seats)
-    .bind(price)
-    .execute(conn)
-    .await?;
-    Ok(schedule_id)
+    .bind(venue_id)
+    .fetch_one(conn)
+    .await
 }
 
 pub async fn concert(

@@ -71,16 +71,19 @@ pub async fn schedule_info(
     conn: &mut PgConnection,
     schedule_id: i64,
 ) -> sqlx::Result<Option<ScheduleInfo>> {
-    let row: Option<(i64, i32, chrono::DateTime<chrono::Utc>)> =
-        sqlx::query_as("SELECT concert_id, total_seats, starts_at FROM schedules WHERE id = $1")
-            .bind(schedule_id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(
-        row.map(|(concert_id, total_seats, starts_at)| ScheduleInfo {
+    let row: Option<(i64, i32, chrono::DateTime<chrono::Utc>, i32)> = sqlx::query_as(
+        "SELECT s.concert_id, s.total_seats, s.starts_at, c.max_tickets_per_user
+         FROM schedules s JOIN concerts c ON c.id = s.concert_id WHERE s.id = $1",
+    )
+    .bind(schedule_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(
+        |(concert_id, total_seats, starts_at, max_tickets_per_user)| ScheduleInfo {
             concert_id,
             total_seats,
             starts_at,
-        }),
-    )
+            max_tickets_per_user,
+        },
+    ))
 }

@@ -1,25 +1,35 @@
-//! Seat holds (reservations).
+//! Seat holds: orders of one or several seats (`POST /v1/reservations`), their
+//! reservations, release (`DELETE /v1/orders/{id}`, or any one of its reservations).
 //!
-//! A show that has started takes no holds (409 `SCHEDULE_CLOSED`). Then two gates, fastest
-//! first:
-//! 1. Redis: the seat's key, `SET NX PX <ttl>` with `<reservation id>:<user id>`
-//!    ([`shared::store::seats`]): of many buyers racing for one seat, one wins; the losers
-//!    get 409 without touching PostgreSQL, and so does every attempt on a sold seat (its
-//!    key is a `sold` marker after the payment).
-//! 2. A conditional `UPDATE seats ... WHERE` the seat is available now, in PostgreSQL, the
-//!    source of truth: if Redis lost its keys (flush, restart, failover), the database
-//!    still refuses a seat that is held or sold. When the database refuses, the Redis key is
-//!    released with a compare-and-delete so it never blocks the seat.
+//! An order is named seats (`seat_no`, `seat_nos`) or `best_available` ([`pick`]); its
+//! seats share one `held_until`, expire together, are released together and paid together.
+//! A show that has started takes no holds (409 `SCHEDULE_CLOSED`). Then two gates
+//! ([`order`]):
+//! 1. Redis: the seats' keys, all or none in one script call (`<reservation id>:<user id>`
+//!    each, [`shared::store::seats`]): of many buyers racing for a seat, one wins; the
+//!    losers get 409 without touching PostgreSQL, and so does every attempt on a sold seat
+//!    (its key is a `sold` marker after the payment).
+//! 2. PostgreSQL, the source of truth, in one transaction: the buyer's row locked (their
+//!    holds and payments run one at a time, whatever the gateway), the ticket limit
+//!    (`max_tickets_per_user` of the concert: held + bought) and the hold limit checked,
+//!    the seats' rows locked and taken only if every one is available now, the
+//!    reservations written. If Redis lost its keys (flush, restart, failover) the database
+//!    still refuses a seat that is held or sold; when it refuses, the order's keys are
+//!    released with a compare-and-delete so they never block the seats. So an order is held
+//!    whole or not at all, in Redis and in PostgreSQL; a process that dies between the two
+//!    leaves keys that expire with the hold's TTL and no reservation.
 //!
-//! A buyer who repeats a hold of a seat they already hold (the answer of the first one was
-//! lost: a timeout, a dropped connection) gets that hold back, 200 with the same
-//! reservation, instead of 409: the key names them as its holder, and PostgreSQL confirms.
-//! While the first attempt is still being written the retry gets 503 + `Retry-After`.
+//! A buyer who repeats a hold of seats they already hold as one order (the answer of the
+//! first one was lost: a timeout, a dropped connection) gets that order back, 200, instead
+//! of 409: the keys name them as holder, and PostgreSQL confirms. While the first attempt
+//! is still being written the retry gets 503 + `Retry-After`.
 //!
 //! A hold past `held_until` counts as AVAILABLE immediately (the queries ask
 //! `seat_status_now`); the [`sweeper`] only tidies rows up (seat reset, reservation
 //! EXPIRED). Lock order: users → seats → reservations (as in payments and the sweeper).
 
+pub mod order;
+pub mod pick;
 pub mod store;
 pub mod sweeper;
 
@@ -28,16 +38,15 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use shared::contract::reservations::{
-    HoldRequest, ReservationPage, ReservationQuery, ReservationStatus, ReservationView,
+    HoldRequest, OrderView, ReservationPage, ReservationQuery, ReservationView,
 };
 use shared::http::{Json, Path, Query};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use shared::store::seats::SeatLock;
+use shared::store::seats::HeldSeat;
 
 use crate::auth::Buyer;
-use crate::concerts::schedule_info;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -47,6 +56,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/v1/reservations/{reservation_id}",
             get(show).delete(release),
+        )
+        .route(
+            "/v1/orders/{order_id}",
+            get(show_order).delete(release_order),
         )
         .route("/v1/users/{user_id}/reservations", get(of_user))
 }
@@ -82,13 +95,15 @@ async fn hold(
     State(state): State<AppState>,
     buyer: Buyer,
     Json(request): Json<HoldRequest>,
-) -> ApiResult<(StatusCode, Json<ReservationView>)> {
-    let result = to_completion(async move { hold_seat(&state, buyer, request).await }).await;
+) -> ApiResult<(StatusCode, Json<OrderView>)> {
+    let result = to_completion(async move { order::take(&state, buyer, request).await }).await;
     hold_outcome(match &result {
         Ok(Held::New(_)) => "held",
         Ok(Held::Again(_)) => "repeated",
-        Err(ApiError::SeatUnavailable) => "unavailable",
+        Err(ApiError::SeatUnavailable | ApiError::SeatsTaken(_)) => "unavailable",
+        Err(ApiError::NotEnoughSeats(_)) => "not_enough",
         Err(ApiError::HoldLimit(_)) => "limit",
+        Err(ApiError::TicketLimit { .. }) => "ticket_limit",
         Err(ApiError::SeatNotFound) => "not_found",
         Err(ApiError::ScheduleClosed) => "closed",
         Err(_) => "error",
@@ -99,16 +114,16 @@ async fn hold(
     })
 }
 
-/// A hold made now, or the buyer's own hold of the seat given back.
-enum Held {
-    New(ReservationView),
-    Again(ReservationView),
+/// An order made now, or the buyer's own order of the same seats given back.
+pub enum Held {
+    New(OrderView),
+    Again(OrderView),
 }
 
 /// Runs `work` on its own task, so it finishes even if the client hangs up. The Redis gate
 /// and the PostgreSQL write of a hold (and the commit and key release of a release) must
 /// finish together: a gateway whose connection drops must not cancel them half-way and
-/// leave a seat lock with no live reservation behind it for the hold's TTL.
+/// leave seat locks with no live reservation behind them for the hold's TTL.
 async fn to_completion<T: Send + 'static>(
     work: impl std::future::Future<Output = ApiResult<T>> + Send + 'static,
 ) -> ApiResult<T> {
@@ -117,154 +132,37 @@ async fn to_completion<T: Send + 'static>(
         .unwrap_or_else(|e| Err(ApiError::Internal(anyhow::anyhow!("hold task failed: {e}"))))
 }
 
-async fn hold_seat(state: &AppState, buyer: Buyer, request: HoldRequest) -> ApiResult<Held> {
-    let info = schedule_info(state, request.schedule_id)
-        .await?
-        .ok_or(ApiError::SeatNotFound)?;
-    buyer.require_concert(info.concert_id)?;
-    if request.seat_no < 1 || request.seat_no > i64::from(info.total_seats) {
-        return Err(ApiError::SeatNotFound);
-    }
-    if info.starts_at <= chrono::Utc::now() {
-        return Err(ApiError::ScheduleClosed);
-    }
-    buyer.require_admitted(state).await?;
-    let seat = Seat {
-        user_id: buyer.user_id,
-        concert_id: info.concert_id,
-        schedule_id: request.schedule_id,
-        seat_no: request.seat_no as i32,
-        reservation_id: Uuid::now_v7(),
-    };
-    let ttl_secs = state.settings.holds.ttl_secs;
-
-    // Gate 1: Redis. A loser stops here; the holder's retry gets its hold back.
-    match state
-        .store
-        .lock_seat(
-            seat.concert_id,
-            seat.schedule_id,
-            seat.seat_no,
-            (seat.reservation_id, seat.user_id),
-            ttl_secs,
-        )
-        .await?
-    {
-        SeatLock::Won => {}
-        SeatLock::Taken(key) if key.held_by(seat.user_id) => {
-            return own_hold(state, &seat).await.map(Held::Again)
-        }
-        SeatLock::Taken(_) => return Err(ApiError::SeatUnavailable),
-    }
-
-    // Gate 2: PostgreSQL, the source of truth.
-    let result = hold_in_db(state, &seat, ttl_secs).await;
-    if !matches!(result, Ok(Held::New(_))) {
-        unlock(state, &seat).await;
-    }
-    result
-}
-
-/// The buyer's own live hold of the seat, asked for again: given back as it is. While the
-/// first attempt is still being written, 503 with `Retry-After`.
-async fn own_hold(state: &AppState, seat: &Seat) -> ApiResult<ReservationView> {
-    let mut conn = state.db.acquire().await?;
-    match store::live_hold_of(&mut conn, seat.user_id, seat.schedule_id, seat.seat_no).await? {
-        Some(view) => Ok(view),
-        None => Err(ApiError::Problem(
-            shared::Problem::new(
-                shared::Code::ServiceUnavailable,
-                "your earlier hold of this seat is still being made; retry shortly",
-            )
-            .with_retry_after(1),
-        )),
-    }
-}
-
-/// The seat a hold is for, and the reservation it will be.
-struct Seat {
-    user_id: i64,
+/// Compare-and-delete of an order's seat keys; a failure is only logged (the keys expire
+/// anyway).
+pub(crate) async fn unlock(
+    state: &AppState,
     concert_id: i64,
     schedule_id: i64,
-    seat_no: i32,
-    reservation_id: Uuid,
-}
-
-/// The hold's transaction: buyer locked, hold limit checked, seat taken if available now,
-/// the reservation written. A seat this buyer already holds (Redis had lost its key) is
-/// their hold given back.
-async fn hold_in_db(state: &AppState, seat: &Seat, ttl_secs: u64) -> ApiResult<Held> {
-    let mut tx = state.db.begin().await?;
-    store::lock_user(&mut tx, seat.user_id).await?;
-    if let Some(view) =
-        store::live_hold_of(&mut tx, seat.user_id, seat.schedule_id, seat.seat_no).await?
-    {
-        return Ok(Held::Again(view));
-    }
-    let max = state.settings.holds.max_per_user;
-    if store::live_holds(&mut tx, seat.user_id).await? >= i64::from(max) {
-        return Err(ApiError::HoldLimit(max));
-    }
-    let taken = store::take_seat(
-        &mut tx,
-        seat.schedule_id,
-        seat.seat_no,
-        seat.reservation_id,
-        ttl_secs,
-    )
-    .await?
-    .ok_or(ApiError::SeatUnavailable)?;
-    if let Some(previous) = taken.previous {
-        store::expire(&mut tx, previous).await?;
-    }
-    let hold = store::NewHold {
-        id: seat.reservation_id,
-        user_id: seat.user_id,
-        concert_id: seat.concert_id,
-        schedule_id: seat.schedule_id,
-        seat_no: seat.seat_no,
-        price: taken.price,
-        held_until: taken.held_until,
-    };
-    store::insert(&mut tx, &hold).await?;
-    tx.commit().await?;
-    Ok(Held::New(ReservationView {
-        reservation_id: hold.id,
-        schedule_id: hold.schedule_id,
-        seat_no: hold.seat_no,
-        price: hold.price,
-        status: ReservationStatus::Held,
-        held_until: hold.held_until,
-        payment_id: None,
-    }))
-}
-
-/// Compare-and-delete of a seat's key; a failure is only logged (the key expires anyway).
-async fn unlock(state: &AppState, seat: &Seat) {
+    user_id: i64,
+    seats: &[HeldSeat],
+) {
     if let Err(e) = state
         .store
-        .unlock_seat(
-            seat.concert_id,
-            seat.schedule_id,
-            seat.seat_no,
-            (seat.reservation_id, seat.user_id),
-        )
+        .unlock_seats(concert_id, schedule_id, seats, user_id)
         .await
     {
-        tracing::warn!(error = %e, reservation_id = %seat.reservation_id,
-            "could not release a seat key; it will expire");
+        tracing::warn!(error = %e, schedule_id, "could not release seat keys; they will expire");
     }
 }
 
 impl store::Owned {
     fn check_owner(&self, buyer: Buyer) -> ApiResult<()> {
-        if self.user_id != buyer.user_id {
-            return Err(ApiError::Forbidden(
-                "this reservation belongs to another buyer".into(),
-            ));
-        }
-        buyer.require_concert(self.concert_id)
+        check_owner(self.user_id, self.concert_id, buyer)
     }
+}
+
+fn check_owner(user_id: i64, concert_id: i64, buyer: Buyer) -> ApiResult<()> {
+    if user_id != buyer.user_id {
+        return Err(ApiError::Forbidden(
+            "this reservation belongs to another buyer".into(),
+        ));
+    }
+    buyer.require_concert(concert_id)
 }
 
 #[tracing::instrument(skip(state))]
@@ -281,7 +179,8 @@ async fn show(
     Ok(Json(found.view))
 }
 
-/// Releases a live hold at once. Releasing an expired or already released hold is a
+/// Releases a live hold at once — with the other seats of its order, if it has any (an
+/// order is held whole or not at all). Releasing an expired or already released hold is a
 /// no-op (204); a confirmed reservation cannot be released (409).
 #[tracing::instrument(skip(state))]
 async fn release(
@@ -289,41 +188,40 @@ async fn release(
     buyer: Buyer,
     Path(reservation_id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    to_completion(async move { release_hold(&state, buyer, reservation_id).await }).await
+    to_completion(async move {
+        let order_id = {
+            let mut conn = state.db.acquire().await?;
+            let found = store::find(&mut conn, reservation_id)
+                .await?
+                .ok_or(ApiError::ReservationNotFound)?;
+            found.check_owner(buyer)?;
+            found.order_id
+        };
+        order::release(&state, buyer, order_id).await
+    })
+    .await
 }
 
-async fn release_hold(
-    state: &AppState,
+/// `GET /v1/orders/{order_id}`: the buyer's order as it is now.
+#[tracing::instrument(skip(state))]
+async fn show_order(
+    State(state): State<AppState>,
     buyer: Buyer,
-    reservation_id: Uuid,
+    Path(order_id): Path<Uuid>,
+) -> ApiResult<Json<OrderView>> {
+    let mut conn = state.db.acquire().await?;
+    let rows = store::order(&mut conn, order_id).await?;
+    let first = rows.first().ok_or(ApiError::ReservationNotFound)?;
+    check_owner(first.user_id, first.concert_id, buyer)?;
+    Ok(Json(order::view(order_id, rows, false)))
+}
+
+/// `DELETE /v1/orders/{order_id}`: every seat of the order released at once.
+#[tracing::instrument(skip(state))]
+async fn release_order(
+    State(state): State<AppState>,
+    buyer: Buyer,
+    Path(order_id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.db.begin().await?;
-    store::lock_user(&mut tx, buyer.user_id).await?;
-    let found = store::find(&mut tx, reservation_id)
-        .await?
-        .ok_or(ApiError::ReservationNotFound)?;
-    found.check_owner(buyer)?;
-    match found.view.status {
-        ReservationStatus::Confirmed => {
-            return Err(ApiError::ReservationNotHeld(
-                ReservationStatus::Confirmed.as_str().into(),
-            ))
-        }
-        ReservationStatus::Held => {}
-        ReservationStatus::Expired | ReservationStatus::Released => {
-            return Ok(StatusCode::NO_CONTENT)
-        }
-    }
-    store::release(&mut tx, reservation_id).await?;
-    tx.commit().await?;
-    let seat = Seat {
-        user_id: buyer.user_id,
-        concert_id: found.concert_id,
-        schedule_id: found.view.schedule_id,
-        seat_no: found.view.seat_no,
-        reservation_id,
-    };
-    unlock(state, &seat).await;
-    hold_outcome("released");
-    Ok(StatusCode::NO_CONTENT)
+    to_completion(async move { order::release(&state, buyer, order_id).await }).await
 }

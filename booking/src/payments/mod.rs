@@ -1,8 +1,12 @@
 //! Payments: all-or-nothing in one transaction, idempotent by `Idempotency-Key`.
 //!
-//! One statement: the transaction below is the `pay_reservations` function (migration
-//! `0002_pay_function.sql`, its updates by primary key since `0004_pay_by_key.sql`; the
-//! calls are in [`store`]), so a payment is one database round trip and one commit.
+//! A payment names reservations or an order (`order_id`: all of its seats). An order's
+//! seats are paid together: reservation ids naming only some of an order's held seats are
+//! refused (400).
+//!
+//! One statement: the transaction below is the `pay_reservations` function
+//! (`booking/sql/functions/pay_reservations.sql`; the calls are in [`store`]), so a payment
+//! is one database round trip and one commit.
 //! Refusals come back as their own SQLSTATEs ([`refusal`]) and roll everything back.
 //! Under load, payments that arrive together commit together ([`batch`]: group commit,
 //! each payment still all-or-nothing on its own).
@@ -13,7 +17,7 @@
 //! 2. a key already used returns the saved response (same request, charges nothing) or
 //!    422 (another request);
 //! 3. read and check the reservations: they exist, are the buyer's, for the token's
-//!    concert, HELD and not past their deadline;
+//!    concert, HELD and not past their deadline, and leave no held seat of their orders out;
 //! 4. check the balance (402, nothing changed);
 //! 5. seats HELD by these reservations -> SOLD (every one, or the hold was lost: 409);
 //! 6. reservations -> CONFIRMED with the payment id (the partial unique index makes a
@@ -111,7 +115,22 @@ async fn pay_inner(
     request: PaymentRequest,
 ) -> ApiResult<(StatusCode, Paid)> {
     let key = IdempotencyKey::from_headers(headers)?;
-    let mut ids = request.reservation_ids;
+    let mut ids = match (request.reservation_ids, request.order_id) {
+        (Some(ids), None) => ids,
+        (None, Some(order_id)) => {
+            let mut conn = state.db.acquire().await?;
+            let ids = store::order_reservations(&mut conn, order_id).await?;
+            if ids.is_empty() {
+                return Err(ApiError::ReservationNotFound);
+            }
+            ids
+        }
+        _ => {
+            return Err(ApiError::Invalid(
+                "give exactly one of reservation_ids and order_id".into(),
+            ))
+        }
+    };
     if ids.is_empty() || ids.len() > MAX_RESERVATIONS_PER_PAYMENT {
         return Err(ApiError::Invalid(format!(
             "reservation_ids must hold 1 to {MAX_RESERVATIONS_PER_PAYMENT} ids"

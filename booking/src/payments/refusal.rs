@@ -1,5 +1,5 @@
-//! Why the payment functions refused a payment. `pay_reservations` (migrations 0002 /
-//! 0004) raises each refusal as an exception with its own SQLSTATE (class `TB`, ours) and a
+//! Why the payment functions refused a payment. `pay_reservations`
+//! (`booking/sql/functions/pay_reservations.sql`) raises each refusal as an exception with its own SQLSTATE (class `TB`, ours) and a
 //! DETAIL; this module is the one table between those SQLSTATEs and [`Refusal`]. A
 //! refusal rolled everything of its payment back.
 
@@ -20,6 +20,8 @@ pub enum Refusal {
     NotHeld { status: String },
     /// The balance is below the total.
     InsufficientBalance { balance: i64, amount: i64 },
+    /// The reservations are some, not all, of an order's held seats.
+    PartOfOrder { order: String },
 }
 
 /// The kinds, by SQLSTATE, as `pay_reservations` raises them.
@@ -31,6 +33,7 @@ const SQLSTATES: &[(&str, Kind)] = &[
     ("TB409", Kind::Expired),
     ("TB4NH", Kind::NotHeld),
     ("TB402", Kind::InsufficientBalance),
+    ("TB4PO", Kind::PartOfOrder),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +45,7 @@ enum Kind {
     Expired,
     NotHeld,
     InsufficientBalance,
+    PartOfOrder,
 }
 
 impl Refusal {
@@ -69,6 +73,9 @@ impl Refusal {
             Kind::NotHeld => Refusal::NotHeld {
                 status: detail.to_owned(),
             },
+            Kind::PartOfOrder => Refusal::PartOfOrder {
+                order: detail.to_owned(),
+            },
             Kind::InsufficientBalance => {
                 // DETAIL: "<balance> <amount>"
                 let mut numbers = detail.split(' ').map(|n| n.parse().unwrap_or_default());
@@ -90,6 +97,7 @@ impl Refusal {
             Refusal::Expired => Kind::Expired,
             Refusal::NotHeld { .. } => Kind::NotHeld,
             Refusal::InsufficientBalance { .. } => Kind::InsufficientBalance,
+            Refusal::PartOfOrder { .. } => Kind::PartOfOrder,
         };
         SQLSTATES
             .iter()

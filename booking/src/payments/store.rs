@@ -1,7 +1,7 @@
 //! The SQL of payments: one call of `pay_reservations` (a lone payment) or of
 //! `pay_reservations_batch` (a group, one transaction). The functions themselves — the
-//! checks, the lock order, the writes — are in migrations 0002–0004; their output columns
-//! are renamed here, so no PL/pgSQL name leaks into Rust.
+//! checks, the lock order, the writes — are in `booking/sql/functions/`; their output
+//! columns are renamed here, so no PL/pgSQL name leaks into Rust.
 
 use chrono::{DateTime, Utc};
 use shared::contract::payments::PaidSeat;
@@ -117,4 +117,16 @@ pub async fn paid_seats(conn: &mut PgConnection, payment_id: Uuid) -> sqlx::Resu
     .bind(payment_id)
     .fetch_all(conn)
     .await
+}
+
+/// Every reservation of an order (whatever its status: a replay of the order's payment
+/// names the same ones).
+pub async fn order_reservations(
+    conn: &mut PgConnection,
+    order_id: Uuid,
+) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar("SELECT id FROM reservations WHERE order_id = $1 ORDER BY id")
+        .bind(order_id)
+        .fetch_all(conn)
+        .await
 }

@@ -15,6 +15,9 @@ const ROUTES: docs::Routes = &[
     ("post", "/admin/users/{user_id}/points/charge"),
     ("post", "/admin/concerts"),
     ("get", "/admin/concerts/{concert_id}"),
+    ("post", "/admin/venues"),
+    ("get", "/admin/venues"),
+    ("get", "/admin/venues/{venue_id}"),
     ("get", "/internal/rooms/{concert_id}"),
     ("patch", "/internal/rooms/{concert_id}"),
 ];
@@ -47,6 +50,16 @@ const CODES: docs::Codes = &[
         "get",
         "/admin/concerts/{concert_id}",
         &["UNAUTHORIZED", "CONCERT_NOT_FOUND"],
+    ),
+    (
+        "post",
+        "/admin/venues",
+        &["UNAUTHORIZED", "INVALID_REQUEST"],
+    ),
+    (
+        "get",
+        "/admin/venues/{venue_id}",
+        &["UNAUTHORIZED", "NOT_FOUND"],
     ),
 ];
 

@@ -12,6 +12,7 @@ mod groups;
 mod holds;
 mod inventory;
 mod operations;
+mod orders;
 mod payments;
 mod points;
 mod rooms;

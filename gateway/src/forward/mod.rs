@@ -20,9 +20,10 @@
 //! booking path, sent with the gateway's internal token.
 //!
 //! The request goes on with its method, path, query, body and the headers booking uses
-//! (`Authorization`, `Content-Type`, `Idempotency-Key`, `X-Request-Id`), and the client adds
-//! `X-Internal-Token`, which proves to booking that the call comes from a gateway; booking's status,
-//! `Content-Type`, `Retry-After` and body come back unchanged. Booking unreachable or too
+//! (`Accept-Encoding`, `Authorization`, `Content-Type`, `Idempotency-Key`, `X-Request-Id`),
+//! and the client adds `X-Internal-Token`, which proves to booking that the call comes from
+//! a gateway; booking's status, `Content-Type`, `Content-Encoding`, `Vary`, `Retry-After`
+//! and body come back unchanged. Booking unreachable or too
 //! slow → 503 with `Retry-After`. Ending the admission after a payment is booking's alone
 //! ([`shared::admission`]); the gateway learns of it from the room's `ended` set.
 
@@ -46,8 +47,9 @@ use crate::tokens::{self, Peer};
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// Request headers passed on to booking.
-fn forwarded_request_headers() -> [HeaderName; 4] {
+fn forwarded_request_headers() -> [HeaderName; 5] {
     [
+        header::ACCEPT_ENCODING,
         header::AUTHORIZATION,
         header::CONTENT_TYPE,
         HeaderName::from_static(IDEMPOTENCY_KEY),
@@ -55,8 +57,14 @@ fn forwarded_request_headers() -> [HeaderName; 4] {
     ]
 }
 
-/// Response headers passed back to the buyer.
-const FORWARDED_RESPONSE_HEADERS: [HeaderName; 2] = [header::CONTENT_TYPE, header::RETRY_AFTER];
+/// Response headers passed back to the buyer (booking gzips a large seat list for a client
+/// that takes it; the gateway passes the bytes through).
+const FORWARDED_RESPONSE_HEADERS: [HeaderName; 4] = [
+    header::CONTENT_TYPE,
+    header::CONTENT_ENCODING,
+    header::VARY,
+    header::RETRY_AFTER,
+];
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -64,6 +72,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/concerts/{concert_id}", get(open))
         .route("/v1/concerts/{concert_id}/schedules", get(schedules))
         .route("/v1/schedules/{schedule_id}/seats", get(admitted))
+        .route("/v1/schedules/{schedule_id}/sections", get(admitted))
+        .route("/v1/orders/{order_id}", get(admitted).delete(admitted))
         .route("/v1/reservations", post(hold))
         .route(
             "/v1/reservations/{reservation_id}",

@@ -65,6 +65,8 @@ codes! {
     QueueNotOpen = "QUEUE_NOT_OPEN", CONFLICT, "Queue not open yet";
     SoldOut = "SOLD_OUT", CONFLICT, "Sold out";
     ScheduleClosed = "SCHEDULE_CLOSED", CONFLICT, "Schedule closed";
+    NotEnoughSeats = "NOT_ENOUGH_SEATS", CONFLICT, "Not enough seats";
+    TicketLimit = "TICKET_LIMIT", CONFLICT, "Ticket limit reached";
     IdempotencyInProgress = "IDEMPOTENCY_IN_PROGRESS", CONFLICT,
         "Request with this Idempotency-Key is in progress";
     TicketGone = "TICKET_GONE", GONE, "Ticket gone";

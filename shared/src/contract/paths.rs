@@ -17,8 +17,11 @@ use crate::docs::{self, ProblemDetails};
         list_concerts,
         get_concert,
         list_schedules,
+        get_sections,
         get_seat_map,
         hold_seat,
+        get_order,
+        release_order,
         get_reservation,
         release_reservation,
         pay,
@@ -82,12 +85,36 @@ pub fn get_concert() {}
 pub fn list_schedules() {}
 
 #[utoipa::path(
-    get, path = "/v1/schedules/{schedule_id}/seats", operation_id = "get_seat_map",
-    tag = "seats", summary = "Seat map of a schedule (admitted buyers)",
+    get, path = "/v1/schedules/{schedule_id}/sections", operation_id = "get_sections",
+    tag = "seats", summary = "Sections of a schedule: grade, price, seats left, rows (admitted buyers)",
+    description = "In layout order, with each section's rows (the layout a section map is drawn \
+                   from) and the concert's `max_tickets_per_user`. Counted at most a second \
+                   before `as_of`: one database read per schedule per half second, however many \
+                   buyers ask.",
     params(("schedule_id" = i64, Path, description = "Schedule id; its concert must be the token's")),
     security(("queue_token" = [])),
     responses(
-        (status = 200, description = "Every seat of the schedule, by seat number.",
+        (status = 200, description = "The sections.", body = seats::SectionMap),
+        (status = 400, response = docs::InvalidRequest),
+        (status = 403, response = docs::NotAdmittedHere),
+        (status = 404, description = "`SCHEDULE_NOT_FOUND`: no such schedule.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+pub fn get_sections() {}
+
+#[utoipa::path(
+    get, path = "/v1/schedules/{schedule_id}/seats", operation_id = "get_seat_map",
+    tag = "seats", summary = "Seat map of a schedule, or of one section (admitted buyers)",
+    description = "Gzipped when the client sends `Accept-Encoding: gzip` (a 60,000-seat \
+                   schedule is about 5 MB of JSON, a tenth of that gzipped).",
+    params(
+        ("schedule_id" = i64, Path, description = "Schedule id; its concert must be the token's"),
+        seats::SeatQuery,
+    ),
+    security(("queue_token" = [])),
+    responses(
+        (status = 200, description = "The seats (of the section when given), by seat number.",
          body = seats::SeatMap),
         (status = 400, response = docs::InvalidRequest),
         (status = 403, response = docs::NotAdmittedHere),
@@ -99,32 +126,74 @@ pub fn get_seat_map() {}
 
 #[utoipa::path(
     post, path = "/v1/reservations", operation_id = "hold_seat", tag = "reservations",
-    summary = "Hold a seat (admitted buyers)",
-    description = "Holds the seat for `holds.ttl_secs` (5 minutes by default); unpaid, it becomes \
-                   available again by itself. While someone else holds the seat, or it is sold, \
-                   the gateway answers 409 `SEAT_UNAVAILABLE` itself, without calling booking. \
-                   Safe to retry: a buyer who repeats the hold of a seat they hold (the first \
-                   answer was lost) gets that hold back, 200 with the same reservation; while \
-                   the first attempt is still being made, 503 with `Retry-After`.",
+    summary = "Hold seats: one, several named, or the best available (admitted buyers)",
+    description = "One of `seat_no`, `seat_nos` (1 to 10, all or nothing) or `best_available` \
+                   (`count` 1 to 10, optional `grade` and `section`: side by side in one row \
+                   when such a run exists, else the closest found). The seats form one order: \
+                   one `held_until` (`holds.ttl_secs`, 5 minutes by default), released together \
+                   (`DELETE /v1/orders/{order_id}`) and paid together. Seats held plus seats \
+                   bought by the buyer for the concert never exceed its `max_tickets_per_user`. \
+                   While someone else holds a one-seat form's seat, or it is sold, the gateway \
+                   answers 409 `SEAT_UNAVAILABLE` itself, without calling booking. Safe to \
+                   retry: a buyer who repeats a hold of seats they hold as one order (the first \
+                   answer was lost) gets that order back, 200; while the first attempt is still \
+                   being made, 503 with `Retry-After`. The one-seat form's answer also carries \
+                   the seat's reservation at the top level, as before orders.",
     security(("queue_token" = [])),
     request_body = reservations::HoldRequest,
     responses(
-        (status = 200, description = "The buyer already holds this seat: that hold, unchanged.",
-         body = reservations::ReservationView),
-        (status = 201, description = "The seat is held.", body = reservations::ReservationView),
+        (status = 200, description = "The buyer already holds these seats as one order: that \
+         order, unchanged.", body = reservations::OrderView),
+        (status = 201, description = "The seats are held.", body = reservations::OrderView),
         (status = 400, response = docs::InvalidRequest),
         (status = 403, response = docs::NotAdmittedHere),
         (status = 404, description = "`SEAT_NOT_FOUND`: no such schedule, or no such seat in it.",
          body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "`SEAT_UNAVAILABLE`: the seat is held by another buyer or \
-         sold. `HOLD_LIMIT`: the buyer already holds `holds.max_per_user` seats (4 by default). \
-         `SCHEDULE_CLOSED`: the show has started.",
+        (status = 409, description = "`SEAT_UNAVAILABLE`: a seat is held by another buyer or \
+         sold (`seat_nos` lists them; nothing was held). `NOT_ENOUGH_SEATS`: fewer than `count` \
+         seats like these are left (`available`). `TICKET_LIMIT`: the order would take the \
+         buyer past the concert's `max_tickets_per_user` (`limit`, and `owned`: seats held and \
+         bought now). `HOLD_LIMIT`: the buyer would hold more than `holds.max_per_user` seats \
+         (4 by default). `SCHEDULE_CLOSED`: the show has started.",
          body = ProblemDetails, content_type = "application/problem+json"),
         (status = 413, response = docs::PayloadTooLarge),
         (status = 415, response = docs::UnsupportedMediaType),
     )
 )]
 pub fn hold_seat() {}
+
+#[utoipa::path(
+    get, path = "/v1/orders/{order_id}", operation_id = "get_order", tag = "reservations",
+    summary = "One of the buyer's orders (admitted buyers)",
+    params(("order_id" = Uuid, Path, description = "Order id")),
+    security(("queue_token" = [])),
+    responses(
+        (status = 200, description = "The order, each seat with its status now.",
+         body = reservations::OrderView),
+        (status = 400, response = docs::InvalidRequest),
+        (status = 403, response = docs::NotAdmittedOrNotYours),
+        (status = 404, description = "`RESERVATION_NOT_FOUND`: no such order.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+pub fn get_order() {}
+
+#[utoipa::path(
+    delete, path = "/v1/orders/{order_id}", operation_id = "release_order", tag = "reservations",
+    summary = "Release every seat of an order now (admitted buyers)",
+    params(("order_id" = Uuid, Path, description = "Order id")),
+    security(("queue_token" = [])),
+    responses(
+        (status = 204, description = "Released, or already expired or released."),
+        (status = 400, response = docs::InvalidRequest),
+        (status = 403, response = docs::NotAdmittedOrNotYours),
+        (status = 404, description = "`RESERVATION_NOT_FOUND`: no such order.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "`RESERVATION_NOT_HELD`: the order is paid.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+pub fn release_order() {}
 
 #[utoipa::path(
     get, path = "/v1/reservations/{reservation_id}", operation_id = "get_reservation",
@@ -143,7 +212,7 @@ pub fn get_reservation() {}
 
 #[utoipa::path(
     delete, path = "/v1/reservations/{reservation_id}", operation_id = "release_reservation",
-    tag = "reservations", summary = "Release a hold now (admitted buyers)",
+    tag = "reservations", summary = "Release a hold now, with the rest of its order (admitted buyers)",
     params(("reservation_id" = Uuid, Path, description = "Reservation id")),
     security(("queue_token" = [])),
     responses(
@@ -161,7 +230,7 @@ pub fn release_reservation() {}
 
 #[utoipa::path(
     post, path = "/v1/payments", operation_id = "pay", tag = "payments",
-    summary = "Pay for held seats from the points balance (admitted buyers)",
+    summary = "Pay for held seats or an order from the points balance (admitted buyers)",
     description = "All or nothing, in one transaction: debit, seats `SOLD`, reservations \
                    `CONFIRMED`, payment and point-history rows. Then the buyer's admission ends \
                    and the slot goes to the next in line. The same `Idempotency-Key` with the \
@@ -178,13 +247,16 @@ pub fn release_reservation() {}
         (status = 201, description = "Paid (or the replay of an earlier identical request).",
          body = payments::PaymentView),
         (status = 400, description = "`INVALID_REQUEST`: malformed body, missing or invalid \
-         `Idempotency-Key`, or `reservation_ids` empty, over 20 or repeated.",
+         `Idempotency-Key`, neither or both of `reservation_ids` and `order_id`, \
+         `reservation_ids` empty, over 20 or repeated, or naming only some of an order's held \
+         seats.",
          body = ProblemDetails, content_type = "application/problem+json"),
         (status = 402, description = "`INSUFFICIENT_BALANCE`: the balance is below the total; \
          nothing changed.",
          body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, response = docs::NotAdmittedOrNotYours),
-        (status = 404, description = "`RESERVATION_NOT_FOUND`: a reservation does not exist.",
+        (status = 404, description = "`RESERVATION_NOT_FOUND`: a reservation (or the order) does \
+         not exist.",
          body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "`RESERVATION_EXPIRED`: a hold ran out before payment. \
          `RESERVATION_NOT_HELD`: a reservation is already paid or released. \

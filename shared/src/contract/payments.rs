@@ -8,13 +8,19 @@ use uuid::Uuid;
 /// Most reservations one payment may cover.
 pub const MAX_RESERVATIONS_PER_PAYMENT: usize = 20;
 
-/// `POST /v1/payments` (with an `Idempotency-Key` header).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// `POST /v1/payments` (with an `Idempotency-Key` header): exactly one of
+/// `reservation_ids` and `order_id`. An order's seats are paid together: reservation ids
+/// that name only some of an order's held seats are refused (400).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentRequest {
     /// 1 to 20 distinct reservations of the buyer, all `HELD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(min_items = 1, max_items = 20)]
-    pub reservation_ids: Vec<Uuid>,
+    pub reservation_ids: Option<Vec<Uuid>>,
+    /// Every seat of this order (`POST /v1/reservations`' `order_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<Uuid>,
 }
 
 /// A payment that went through.

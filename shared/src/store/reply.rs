@@ -70,6 +70,21 @@ impl Reply {
         Ok(self.int(script, name)? != 0)
     }
 
+    /// A list of strings (an empty Lua table arrives as an empty list).
+    pub fn texts(&self, script: &str, name: &str) -> Result<Vec<String>, StoreError> {
+        match self.get(script, name)? {
+            Value::Array(items) => items
+                .iter()
+                .map(|item| match item {
+                    Value::BulkString(b) => Ok(String::from_utf8_lossy(b).into_owned()),
+                    Value::SimpleString(s) => Ok(s.clone()),
+                    other => Err(Self::wrong(script, name, other)),
+                })
+                .collect(),
+            other => Err(Self::wrong(script, name, other)),
+        }
+    }
+
     /// A string field (an integer reads as its decimal form).
     pub fn text(&self, script: &str, name: &str) -> Result<String, StoreError> {
         match self.get(script, name)? {

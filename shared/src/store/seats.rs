@@ -1,11 +1,11 @@
 //! Seat keys: booking's fast gate for holds, and the "sold" marker after a payment.
 //!
-//! A hold first takes the seat's key with `SET NX PX <ttl>` (`seat_lock.lua`): of many
-//! buyers racing for one seat one wins, the others stop here without touching PostgreSQL
-//! (which stays the source of truth). The key holds `<reservation id>:<user id>`, so a
-//! buyer who retries a hold whose answer was lost is recognised as its owner. Releasing is
-//! a compare-and-delete (`release_hold.lua`), so a late release never frees a seat someone
-//! else holds now. After a payment the key becomes `sold` for `holds.sold_marker_hours`
+//! A hold first takes its seats' keys (`seat_lock.lua`: every key of the order with
+//! `SET PX <ttl>` if none is taken, else none, in one script call): of many buyers racing
+//! for a seat one wins, the others stop here without touching PostgreSQL (which stays the
+//! source of truth). A key holds `<reservation id>:<user id>`, so a buyer who retries a
+//! hold whose answer was lost is recognised as its owner. Releasing is a compare-and-delete
+//! (`release_hold.lua`), so a late release never frees a seat someone else holds now. After a payment the key becomes `sold` for `holds.sold_marker_hours`
 //! (`seat_sold.lua`): later attempts on the seat stop in Redis too.
 
 use uuid::Uuid;
@@ -50,12 +50,21 @@ impl SeatKey {
     }
 }
 
-/// The outcome of [`Store::lock_seat`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The outcome of [`Store::lock_seats`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SeatLock {
+    /// Every key of the order is the caller's now.
     Won,
-    /// Someone has the key (maybe the caller, see [`SeatKey::held_by`]).
-    Taken(SeatKey),
+    /// None was taken: these seats' keys are someone's (maybe the caller's, see
+    /// [`SeatKey::held_by`]), by seat number.
+    Taken(Vec<(i32, SeatKey)>),
+}
+
+/// A seat of a hold and the reservation that holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldSeat {
+    pub seat_no: i32,
+    pub reservation_id: Uuid,
 }
 
 /// A seat a payment sold, under the reservation that held it.
@@ -77,55 +86,67 @@ pub struct PaidAdmission {
 }
 
 impl Store {
-    /// Takes the seat's key for `user_id`'s new hold `reservation_id` for `ttl_secs`, or
-    /// says who has it.
-    pub async fn lock_seat(
+    /// Takes the keys of every seat of `user_id`'s new order for `ttl_secs`, or none of
+    /// them and says who has those that are taken.
+    pub async fn lock_seats(
         &self,
         concert_id: i64,
         schedule_id: i64,
-        seat_no: i32,
-        hold: (Uuid, i64),
+        seats: &[HeldSeat],
+        user_id: i64,
         ttl_secs: u64,
     ) -> Result<SeatLock, StoreError> {
-        let keys = [self.keys.hold(concert_id, schedule_id, seat_no)];
+        let keys: Vec<String> = seats
+            .iter()
+            .map(|s| self.keys.hold(concert_id, schedule_id, s.seat_no))
+            .collect();
+        let mut args = vec![ttl_secs.saturating_mul(1000).to_string()];
+        args.extend(
+            seats
+                .iter()
+                .map(|s| SeatKey::hold_value(s.reservation_id, user_id)),
+        );
         let reply = self
-            .eval(
-                "seat_lock",
-                &self.scripts.seat_lock,
-                &keys,
-                (
-                    SeatKey::hold_value(hold.0, hold.1),
-                    ttl_secs.saturating_mul(1000),
-                ),
-            )
+            .eval("seat_lock", &self.scripts.seat_lock, &keys, args)
             .await?;
         if reply.flag("seat_lock", "won")? {
             return Ok(SeatLock::Won);
         }
-        Ok(SeatLock::Taken(SeatKey::parse(
-            &reply.text("seat_lock", "holder")?,
-        )))
+        let holders = reply.texts("seat_lock", "holders")?;
+        Ok(SeatLock::Taken(
+            seats
+                .iter()
+                .zip(holders)
+                .filter(|(_, holder)| !holder.is_empty())
+                .map(|(seat, holder)| (seat.seat_no, SeatKey::parse(&holder)))
+                .collect(),
+        ))
     }
 
-    /// Frees the seat's key if `user_id`'s hold `reservation_id` still has it; true when
-    /// it did.
-    pub async fn unlock_seat(
+    /// Frees the keys of `user_id`'s seats that still hold their reservation; returns how
+    /// many it freed.
+    pub async fn unlock_seats(
         &self,
         concert_id: i64,
         schedule_id: i64,
-        seat_no: i32,
-        hold: (Uuid, i64),
-    ) -> Result<bool, StoreError> {
-        let keys = [self.keys.hold(concert_id, schedule_id, seat_no)];
+        seats: &[HeldSeat],
+        user_id: i64,
+    ) -> Result<u64, StoreError> {
+        if seats.is_empty() {
+            return Ok(0);
+        }
+        let keys: Vec<String> = seats
+            .iter()
+            .map(|s| self.keys.hold(concert_id, schedule_id, s.seat_no))
+            .collect();
+        let values: Vec<String> = seats
+            .iter()
+            .map(|s| SeatKey::hold_value(s.reservation_id, user_id))
+            .collect();
         let reply = self
-            .eval(
-                "hold_release",
-                &self.scripts.release_hold,
-                &keys,
-                SeatKey::hold_value(hold.0, hold.1),
-            )
+            .eval("hold_release", &self.scripts.release_hold, &keys, values)
             .await?;
-        reply.flag("release_hold", "released")
+        reply.count("release_hold", "released")
     }
 
     /// Marks a sold seat's key (see the module docs); true when it was marked.

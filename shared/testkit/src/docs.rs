@@ -32,7 +32,10 @@ pub const BOOKING_ROUTES: Routes = &[
     ("get", "/v1/concerts/{concert_id}"),
     ("get", "/v1/concerts/{concert_id}/schedules"),
     ("get", "/v1/schedules/{schedule_id}/seats"),
+    ("get", "/v1/schedules/{schedule_id}/sections"),
     ("post", "/v1/reservations"),
+    ("get", "/v1/orders/{order_id}"),
+    ("delete", "/v1/orders/{order_id}"),
     ("get", "/v1/reservations/{reservation_id}"),
     ("delete", "/v1/reservations/{reservation_id}"),
     ("post", "/v1/payments"),
@@ -66,8 +69,15 @@ pub const BOOKING_CODES: Codes = &[
             "SEAT_UNAVAILABLE",
             "SEAT_NOT_FOUND",
             "HOLD_LIMIT",
+            "NOT_ENOUGH_SEATS",
+            "TICKET_LIMIT",
             "WRONG_CONCERT",
         ],
+    ),
+    (
+        "delete",
+        "/v1/orders/{order_id}",
+        &["RESERVATION_NOT_FOUND", "RESERVATION_NOT_HELD"],
     ),
     (
         "post",
@@ -377,6 +387,8 @@ pub async fn check_served(base: &str, doc: &Value) {
             "{base}{}",
             path.replace("{reservation_id}", &uuid::Uuid::now_v7().to_string())
                 .replace("{payment_id}", &uuid::Uuid::now_v7().to_string())
+                .replace("{order_id}", &uuid::Uuid::now_v7().to_string())
+                .replace("{venue_id}", "1")
                 .replace("{concert_id}", "1")
                 .replace("{schedule_id}", "1")
                 .replace("{user_id}", "1")

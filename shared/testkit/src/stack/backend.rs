@@ -237,6 +237,58 @@ impl Stack {
             .await
     }
 
+    /// `POST /admin/venues` on booking directly with the admin token: status and body.
+    pub async fn post_venue(&self, venue: &Value) -> (StatusCode, Value) {
+        let admin = self.booking_settings.admin.token.expose_secret();
+        self.post_json("/admin/venues", Some(admin), None, venue)
+            .await
+    }
+
+    /// A venue of `sections` (name, grade, seats per row) and a concert 30 days ahead with
+    /// one schedule on it, every grade at `price` points and the ticket limit `max_tickets`;
+    /// the concert's id and the schedule's.
+    pub async fn concert_on_venue(
+        &self,
+        sections: &[(&str, &str, &[i64])],
+        price: i64,
+        max_tickets: i32,
+    ) -> (i64, i64) {
+        let layout: Vec<Value> = sections
+            .iter()
+            .map(|(name, grade, rows)| {
+                let rows: Vec<Value> = rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| json!({"label": (i + 1).to_string(), "seats": n}))
+                    .collect();
+                json!({"name": name, "grade": grade, "rows": rows})
+            })
+            .collect();
+        let (status, venue) = self
+            .post_venue(&json!({"name": "Hall", "sections": layout}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{venue}");
+        let prices: serde_json::Map<String, Value> = sections
+            .iter()
+            .map(|(_, grade, _)| ((*grade).to_owned(), json!(price)))
+            .collect();
+        let starts = Utc::now() + chrono::Duration::days(30);
+        let concert = json!({"title": "On a venue", "max_tickets_per_user": max_tickets,
+            "schedules": [{"starts_at": starts, "venue_id": venue["venue_id"], "prices": prices}]});
+        let (status, body) = self.post_concert(&concert).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["concert_id"].as_i64().unwrap(),
+            body["schedule_ids"][0].as_i64().unwrap(),
+        )
+    }
+
+    /// `POST /v1/reservations` with any body (an order) on booking directly.
+    pub async fn order(&self, token: &str, body: &Value) -> (StatusCode, Value) {
+        self.post_json("/v1/reservations", Some(token), None, body)
+            .await
+    }
+
     /// Creates a concert of `schedules` and expects 201; its id and its schedules' ids.
     async fn created(&self, title: &str, schedules: Vec<Value>) -> (i64, Vec<i64>) {
         let concert = json!({"title": title, "schedules": schedules});
