@@ -1,7 +1,9 @@
 //! The invariant auditor (`booking audit`): reads the database and reports every breach of
 //! the non-negotiables — a seat sold twice, a sale without exactly one payment, a negative
 //! balance, a balance that its history does not explain, payments that don't add up, an
-//! inventory (seats in total, held, sold per schedule) that differs from the seats.
+//! inventory (seats in total, held, sold per schedule) that differs from the seats, an
+//! order half paid or split, a seat in two live orders, a buyer past a concert's ticket
+//! limit.
 
 use std::fmt;
 
@@ -89,6 +91,31 @@ const CHECKS: &[(&str, &str)] = &[
              OR i.total + COALESCE(d.t, 0) <> COALESCE(x.t, 0)
              OR i.held + COALESCE(d.h, 0) <> COALESCE(x.h, 0)
              OR i.sold + COALESCE(d.s, 0) <> COALESCE(x.s, 0)",
+    ),
+    (
+        "no order half paid: all of an order's seats are confirmed or none",
+        "SELECT count(*) FROM (SELECT order_id FROM reservations GROUP BY order_id
+           HAVING count(*) FILTER (WHERE status = 'CONFIRMED') NOT IN (0, count(*))) x",
+    ),
+    (
+        "every order is one buyer's, one schedule's, with one deadline",
+        "SELECT count(*) FROM (SELECT order_id FROM reservations GROUP BY order_id
+           HAVING count(DISTINCT user_id) > 1 OR count(DISTINCT schedule_id) > 1
+               OR count(DISTINCT held_until) > 1) x",
+    ),
+    (
+        "no seat in two live orders",
+        "SELECT count(*) FROM (SELECT schedule_id, seat_no FROM reservations
+           WHERE status = 'CONFIRMED' OR (status = 'HELD' AND held_until > now())
+           GROUP BY schedule_id, seat_no HAVING count(DISTINCT order_id) > 1) x",
+    ),
+    (
+        "held + bought <= the concert's ticket limit for every buyer",
+        "SELECT count(*) FROM (SELECT r.user_id FROM reservations r
+           JOIN concerts c ON c.id = r.concert_id
+           WHERE r.status = 'CONFIRMED' OR (r.status = 'HELD' AND r.held_until > now())
+           GROUP BY r.user_id, r.concert_id, c.max_tickets_per_user
+           HAVING count(*) > c.max_tickets_per_user) x",
     ),
     (
         "no negative balance",

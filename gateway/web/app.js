@@ -3,10 +3,10 @@
 //
 // State lives in one object `S`; every change calls `render()`, which morphs the DOM into
 // `view(S)` (views.js). What must survive a reload lives in sessionStorage, per concert:
-// the newest queue token, the first position seen (for the progress bar) and an unfinished
-// payment attempt with its Idempotency-Key (so a reload mid-payment replays the same
-// attempt and the buyer is charged at most once). The remembered language and, in identity
-// mode `none`, the user id live in localStorage.
+// the newest queue token, the first position seen (for the progress bar), the id of the
+// order being held, and an unfinished payment attempt with its Idempotency-Key (so a
+// reload mid-payment replays the same attempt and the buyer is charged at most once). The
+// remembered language and, in identity mode `none`, the user id live in localStorage.
 
 import { api, ApiError, now, setUserToken, onRetryChange, currentRetry, uuid, jwtClaims } from './api.js';
 import { setLang, pickLang, t } from './i18n.js';
@@ -59,17 +59,24 @@ const S = {
   gone: null, // { code, reason }
   schedules: null,
   scheduleId: null,
-  seatMap: null,
-  holds: [], // ReservationView of live holds
+  venue: null, // GET /v1/schedules/{id}/sections of the chosen date
+  section: null, // the chosen section's name
+  seatMap: null, // GET /v1/schedules/{id}/seats?section= of the chosen section
+  picked: [], // seats (as the seat map gave them) chosen to hold together, by seat_no
+  maxPicks: null, // seats one order may have (set with the sections)
+  taken: new Map(), // seat_no -> when a hold or the map found it taken under the buyer
+  bestCount: 1,
+  bestScope: null, // 'section:A' | 'grade:VIP' | '' (the whole date); null: the section shown
+  order: null, // the held order: { order_id, held_until, amount, reservations }
   balance: null,
   chargeInput: '',
   flash: null, // { amount, balance } after a charge
   busy: {},
-  payAttempt: null, // { key, ids, seats }
+  payAttempt: null, // { key, order_id, seats }
   receipt: null,
   tickets: null, // { items, next }
   showTickets: false,
-  notice: null, // { code, reason?, status?, seat?, kind? }
+  notice: null, // { code, reason?, status?, seatList?, available?, limit?, owned?, kind? }
   retry: null,
 };
 
@@ -77,6 +84,7 @@ const key = {
   token: () => `queue_token:${cid}`,
   first: () => `first_position:${cid}`,
   payment: () => `payment_attempt:${cid}`,
+  order: () => `order:${cid}`,
 };
 const queueToken = () => session.get(key.token());
 
@@ -112,7 +120,10 @@ function notifyError(e) {
   if (e?.name === 'AbortError') return;
   if (e instanceof ApiError) {
     const p = e.problem;
-    notify(e.code || 'UNKNOWN', { reason: p.reason, status: e.status });
+    // The problem's own figures fill its message (NOT_ENOUGH_SEATS, TICKET_LIMIT).
+    notify(e.code || 'UNKNOWN', {
+      reason: p.reason, status: e.status, available: p.available, limit: p.limit, owned: p.owned,
+    });
   } else {
     console.warn('unexpected answer', e);
     notify('UNKNOWN', { status: '?' });
@@ -277,7 +288,8 @@ function ticketGone(problem) {
   liveStop();
   stopSeats();
   dropTicket();
-  Object.assign(S, { ticket: null, holds: [], schedules: null, scheduleId: null, seatMap: null, notice: null });
+  Object.assign(S, { ticket: null, order: null, schedules: null, notice: null });
+  resetSchedule(null);
   S.gone = { code: problem?.code || 'TICKET_GONE', reason: problem?.reason };
   S.phase = S.gone.reason === 'sold_out' ? 'soldout' : 'gone';
   render();
@@ -391,12 +403,24 @@ async function pollOnce(gen) {
   }
 }
 
-// ---- admitted: dates, seats, holds -----------------------------------------------------
+// ---- admitted: dates, sections, seats, the order ---------------------------------------
+//
+// A date, then its sections (grade, price, seats left, drawn as the hall's plan), then the
+// seats of one section row by row. The buyer picks several seats (or asks for the best N)
+// and holds them together: one order, one deadline, paid or released as a whole. One order
+// at a time; its id is kept in sessionStorage, so a reload finds it again.
+
+/** Most seats one hold request may name or ask for (the contract's MAX_SEATS_PER_ORDER). */
+const MAX_SEATS_PER_ORDER = 10;
+/** A seat found taken stays marked at least this long (the seat read may lag the hold). */
+const TAKEN_MARK_MS = 5000;
+/** Problem codes that mean the order's seats are no longer held for the buyer. */
+const ORDER_GONE = ['RESERVATION_NOT_FOUND', 'RESERVATION_EXPIRED', 'RESERVATION_NOT_HELD'];
 
 function admitted() {
   loadSchedules();
   loadBalance();
-  restoreHolds();
+  restoreOrder();
 }
 
 /** Errors of the booking routes; the admission ones end or rewind the flow. */
@@ -414,28 +438,41 @@ async function loadSchedules() {
     const list = await api('GET', `/v1/concerts/${cid}/schedules`, { token: queueToken() });
     if (S.phase !== 'active') return;
     S.schedules = list;
-    if (S.scheduleId && !list.some((s) => s.schedule_id === S.scheduleId)) {
-      S.scheduleId = null;
-      S.seatMap = null;
-    }
-    if (!S.scheduleId && list.length === 1) S.scheduleId = list[0].schedule_id;
+    if (S.scheduleId && !list.some((s) => s.schedule_id === S.scheduleId)) resetSchedule(null);
+    if (!S.scheduleId && list.length === 1) resetSchedule(list[0].schedule_id);
     render();
-    if (S.scheduleId) refreshSeats();
+    if (S.scheduleId) refresh({ sections: true });
   } catch (e) {
     bookingError(e);
   }
 }
 
+/** Chooses date `sid` (or none): what was shown or picked for another date goes. */
+function resetSchedule(sid) {
+  Object.assign(S, {
+    scheduleId: sid, venue: null, section: null, seatMap: null, picked: [], taken: new Map(), bestScope: null,
+  });
+  seats.sectionsAt = 0;
+}
+
 A.selectSchedule = (sid) => {
-  if (S.scheduleId !== sid) {
-    S.scheduleId = sid;
-    S.seatMap = null;
-  }
+  if (S.scheduleId !== sid) resetSchedule(sid);
   render();
-  refreshSeats();
+  refresh({ sections: true });
 };
 
-const seats = { timer: null, ctrl: null };
+A.selectSection = (name) => {
+  if (S.section !== name) {
+    S.section = name;
+    S.seatMap = null;
+    S.bestScope = null; // "best available" follows the section shown
+  }
+  render();
+  focus('seats-h');
+  refresh();
+};
+
+const seats = { timer: null, ctrl: null, sectionsAt: 0 };
 
 function stopSeats() {
   clearTimeout(seats.timer);
@@ -443,21 +480,37 @@ function stopSeats() {
   seats.ctrl = null;
 }
 
-/** Loads the seat map now and then every ~3 s while it is shown. */
-async function refreshSeats() {
+/**
+ * Loads the chosen section's seats now and then every ~3 s while they are shown, and the
+ * sections (seats left per section) with them when asked, when none is chosen yet, or
+ * every ~15 s.
+ */
+async function refresh({ sections = false } = {}) {
   stopSeats();
   const sid = S.scheduleId;
   if (S.phase !== 'active' || !sid) return;
   const ctrl = (seats.ctrl = new AbortController());
+  const opts = { token: queueToken(), signal: ctrl.signal };
+  const section = S.section;
+  const wantSections = sections || !S.venue || !section || Date.now() - seats.sectionsAt > 15_000;
+  let next = document.hidden ? 10_000 : 3000;
   try {
-    const map = await api('GET', `/v1/schedules/${sid}/seats`, { token: queueToken(), signal: ctrl.signal });
+    const [venue, map] = await Promise.all([
+      wantSections ? api('GET', `/v1/schedules/${sid}/sections`, opts) : null,
+      section ? api('GET', `/v1/schedules/${sid}/seats?section=${encodeURIComponent(section)}`, opts) : null,
+    ]);
     if (ctrl.signal.aborted) return;
-    S.seatMap = map;
+    if (venue) {
+      seats.sectionsAt = Date.now();
+      onSections(venue);
+    }
+    if (map && S.section === section) onSeats(map);
+    if (S.section !== section) next = 0; // the only section was chosen: its seats now
     render();
   } catch (e) {
     if (ctrl.signal.aborted) return;
     if (e.code === 'SCHEDULE_NOT_FOUND' || e.code === 'SCHEDULE_CLOSED') {
-      Object.assign(S, { scheduleId: null, seatMap: null });
+      resetSchedule(null);
       notifyError(e);
       loadSchedules();
       return;
@@ -465,72 +518,180 @@ async function refreshSeats() {
     bookingError(e);
   }
   if (seats.ctrl === ctrl && S.phase === 'active' && S.scheduleId === sid) {
-    seats.timer = setTimeout(refreshSeats, document.hidden ? 10_000 : 3000);
+    seats.timer = setTimeout(refresh, next);
   }
 }
 
-A.hold = async (seatNo) => {
-  if (S.busy.hold || S.phase !== 'active') return;
-  S.busy.hold = seatNo;
+function onSections(venue) {
+  S.venue = venue;
+  const names = (venue.sections || []).map((s) => s.section);
+  if (S.section != null && !names.includes(S.section)) Object.assign(S, { section: null, seatMap: null });
+  if (S.section == null && names.length === 1) S.section = names[0];
+  S.maxPicks = pickCap(venue);
+  S.bestCount = Math.min(Math.max(1, S.bestCount), S.maxPicks);
+}
+
+function onSeats(map) {
+  S.seatMap = map;
+  const byNo = new Map(map.seats.map((s) => [s.seat_no, s]));
+  for (const [no, at] of S.taken) {
+    if (byNo.get(no)?.status === 'AVAILABLE' && Date.now() - at > TAKEN_MARK_MS) S.taken.delete(no);
+  }
+  if (S.busy.hold) return; // our own hold is under way: its seats turn HELD for us
+  // A picked seat someone else took meanwhile: out of the selection, and the buyer told.
+  const lost = S.picked.filter((p) => byNo.has(p.seat_no) && byNo.get(p.seat_no).status !== 'AVAILABLE');
+  if (lost.length) seatsTaken(lost.map((p) => p.seat_no));
+}
+
+/** Seats someone else has: marked on the map, dropped from the selection, named to the buyer. */
+function seatsTaken(nos) {
+  const at = Date.now();
+  const known = new Map([...(S.seatMap?.seats || []), ...S.picked].map((s) => [s.seat_no, s]));
+  for (const no of nos) S.taken.set(no, at);
+  S.picked = S.picked.filter((p) => !nos.includes(p.seat_no));
+  S.notice = { code: 'SEAT_UNAVAILABLE', seatList: nos.map((no) => known.get(no) || { seat_no: no }) };
+}
+
+/** How many seats one order may have: the concert's limit per buyer, at most an order's. */
+function pickCap(venue) {
+  const max = venue.max_tickets_per_user;
+  return Number.isInteger(max) && max > 0 ? Math.min(max, MAX_SEATS_PER_ORDER) : MAX_SEATS_PER_ORDER;
+}
+
+A.togglePick = (seat) => {
+  if (S.phase !== 'active' || S.busy.hold) return; // a hold under way takes the picks as sent
+  const i = S.picked.findIndex((p) => p.seat_no === seat.seat_no);
+  if (i >= 0) S.picked.splice(i, 1);
+  else if (S.picked.length >= S.maxPicks) {
+    notify('PICK_LIMIT', { limit: S.maxPicks, kind: 'info' });
+    return;
+  } else {
+    S.picked.push(seat);
+    S.picked.sort((a, b) => a.seat_no - b.seat_no);
+  }
+  if (S.notice?.code === 'PICK_LIMIT') S.notice = null;
+  render();
+};
+
+A.clearPicks = () => {
+  S.picked = [];
+  if (S.notice?.code === 'PICK_LIMIT') S.notice = null;
+  render();
+};
+
+A.setBestCount = (v) => {
+  S.bestCount = Math.min(Math.max(1, Number(v) || 1), S.maxPicks || 1);
+  render();
+};
+
+A.setBestScope = (v) => {
+  S.bestScope = v;
+  render();
+};
+
+/** Where "best available" looks: `section:A`, `grade:VIP` or '' (the whole date). */
+function bestScope() {
+  return S.bestScope ?? (S.section != null ? `section:${S.section}` : '');
+}
+
+A.holdPicked = () => {
+  if (!S.picked.length) return;
+  hold({ seat_nos: S.picked.map((p) => p.seat_no) });
+};
+
+A.holdBest = () => {
+  const best = { count: S.bestCount };
+  const scope = bestScope();
+  const at = scope.indexOf(':');
+  if (at > 0) best[scope.slice(0, at)] = scope.slice(at + 1);
+  hold({ best_available: best });
+};
+
+/** Holds `body`'s seats (named, or the best N) as one order. */
+async function hold(body) {
+  if (S.busy.hold || S.phase !== 'active' || S.order || !S.scheduleId) return;
+  stopSeats();
+  S.busy.hold = true;
   S.notice = null;
   S.flash = null;
   render();
+  let held = false;
   try {
-    const r = await api('POST', '/v1/reservations', {
+    const order = await api('POST', '/v1/reservations', {
       token: queueToken(),
-      body: { schedule_id: S.scheduleId, seat_no: seatNo },
+      body: { schedule_id: S.scheduleId, ...body },
     });
-    // 200 for a repeated hold: the same reservation again.
-    S.holds = [...S.holds.filter((x) => x.reservation_id !== r.reservation_id), r];
+    setOrder(order);
+    S.picked = [];
+    held = true;
     if (S.balance == null) loadBalance();
   } catch (e) {
-    if (e.code === 'SCHEDULE_CLOSED') {
-      Object.assign(S, { scheduleId: null, seatMap: null });
+    const taken = (e.problem?.seat_nos || []).filter(Number.isInteger);
+    if (e.code === 'SEAT_UNAVAILABLE' && taken.length) seatsTaken(taken);
+    else if (e.code === 'SCHEDULE_CLOSED') {
+      resetSchedule(null);
       loadSchedules();
-    }
-    bookingError(e);
+      bookingError(e);
+    } else bookingError(e);
   } finally {
-    S.busy.hold = null;
+    S.busy.hold = false;
     render();
-    refreshSeats();
+    refresh({ sections: true });
   }
-};
-
-function dropHold(id) {
-  S.holds = S.holds.filter((r) => r.reservation_id !== id);
+  if (held) focus('holds-h');
 }
 
-A.release = async (id) => {
-  if (S.busy.release) return;
-  S.busy.release = id;
+function setOrder(order) {
+  const rs = order.reservations || [];
+  S.order = {
+    ...order,
+    reservations: rs,
+    held_until: order.held_until || rs.map((r) => r.held_until).sort()[0],
+    amount: order.amount ?? rs.reduce((sum, r) => sum + r.price, 0),
+  };
+  session.set(key.order(), order.order_id);
+}
+
+function dropOrder() {
+  S.order = null;
+  session.del(key.order());
+}
+
+A.releaseOrder = async () => {
+  const o = S.order;
+  if (!o || S.busy.release || S.busy.pay) return;
+  S.busy.release = true;
   S.notice = null;
   render();
   try {
-    await api('DELETE', `/v1/reservations/${encodeURIComponent(id)}`, { token: queueToken() });
-    dropHold(id);
+    await api('DELETE', `/v1/orders/${encodeURIComponent(o.order_id)}`, { token: queueToken() });
+    if (S.order === o) dropOrder();
   } catch (e) {
-    if (['RESERVATION_NOT_FOUND', 'RESERVATION_EXPIRED', 'RESERVATION_NOT_HELD'].includes(e.code)) dropHold(id);
-    else bookingError(e);
+    if (e.status === 404 || ORDER_GONE.includes(e.code)) {
+      if (S.order === o) dropOrder();
+    } else bookingError(e);
   } finally {
-    S.busy.release = null;
+    S.busy.release = false;
     render();
     focus('holds-h'); // the pressed button is gone
-    refreshSeats();
+    refresh({ sections: true });
   }
 };
 
-/** The buyer's live holds of this concert (after a reload the page knows none). */
-async function restoreHolds() {
-  if (!S.uid) return;
+/** The order this tab held before a reload, if its seats are still held. */
+async function restoreOrder() {
+  const id = session.get(key.order());
+  if (!id || S.order) return;
   try {
-    const page = await api('GET', `/v1/users/${S.uid}/reservations?limit=20`, { user: true });
-    for (const r of page.items) {
-      const live = r.concert_id === cid && r.status === 'HELD' && Date.parse(r.held_until) > now();
-      if (live && !S.holds.some((x) => x.reservation_id === r.reservation_id)) S.holds.push(r);
-    }
+    const o = await api('GET', `/v1/orders/${encodeURIComponent(id)}`, { token: queueToken() });
+    const rs = o.reservations || [];
+    const live = rs.length && rs.every((r) => r.status === 'HELD') && Date.parse(o.held_until) > now();
+    if (live && !S.order) setOrder(o);
+    else if (!live) session.del(key.order());
     render();
-  } catch {
-    /* best effort: holds made from this page are known anyway */
+  } catch (e) {
+    if (e.status === 404) session.del(key.order());
+    /* else best effort: the order shows again after the next reload */
   }
 }
 
@@ -579,17 +740,19 @@ A.charge = async () => {
 };
 
 A.pay = () => {
-  if (S.busy.pay || !S.holds.length) return;
-  const ids = S.holds.map((r) => r.reservation_id).sort();
+  const o = S.order;
+  if (S.busy.pay || !o) return;
   let attempt = S.payAttempt;
-  // The same seats as the unfinished attempt: the same attempt, the same key.
-  if (!attempt || attempt.ids.join() !== ids.join()) {
+  // The same order as the unfinished attempt: the same attempt, the same key.
+  if (!attempt || attempt.order_id !== o.order_id) {
+    const startsAt = S.schedules?.find((s) => s.schedule_id === S.scheduleId)?.starts_at;
     attempt = {
       key: uuid(),
-      ids,
-      seats: S.holds.map((r) => ({
+      order_id: o.order_id,
+      seats: o.reservations.map((r) => ({
         reservation_id: r.reservation_id, schedule_id: r.schedule_id, seat_no: r.seat_no, price: r.price,
-        starts_at: S.schedules?.find((s) => s.schedule_id === r.schedule_id)?.starts_at,
+        section: r.section, row: r.row, number: r.number, grade: r.grade,
+        starts_at: S.schedules?.find((s) => s.schedule_id === r.schedule_id)?.starts_at || startsAt,
       })),
     };
   }
@@ -604,11 +767,9 @@ async function submitPayment(attempt) {
   S.flash = null;
   render();
   try {
-    const p = await api('POST', '/v1/payments', {
-      token: queueToken(),
-      idem: attempt.key,
-      body: { reservation_ids: attempt.ids },
-    });
+    // An attempt saved by the page before orders (`ids`) is replayed as it was sent.
+    const body = attempt.order_id ? { order_id: attempt.order_id } : { reservation_ids: attempt.ids };
+    const p = await api('POST', '/v1/payments', { token: queueToken(), idem: attempt.key, body });
     S.busy.pay = false;
     paid(p, attempt);
   } catch (e) {
@@ -626,11 +787,10 @@ async function submitPayment(attempt) {
       if (S.cfg.self_charge && S.balance != null && !S.chargeInput) S.chargeInput = String(Math.max(1, total - S.balance));
       render();
       focus('charge-amount');
-    } else if (['RESERVATION_EXPIRED', 'RESERVATION_NOT_HELD', 'RESERVATION_NOT_FOUND'].includes(e.code)) {
+    } else if (ORDER_GONE.includes(e.code) || e.status === 404) {
       notifyError(e);
-      S.holds = [];
-      restoreHolds();
-      refreshSeats();
+      if (S.order?.order_id === attempt.order_id) dropOrder();
+      refresh({ sections: true });
     } else {
       bookingError(e);
     }
@@ -644,10 +804,12 @@ function paid(payment, attempt) {
   liveStop();
   stopSeats();
   dropTicket(); // the admission ends with the payment
+  session.del(key.order());
   Object.assign(S, {
     receipt: { ...payment, seats: attempt.seats },
     balance: payment.balance,
-    holds: [],
+    order: null,
+    picked: [],
     phase: 'paid',
     notice: null,
   });
@@ -728,14 +890,10 @@ function tick() {
     S.checked = tk.expires_at;
     resume();
   }
-  if (S.phase === 'active' && !S.busy.pay) {
-    for (const r of S.holds) {
-      if (Date.parse(r.held_until) <= at) {
-        dropHold(r.reservation_id);
-        S.notice = { code: 'HOLD_EXPIRED', seat: r.seat_no, kind: 'info' };
-        refreshSeats();
-      }
-    }
+  if (S.phase === 'active' && !S.busy.pay && S.order && Date.parse(S.order.held_until) <= at) {
+    S.notice = { code: 'HOLD_EXPIRED', seatList: S.order.reservations, kind: 'info' };
+    dropOrder();
+    refresh({ sections: true });
   }
   render();
 }
@@ -751,7 +909,7 @@ async function bootConcert() {
   S.phase = 'joining';
   render();
   const pending = parseJson(session.get(key.payment()));
-  if (pending?.key && pending.ids?.length) await submitPayment(pending);
+  if (pending?.key && (pending.order_id || pending.ids?.length)) await submitPayment(pending);
   if (S.phase !== 'paid' && queueToken()) await resume();
 }
 

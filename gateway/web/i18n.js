@@ -4,6 +4,7 @@
 // `problems` has one entry per problem `code` the services can return (shared/src/
 // contract/code.rs) plus a few the page raises itself (NETWORK, HOLD_EXPIRED, ...):
 // [what happened, what to do next]. `gone` does the same for the `reason` of TICKET_GONE.
+// Placeholders ({seats}, {limit}, ...) are filled from the problem's fields (problemText).
 // A code missing here falls back to UNKNOWN, which names the HTTP status.
 
 const en = {
@@ -67,24 +68,52 @@ const en = {
   'dates.h': 'Choose a date',
   'dates.none': 'No date can be booked any more.',
   seatsAvail: '{n} of {total} seats available',
-  'seats.h': 'Choose a seat',
-  'seats.pick': 'Choose a date to see its seats.',
-  'seats.help': 'Pick a seat to hold it for you for a few minutes.',
+  'sections.h': 'Choose a section',
+  'sections.pick': 'Choose a date to see its sections.',
+  'sections.help': 'The plan follows the hall: each block is a section, drawn with its rows. Pick one to see its seats.',
+  stage: 'Stage',
+  sectionN: 'Section {name}',
+  sectionLeft: '{n} of {total} left',
+  sectionSoldOut: 'Sold out',
+  'seats.h': 'Choose your seats',
+  'seats.pick': 'Choose a section to see its seats.',
+  'seats.help': 'Select up to {max} seats, then hold them together for a few minutes.',
+  'seats.empty': 'This section has no seats.',
+  seatsOf: 'Seats of section {name} ({grade}, {price} each)',
+  rowN: 'Row {row}',
   legend: 'Legend',
-  'seat.label': 'Seat {no}, {price}, {status}',
+  'seat.label': 'Row {row}, seat {number}, {grade}, {price}, {status}',
   'seatSt.AVAILABLE': 'available',
   'seatSt.HELD': 'held',
   'seatSt.SOLD': 'sold',
   'seatSt.MINE': 'held by you',
+  'seatSt.TAKEN': 'just taken',
   'lg.AVAILABLE': 'Available',
+  'lg.PICKED': 'Selected',
   'lg.HELD': 'Held',
   'lg.SOLD': 'Sold',
   'lg.MINE': 'Yours',
+  seatName: 'Section {section}, row {row}, seat {number}',
+  listSep: '; ',
+  'pick.none': 'No seat selected yet.',
+  'pick.some': 'Selected ({n}): {seats}',
+  'pick.total': 'Total: {amount}',
+  holdSeats: 'Hold selected seats ({n})',
+  clearPicks: 'Clear selection',
+  'best.h': 'Or let us choose',
+  'best.help': 'We hold the best seats left, next to each other where possible.',
+  bestCount: 'Number of seats',
+  bestScope: 'Where',
+  'best.any': 'Anywhere (every section)',
+  'best.grade': 'Any {grade} seat',
+  'best.section': 'Section {name} ({grade})',
+  holdBest: 'Hold best available ×{n}',
+  'order.busy': 'Pay for or release the seats you hold before holding others.',
   'holds.h': 'Your seats',
   'holds.none': 'No seat held yet.',
-  heldFor: 'held for',
-  release: 'Release',
-  releaseSeat: 'Release seat {no}',
+  heldFor: 'Held for you for',
+  release: 'Release these seats',
+  withDate: '{seat} · {date}',
   'pay.h': 'Payment',
   balance: 'Balance:',
   total: 'Total:',
@@ -99,7 +128,6 @@ const en = {
   'receipt.amount': 'Amount paid',
   'receipt.balance': 'Balance',
   'receipt.at': 'Paid at',
-  seatAt: 'Seat {no} · {date}',
   seatNo: 'Seat {no}',
   'tickets.h': 'My tickets',
   'tickets.none': 'No tickets yet.',
@@ -182,24 +210,53 @@ const ko = {
   'dates.h': '날짜 선택',
   'dates.none': '예매할 수 있는 날짜가 더 없습니다.',
   seatsAvail: '{total}석 중 {n}석 남음',
+  'sections.h': '구역 선택',
+  'sections.pick': '날짜를 고르면 구역이 표시됩니다.',
+  'sections.help': '공연장 배치를 그대로 그렸습니다. 각 블록이 한 구역이며 열도 함께 표시됩니다. 구역을 고르면 좌석이 보입니다.',
+  stage: '무대',
+  sectionN: '{name}구역',
+  sectionLeft: '{total}석 중 {n}석 남음',
+  sectionSoldOut: '매진',
   'seats.h': '좌석 선택',
-  'seats.pick': '날짜를 고르면 좌석이 표시됩니다.',
-  'seats.help': '좌석을 누르면 몇 분 동안 선점됩니다.',
+  'seats.pick': '구역을 고르면 좌석이 표시됩니다.',
+  'seats.help': '좌석을 최대 {max}석까지 고른 뒤 한 번에 선점하세요. 몇 분 동안 선점됩니다.',
+  'seats.empty': '이 구역에는 좌석이 없습니다.',
+  seatsOf: '{name}구역 좌석 ({grade}, 1석 {price})',
+  rowN: '{row}열',
   legend: '범례',
-  'seat.label': '{no}번 좌석, {price}, {status}',
+  // The seat's visible number must stand alone in its name (axe: label-content-name-mismatch).
+  'seat.label': '좌석 번호 {number}, {row}열, {grade}, {price}, {status}',
   'seatSt.AVAILABLE': '선택 가능',
   'seatSt.HELD': '선점됨',
   'seatSt.SOLD': '판매됨',
   'seatSt.MINE': '내가 선점함',
+  'seatSt.TAKEN': '방금 다른 분이 선택함',
   'lg.AVAILABLE': '선택 가능',
+  'lg.PICKED': '선택함',
   'lg.HELD': '선점됨',
   'lg.SOLD': '판매됨',
   'lg.MINE': '내 좌석',
+  seatName: '{section}구역 {row}열 {number}번',
+  listSep: ', ',
+  'pick.none': '아직 고른 좌석이 없습니다.',
+  'pick.some': '선택한 좌석 ({n}석): {seats}',
+  'pick.total': '합계: {amount}',
+  holdSeats: '선택한 좌석 선점 ({n}석)',
+  clearPicks: '선택 해제',
+  'best.h': '자동 배정',
+  'best.help': '남은 좌석 중 가장 좋은 자리를, 가능하면 나란히 선점합니다.',
+  bestCount: '좌석 수',
+  bestScope: '범위',
+  'best.any': '전체 구역',
+  'best.grade': '{grade} 등급 아무 좌석',
+  'best.section': '{name}구역 ({grade})',
+  holdBest: '좋은 좌석 {n}석 선점',
+  'order.busy': '선점한 좌석을 결제하거나 취소한 뒤에 다른 좌석을 선점할 수 있습니다.',
   'holds.h': '선점한 좌석',
   'holds.none': '아직 선점한 좌석이 없습니다.',
   heldFor: '남은 선점 시간',
-  release: '취소',
-  releaseSeat: '{no}번 좌석 선점 취소',
+  release: '선점 취소',
+  withDate: '{seat} · {date}',
   'pay.h': '결제',
   balance: '보유 포인트:',
   total: '합계:',
@@ -214,7 +271,6 @@ const ko = {
   'receipt.amount': '결제 금액',
   'receipt.balance': '잔액',
   'receipt.at': '결제 시각',
-  seatAt: '{no}번 좌석 · {date}',
   seatNo: '{no}번 좌석',
   'tickets.h': '내 티켓',
   'tickets.none': '아직 티켓이 없습니다.',
@@ -257,6 +313,8 @@ const problems = {
     RESERVATION_NOT_FOUND: ['This hold no longer exists.', 'Pick a seat again.'],
     METHOD_NOT_ALLOWED: ['This action is not supported.', 'Reload the page.'],
     SEAT_UNAVAILABLE: ['Someone else just took this seat.', 'Pick another seat: the map has been refreshed.'],
+    NOT_ENOUGH_SEATS: ['Not enough seats left: only {available} available.', 'Ask for fewer seats, or choose another section.'],
+    TICKET_LIMIT: ['You can have at most {limit} tickets for this concert (you have {owned}).', 'Choose fewer seats.'],
     HOLD_LIMIT: ['You are holding as many seats as allowed.', 'Pay for your seats or release one first.'],
     RESERVATION_EXPIRED: ['Your hold ran out before payment.', 'Pick your seats again.'],
     RESERVATION_NOT_HELD: ['One of your seats is no longer held for you.', 'Pick your seats again.'],
@@ -274,7 +332,9 @@ const problems = {
     SERVICE_UNAVAILABLE: ['The service is busy right now.', 'Please wait: we retry automatically.'],
     // Raised by the page itself.
     NETWORK: ['The server cannot be reached.', 'Check your connection: we keep retrying.'],
-    HOLD_EXPIRED: ['Your hold on seat {seat} expired.', 'Pick a seat again.'],
+    HOLD_EXPIRED: ['Your hold on {seats} expired.', 'Choose your seats again.'],
+    SEATS_TAKEN: ['Just taken by someone else: {seats}.', 'They are marked on the map and removed from your selection; nothing was held. Choose other seats.'],
+    PICK_LIMIT: ['You can choose at most {limit} seats.', 'Unselect a seat to choose another one.'],
     USER_ID_REQUIRED: ['Enter your user id first (a positive whole number).', 'Then press “Join the line”.'],
     SIGN_IN_REQUIRED: ['You are not signed in.', 'Sign in on the site, then open this page from the site’s link.'],
     NO_SELF_CHARGE: ['You do not have enough points for these seats.', 'Top up your points on the site, or release a seat, then pay again.'],
@@ -300,6 +360,8 @@ const problems = {
     RESERVATION_NOT_FOUND: ['선점 내역이 없습니다.', '좌석을 다시 고르세요.'],
     METHOD_NOT_ALLOWED: ['지원하지 않는 작업입니다.', '페이지를 새로고침하세요.'],
     SEAT_UNAVAILABLE: ['방금 다른 분이 이 좌석을 선택했습니다.', '다른 좌석을 고르세요. 좌석 배치도를 새로 불러왔습니다.'],
+    NOT_ENOUGH_SEATS: ['남은 좌석이 부족합니다. {available}석만 남았습니다.', '좌석 수를 줄이거나 다른 구역을 고르세요.'],
+    TICKET_LIMIT: ['이 공연은 1인당 최대 {limit}매까지 예매할 수 있습니다(현재 {owned}매 보유).', '좌석 수를 줄여서 고르세요.'],
     HOLD_LIMIT: ['선점할 수 있는 최대 좌석 수에 도달했습니다.', '선점한 좌석을 결제하거나 하나를 취소하세요.'],
     RESERVATION_EXPIRED: ['결제 전에 선점 시간이 끝났습니다.', '좌석을 다시 고르세요.'],
     RESERVATION_NOT_HELD: ['선점이 풀린 좌석이 있습니다.', '좌석을 다시 고르세요.'],
@@ -316,7 +378,9 @@ const problems = {
     INTERNAL: ['서버에 문제가 발생했습니다.', '잠시 후 다시 시도하세요.'],
     SERVICE_UNAVAILABLE: ['지금 서비스가 혼잡합니다.', '잠시 기다려 주세요. 자동으로 다시 시도합니다.'],
     NETWORK: ['서버에 연결할 수 없습니다.', '인터넷 연결을 확인하세요. 계속 다시 시도합니다.'],
-    HOLD_EXPIRED: ['{seat}번 좌석의 선점 시간이 끝났습니다.', '좌석을 다시 고르세요.'],
+    HOLD_EXPIRED: ['{seats} 좌석의 선점 시간이 끝났습니다.', '좌석을 다시 고르세요.'],
+    SEATS_TAKEN: ['방금 다른 분이 선택한 좌석입니다: {seats}.', '배치도에 표시하고 선택에서 뺐습니다. 선점된 좌석은 없습니다. 다른 좌석을 고르세요.'],
+    PICK_LIMIT: ['좌석은 최대 {limit}석까지 고를 수 있습니다.', '다른 좌석을 고르려면 먼저 선택을 하나 해제하세요.'],
     USER_ID_REQUIRED: ['먼저 사용자 ID(양의 정수)를 입력하세요.', '그다음 ‘대기열 참여’를 누르세요.'],
     SIGN_IN_REQUIRED: ['로그인되어 있지 않습니다.', '사이트에서 로그인한 뒤 사이트의 링크로 이 페이지를 여세요.'],
     NO_SELF_CHARGE: ['포인트가 부족합니다.', '사이트에서 포인트를 충전하거나 좌석 하나를 취소한 뒤 다시 결제하세요.'],
@@ -367,12 +431,23 @@ export function t(key, vars) {
   return fill(s, vars);
 }
 
-/** [message, next step] for a problem `code` (and TICKET_GONE `reason`). */
-export function problemText(code, { reason, status, seat } = {}) {
-  const vars = { status: status ?? '?', seat: seat ?? '' };
+/**
+ * [message, next step] for a problem `code` (and TICKET_GONE `reason`). `vars` fill the
+ * message: `status`, `seats` (already formatted), and the problem's own figures
+ * (`available`, `limit`, `owned`). SEAT_UNAVAILABLE names the seats when it knows them.
+ */
+export function problemText(code, { reason, status, seats, available, limit, owned } = {}) {
+  const vars = {
+    status: status ?? '?',
+    seats: seats ?? '',
+    available: available == null ? '?' : fmtNum(available),
+    limit: limit == null ? '?' : fmtNum(limit),
+    owned: owned == null ? '?' : fmtNum(owned),
+  };
+  const key = code === 'SEAT_UNAVAILABLE' && seats ? 'SEATS_TAKEN' : code;
   const pair =
     (code === 'TICKET_GONE' && gone[lang][reason]) ||
-    problems[lang][code] ||
+    problems[lang][key] ||
     problems[lang].UNKNOWN;
   return pair.map((s) => fill(s, vars));
 }
@@ -381,6 +456,12 @@ const locale = () => (lang === 'ko' ? 'ko-KR' : 'en');
 
 export const fmtNum = (n) => new Intl.NumberFormat(locale()).format(n);
 export const fmtPoints = (n) => t('points', { n: fmtNum(n) });
+
+/** A seat in words: "Section A, row 3, seat 12" (or "Seat 7" when its place is unknown). */
+export function seatText(seat) {
+  if (seat.section == null || seat.row == null || seat.number == null) return t('seatNo', { no: seat.seat_no });
+  return t('seatName', { section: seat.section, row: seat.row, number: seat.number });
+}
 
 /** A date and time in the viewer's time zone. */
 export function fmtDate(iso) {

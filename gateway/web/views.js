@@ -8,7 +8,7 @@
 // (`__on`) and reached through one delegated listener per event type.
 
 import { now } from './api.js';
-import { LANGS, t, problemText, fmtNum, fmtPoints, fmtDate, fmtClock, fmtEta } from './i18n.js';
+import { LANGS, t, problemText, seatText, fmtNum, fmtPoints, fmtDate, fmtClock, fmtEta } from './i18n.js';
 
 /** Builds an element: props are attributes (true = present, false/null = absent), `on*`
  * handlers, `testid` (data-testid) and `key` (data-key). */
@@ -139,7 +139,7 @@ function noticeBox(S, A) {
   let body = null;
   if (n) {
     const code = n.code === 'INSUFFICIENT_BALANCE' && !S.cfg.self_charge ? 'NO_SELF_CHARGE' : n.code;
-    const [msg, next] = problemText(code, n);
+    const [msg, next] = problemText(code, { ...n, seats: n.seatList?.map(seatText).join(t('listSep')) });
     const action = n.action || (n.code === 'INVALID_TOKEN' || n.code === 'WRONG_CONCERT' ? 'join' : null);
     body = h('div', { class: `box ${n.kind || 'error'}` },
       h('p', { class: 'msg' }, msg),
@@ -319,7 +319,9 @@ function activeSections(S, A, low) {
         h('span', { testid: 'admission-remaining', role: 'timer', class: 'clock' }, fmtClock(secsUntil(tk.expires_at))))
       : null,
     datesSection(S, A),
+    sectionsSection(S, A),
     seatsSection(S, A),
+    bestSection(S, A),
     holdsSection(S, A),
     paySection(S, A),
   ];
@@ -341,68 +343,223 @@ function datesSection(S, A) {
   return h('section', { id: 'dates', 'aria-labelledby': 'dates-h' }, h('h2', { id: 'dates-h' }, t('dates.h')), body);
 }
 
-const SEAT_KINDS = ['AVAILABLE', 'HELD', 'SOLD', 'MINE'];
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** Builds an SVG element (attributes only: drawings have no handlers). */
+function svg(tag, props, ...kids) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(props || {})) if (v != null && v !== false) el.setAttribute(k, String(v));
+  append(el, kids);
+  return el;
+}
+
+/** Grade colours (g0..g4 in app.css) by the grade's first appearance in the venue. */
+const gradeClass = (grades, grade) => `g${Math.max(0, grades.indexOf(grade)) % 5}`;
+const gradesOf = (venue) => [...new Set((venue?.sections || []).map((x) => x.grade))];
+
+/**
+ * The hall's plan: the stage, then one block per section in venue order. A block is a real
+ * button (its text says section, grade, price and seats left) holding a drawing of the
+ * section's rows on one scale for the whole hall, so blocks compare in size as sections do.
+ */
+function sectionsSection(S, A) {
+  let body;
+  if (!S.scheduleId) body = h('p', { class: 'muted' }, t('sections.pick'));
+  else if (!S.venue) body = h('p', null, t('loading'));
+  else {
+    const secs = S.venue.sections || [];
+    const grades = gradesOf(S.venue);
+    const widest = Math.max(1, ...secs.flatMap((x) => (x.rows || []).map((r) => r.seats)));
+    const unit = Math.min(14, 256 / widest); // px per seat: the widest row is at most 16 rem
+    body = [
+      h('p', { class: 'help', id: 'sections-help' }, t('sections.help')),
+      h('div', { class: 'venue', testid: 'section-map' },
+        h('p', { class: 'stage' }, t('stage')),
+        h('div', { class: 'blocks', role: 'group', 'aria-labelledby': 'sections-h', 'aria-describedby': 'sections-help' },
+          secs.map((x) => sectionBlock(S, A, x, gradeClass(grades, x.grade), unit)))),
+    ];
+  }
+  return h('section', { id: 'sections', 'aria-labelledby': 'sections-h' },
+    h('h2', { id: 'sections-h' }, t('sections.h')), body);
+}
+
+function sectionBlock(S, A, x, grade, unit) {
+  const soldOut = x.available === 0;
+  return h('button', {
+    type: 'button', key: `sec-${x.section}`, class: `block ${grade}${soldOut ? ' soldout' : ''}`,
+    'data-section': x.section, 'data-grade': x.grade, 'data-available': x.available,
+    'aria-pressed': String(S.section === x.section), onclick: () => A.selectSection(x.section),
+  },
+  h('span', { class: 'block-head' },
+    h('span', { class: 'block-name' }, t('sectionN', { name: x.section })), ' ',
+    h('span', { class: `grade ${grade}` }, x.grade)),
+  rowsDrawing(x.rows || [], unit),
+  h('span', { class: 'block-price' }, fmtPoints(x.price)),
+  h('span', { class: 'block-left' },
+    soldOut ? t('sectionSoldOut') : t('sectionLeft', { n: fmtNum(x.available), total: fmtNum(x.total) })));
+}
+
+/** A section's rows, `unit` px a seat, centred as on a stage-facing plan (decoration only). */
+function rowsDrawing(rows, unit) {
+  const wide = Math.max(1, ...rows.map((r) => r.seats));
+  const tall = Math.max(1, rows.length);
+  return svg('svg', {
+    class: 'plan', viewBox: `0 0 ${wide} ${tall}`, width: Math.max(8, Math.round(wide * unit)),
+    height: Math.max(4, Math.round(tall * unit)), 'aria-hidden': 'true', focusable: 'false',
+  }, rows.map((r, i) => svg('rect', {
+    x: (wide - r.seats) / 2 + 0.1, y: i + 0.15, width: Math.max(0.2, r.seats - 0.2), height: 0.7, rx: 0.25,
+  })));
+}
+
+const SEAT_KINDS = ['AVAILABLE', 'PICKED', 'HELD', 'SOLD', 'MINE'];
+
+/** The seat map's rows, in seat order: [[row label, seats], ...]. */
+function byRow(list) {
+  const rows = new Map();
+  for (const seat of list) {
+    const row = String(seat.row ?? '');
+    if (!rows.has(row)) rows.set(row, []);
+    rows.get(row).push(seat);
+  }
+  return [...rows];
+}
 
 function seatsSection(S, A) {
   let body;
-  if (!S.scheduleId) body = h('p', { class: 'muted' }, t('seats.pick'));
+  if (S.section == null) body = h('p', { class: 'muted' }, t('seats.pick'));
   else if (!S.seatMap) body = h('p', null, t('loading'));
   else {
-    const mine = new Set(S.holds.map((r) => `${r.schedule_id}:${r.seat_no}`));
+    const sec = S.venue?.sections?.find((x) => x.section === S.section);
+    const mine = new Set((S.order?.reservations || []).map((r) => `${r.schedule_id}:${r.seat_no}`));
+    const picked = new Set(S.picked.map((p) => p.seat_no));
+    const rows = byRow(S.seatMap.seats || []);
+    const seatButton = (seat) => {
+      const isMine = mine.has(`${S.seatMap.schedule_id}:${seat.seat_no}`);
+      const taken = !isMine && S.taken.has(seat.seat_no);
+      const free = seat.status === 'AVAILABLE' && !isMine && !taken;
+      const isPicked = free && picked.has(seat.seat_no);
+      const kind = isMine ? 'MINE' : taken ? 'TAKEN' : seat.status;
+      const label = t('seat.label', {
+        row: seat.row, number: seat.number, grade: seat.grade, price: fmtPoints(seat.price), status: t(`seatSt.${kind}`),
+      });
+      return h('button', {
+        type: 'button', key: `s${seat.seat_no}`,
+        class: `seat ${kind === 'TAKEN' ? 'held taken' : kind.toLowerCase()}${isPicked ? ' picked' : ''}`,
+        'data-seat': seat.seat_no, 'data-seat-no': seat.seat_no, 'data-status': seat.status,
+        'data-mine': isMine ? 'true' : null, 'data-taken': taken ? 'true' : null,
+        'aria-pressed': free ? String(isPicked) : null, disabled: !free, 'aria-label': label, title: label,
+        onclick: () => A.togglePick(seat),
+      }, String(seat.number ?? seat.seat_no));
+    };
     body = [
-      h('p', { class: 'help', id: 'seats-help' }, t('seats.help')),
+      sec ? h('p', { class: 'seats-of' }, t('seatsOf', { name: sec.section, grade: sec.grade, price: fmtPoints(sec.price) })) : null,
+      h('p', { class: 'help', id: 'seats-help' }, t('seats.help', { max: fmtNum(S.maxPicks) })),
       h('ul', { class: 'legend', 'aria-label': t('legend') }, SEAT_KINDS.map((k) => h('li', null,
         h('span', { class: `swatch ${k.toLowerCase()}`, 'aria-hidden': 'true' }),
         t(`lg.${k}`)))),
+      // Rows keep their shape: a row wider than the screen scrolls inside the map.
       h('div', {
-        testid: 'seat-map', class: 'seatmap', role: 'group', 'aria-labelledby': 'seats-h',
-        'aria-describedby': 'seats-help', 'aria-busy': S.busy.hold ? 'true' : null,
-      }, S.seatMap.seats.map((seat) => {
-        const isMine = mine.has(`${S.seatMap.schedule_id}:${seat.seat_no}`);
-        const kind = isMine ? 'MINE' : seat.status;
-        const label = t('seat.label', { no: seat.seat_no, price: fmtPoints(seat.price), status: t(`seatSt.${kind}`) });
-        return h('button', {
-          type: 'button', key: `s${seat.seat_no}`, class: `seat ${kind.toLowerCase()}`,
-          'data-seat-no': seat.seat_no, 'data-status': seat.status, 'data-mine': isMine ? 'true' : null,
-          disabled: seat.status !== 'AVAILABLE' || isMine, 'aria-label': label, title: label,
-          onclick: () => A.hold(seat.seat_no),
-        }, String(seat.seat_no));
-      })),
+        testid: 'seat-map', class: 'seatmap', role: 'group', tabindex: '0', 'aria-labelledby': 'seats-h',
+        'aria-describedby': 'seats-help', 'aria-busy': S.busy.hold ? 'true' : null, key: `map-${S.section}`,
+      }, rows.length
+        ? rows.map(([row, list]) => h('div', { class: 'seat-row', role: 'group', 'aria-label': t('rowN', { row }), key: `row-${row}` },
+          h('span', { class: 'row-label', 'aria-hidden': 'true' }, row),
+          list.map(seatButton)))
+        : h('p', null, t('seats.empty'))),
+      pickPanel(S, A),
     ];
   }
-  return h('section', { id: 'seats', 'aria-labelledby': 'seats-h' }, h('h2', { id: 'seats-h' }, t('seats.h')), body);
+  return h('section', { id: 'seats', 'aria-labelledby': 'seats-h' },
+    h('h2', { id: 'seats-h', tabindex: '-1' }, t('seats.h')), body);
+}
+
+/** The seats picked so far, their total, and "hold them". */
+function pickPanel(S, A) {
+  const n = S.picked.length;
+  const total = S.picked.reduce((sum, p) => sum + p.price, 0);
+  const blocked = Boolean(S.order);
+  return h('div', { class: 'picks' },
+    h('p', { id: 'selection', 'aria-live': 'polite' },
+      n
+        ? [t('pick.some', { n: fmtNum(n), seats: S.picked.map(seatText).join(t('listSep')) }), ' ',
+          h('strong', { id: 'selection-total' }, t('pick.total', { amount: fmtPoints(total) }))]
+        : t('pick.none')),
+    blocked ? h('p', { class: 'note', id: 'order-busy' }, t('order.busy')) : null,
+    h('div', { class: 'row' },
+      h('button', {
+        type: 'button', class: 'primary', id: 'hold-seats', testid: 'hold-seats', disabled: !n || blocked,
+        'aria-disabled': S.busy.hold ? 'true' : null, onclick: A.holdPicked,
+      }, t('holdSeats', { n: fmtNum(n) })),
+      n ? h('button', { type: 'button', class: 'secondary', id: 'clear-picks', onclick: A.clearPicks }, t('clearPicks')) : null));
+}
+
+/** "Best available ×N" in a section, a grade or the whole date. */
+function bestSection(S, A) {
+  if (!S.venue) return null;
+  const secs = S.venue.sections || [];
+  const scope = S.bestScope ?? (S.section != null ? `section:${S.section}` : '');
+  const counts = Array.from({ length: S.maxPicks }, (_, i) => i + 1);
+  const option = (value, label) => h('option', { value, selected: scope === value }, label);
+  return h('section', { id: 'best', class: 'card', 'aria-labelledby': 'best-h' },
+    h('h2', { id: 'best-h' }, t('best.h')),
+    h('p', { class: 'help', id: 'best-help' }, t('best.help')),
+    h('form', { class: 'best', novalidate: true, onsubmit: (e) => { e.preventDefault(); A.holdBest(); } },
+      h('div', { class: 'row' },
+        h('div', { class: 'field' },
+          h('label', { for: 'best-count' }, t('bestCount')),
+          h('select', { id: 'best-count', onchange: (e) => A.setBestCount(e.target.value) },
+            counts.map((n) => h('option', { value: n, selected: n === S.bestCount }, fmtNum(n))))),
+        h('div', { class: 'field' },
+          h('label', { for: 'best-scope' }, t('bestScope')),
+          h('select', { id: 'best-scope', onchange: (e) => A.setBestScope(e.target.value) },
+            option('', t('best.any')),
+            gradesOf(S.venue).map((g) => option(`grade:${g}`, t('best.grade', { grade: g }))),
+            secs.map((x) => option(`section:${x.section}`, t('best.section', { name: x.section, grade: x.grade })))))),
+      h('button', {
+        type: 'submit', class: 'primary', id: 'hold-best', testid: 'hold-best', disabled: Boolean(S.order),
+        'aria-disabled': S.busy.hold ? 'true' : null, 'aria-describedby': 'best-help',
+      }, t('holdBest', { n: fmtNum(S.bestCount) }))));
 }
 
 function seatLine(S, r) {
   const sched = S.schedules?.find((s) => s.schedule_id === r.schedule_id);
   const startsAt = r.starts_at || sched?.starts_at;
-  return startsAt ? t('seatAt', { no: r.seat_no, date: fmtDate(startsAt) }) : t('seatNo', { no: r.seat_no });
+  return startsAt ? t('withDate', { seat: seatText(r), date: fmtDate(startsAt) }) : seatText(r);
 }
 
+/** The held order: one countdown, its seats, its total, "release". */
 function holdsSection(S, A) {
-  const body = S.holds.length
-    ? h('ul', { class: 'holds' }, S.holds.map((r) => h('li', { key: `h${r.reservation_id}`, class: 'hold' },
-      h('span', { class: 'what' }, seatLine(S, r), ' · ', fmtPoints(r.price)),
-      h('span', { class: 'held' }, t('heldFor'), ' ',
-        h('span', { testid: 'hold-countdown', role: 'timer', class: 'clock' }, fmtClock(secsUntil(r.held_until)))),
-      h('button', {
-        type: 'button', class: 'secondary', testid: 'release-button',
-        'aria-label': t('releaseSeat', { no: r.seat_no }), 'aria-disabled': S.busy.release ? 'true' : null,
-        onclick: () => A.release(r.reservation_id),
-      }, t('release')))))
+  const o = S.order;
+  const body = o
+    ? [
+      h('p', { class: 'big' }, t('heldFor'), ' ',
+        h('span', { id: 'order-countdown', testid: 'hold-countdown', role: 'timer', class: 'clock' }, fmtClock(secsUntil(o.held_until)))),
+      h('ul', { class: 'holds', id: 'order-seats' }, o.reservations.map((r) => h('li', {
+        key: `h${r.reservation_id}`, class: 'hold', 'data-held-seat': r.seat_no,
+      },
+      h('span', { class: 'what' }, seatLine(S, r)),
+      r.grade ? h('span', { class: 'pill' }, r.grade) : null,
+      h('span', { class: 'price' }, fmtPoints(r.price))))),
+      h('p', null, t('total'), ' ', h('strong', { id: 'order-total' }, fmtPoints(o.amount))),
+      h('div', { class: 'row' },
+        h('button', {
+          type: 'button', class: 'secondary', id: 'release-order', testid: 'release-button',
+          'aria-disabled': S.busy.release || S.busy.pay ? 'true' : null, onclick: A.releaseOrder,
+        }, t('release'))),
+    ]
     : h('p', { class: 'muted' }, t('holds.none'));
   return h('section', { id: 'holds', 'aria-labelledby': 'holds-h' },
     h('h2', { id: 'holds-h', tabindex: '-1' }, t('holds.h')), body);
 }
 
 function paySection(S, A) {
-  const total = S.holds.reduce((sum, r) => sum + r.price, 0);
+  const total = S.order?.amount ?? 0;
   return h('section', { id: 'pay', class: 'card', 'aria-labelledby': 'pay-h' },
     h('h2', { id: 'pay-h' }, t('pay.h')),
     h('p', null, t('balance'), ' ', h('strong', { testid: 'balance' }, S.balance == null ? '…' : fmtPoints(S.balance))),
-    S.holds.length ? h('p', null, t('total'), ' ', h('strong', null, fmtPoints(total))) : null,
+    S.order ? h('p', null, t('total'), ' ', h('strong', null, fmtPoints(total))) : null,
     h('button', {
-      type: 'button', class: 'primary', testid: 'pay-button', disabled: !S.holds.length,
+      type: 'button', class: 'primary', id: 'pay-order', testid: 'pay-button', disabled: !S.order,
       'aria-disabled': S.busy.pay ? 'true' : null, onclick: A.pay,
     }, S.busy.pay ? t('paying') : t('pay', { amount: fmtPoints(total) })),
     S.cfg.self_charge
@@ -448,7 +605,7 @@ function ticketsSection(S, A) {
   else {
     body = h('ul', { class: 'tickets' }, T.items.map((it) => h('li', { key: `t${it.reservation_id}`, 'data-status': it.status },
       h('strong', null, concertTitle(S, it.concert_id)),
-      h('span', null, t('seatAt', { no: it.seat_no, date: fmtDate(it.starts_at) }), ' · ', fmtPoints(it.price)),
+      h('span', null, t('withDate', { seat: seatText(it), date: fmtDate(it.starts_at) }), ' · ', fmtPoints(it.price)),
       h('span', { class: `pill ${String(it.status).toLowerCase()}` }, tOr(`res.${it.status}`, it.status)))));
   }
   return h('section', { id: 'tickets', testid: 'my-tickets', class: 'card', 'aria-labelledby': 'tickets-h' },

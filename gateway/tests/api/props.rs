@@ -41,6 +41,10 @@ fn key() -> impl Strategy<Value = String> {
         Just("seat_no".to_string()),
         Just("amount".to_string()),
         Just("reservation_ids".to_string()),
+        Just("seat_nos".to_string()),
+        Just("best_available".to_string()),
+        Just("order_id".to_string()),
+        Just("count".to_string()),
         "[a-z_]{1,10}",
     ]
 }
@@ -70,6 +74,10 @@ fn json_value_or_int() -> impl Strategy<Value = Value> {
         3 => any::<i64>().prop_map(Value::from),
         1 => json_value(),
         1 => prop::collection::vec(uuid_value(), 0..3).prop_map(Value::Array),
+        1 => prop::collection::vec(any::<i64>().prop_map(Value::from), 0..3).prop_map(Value::Array),
+        1 => uuid_value(),
+        1 => (any::<i64>(), prop::option::of("[A-Z]{1,3}"))
+            .prop_map(|(count, grade)| serde_json::json!({"count": count, "grade": grade})),
     ]
 }
 
@@ -105,20 +113,58 @@ fn valid_join(v: &Value) -> bool {
     has_exactly(v, fields) && is_i64(v.get("concert_id")) && user_ok
 }
 
-fn valid_hold(v: &Value) -> bool {
-    has_exactly(v, &["schedule_id", "seat_no"])
-        && is_i64(v.get("schedule_id"))
-        && is_i64(v.get("seat_no"))
+/// Absent or null, or a value `ok` accepts.
+fn optional(m: &Map<String, Value>, key: &str, ok: impl Fn(&Value) -> bool) -> bool {
+    match m.get(key) {
+        None | Some(Value::Null) => true,
+        Some(v) => ok(v),
+    }
 }
 
-fn valid_payment(v: &Value) -> bool {
-    has_exactly(v, &["reservation_ids"])
-        && v["reservation_ids"].as_array().is_some_and(|ids| {
-            ids.iter().all(|id| {
-                id.as_str()
-                    .is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())
-            })
+/// Only these keys (each maybe absent).
+fn keys_within(m: &Map<String, Value>, fields: &[&str]) -> bool {
+    m.keys().all(|k| fields.contains(&k.as_str()))
+}
+
+fn is_uuid(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())
+}
+
+/// An integer `schedule_id`; optional `seat_no` (an integer), `seat_nos` (integers),
+/// `best_available` (an integer `count`, optional string `grade` and `section`). Which of
+/// the three forms is given is the handler's check (400), not the parser's.
+fn valid_hold(v: &Value) -> bool {
+    let Some(m) = v.as_object() else {
+        return false;
+    };
+    let best = |b: &Value| {
+        b.as_object().is_some_and(|b| {
+            keys_within(b, &["count", "grade", "section"])
+                && is_i64(b.get("count"))
+                && optional(b, "grade", Value::is_string)
+                && optional(b, "section", Value::is_string)
         })
+    };
+    keys_within(m, &["schedule_id", "seat_no", "seat_nos", "best_available"])
+        && is_i64(m.get("schedule_id"))
+        && optional(m, "seat_no", |n| n.as_i64().is_some())
+        && optional(m, "seat_nos", |a| {
+            a.as_array()
+                .is_some_and(|a| a.iter().all(|n| n.as_i64().is_some()))
+        })
+        && optional(m, "best_available", best)
+}
+
+/// Optional `reservation_ids` (UUID strings) and `order_id` (a UUID string); which one is
+/// given is the handler's check.
+fn valid_payment(v: &Value) -> bool {
+    v.as_object().is_some_and(|m| {
+        keys_within(m, &["reservation_ids", "order_id"])
+            && optional(m, "reservation_ids", |ids| {
+                ids.as_array().is_some_and(|ids| ids.iter().all(is_uuid))
+            })
+            && optional(m, "order_id", is_uuid)
+    })
 }
 
 fn valid_charge(v: &Value) -> bool {
@@ -138,13 +184,13 @@ proptest! {
     }
 
     #[test]
-    fn hold_body_parses_exactly_the_valid_shapes(v in object_over(&["schedule_id", "seat_no"])) {
+    fn hold_body_parses_exactly_the_valid_shapes(v in object_over(&["schedule_id", "seat_no", "seat_nos", "best_available"])) {
         let parsed = serde_json::from_value::<HoldRequest>(v.clone());
         prop_assert_eq!(parsed.is_ok(), valid_hold(&v), "{}", v);
     }
 
     #[test]
-    fn payment_body_parses_exactly_the_valid_shapes(v in object_over(&["reservation_ids"])) {
+    fn payment_body_parses_exactly_the_valid_shapes(v in object_over(&["reservation_ids", "order_id"])) {
         let parsed = serde_json::from_value::<PaymentRequest>(v.clone());
         prop_assert_eq!(parsed.is_ok(), valid_payment(&v), "{}", v);
     }
@@ -170,9 +216,9 @@ proptest! {
         };
         let join = named(&["concert_id", "user_id"]);
         prop_assert_eq!(serde_json::from_value::<JoinRequest>(v.clone()).is_ok(), valid_join(&join));
-        let hold = named(&["schedule_id", "seat_no"]);
+        let hold = named(&["schedule_id", "seat_no", "seat_nos", "best_available"]);
         prop_assert_eq!(serde_json::from_value::<HoldRequest>(v.clone()).is_ok(), valid_hold(&hold));
-        let pay = named(&["reservation_ids"]);
+        let pay = named(&["reservation_ids", "order_id"]);
         prop_assert_eq!(serde_json::from_value::<PaymentRequest>(v.clone()).is_ok(), valid_payment(&pay));
         let charge = named(&["amount"]);
         prop_assert_eq!(serde_json::from_value::<ChargeRequest>(v.clone()).is_ok(), valid_charge(&charge));

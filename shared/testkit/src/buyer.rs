@@ -1,6 +1,6 @@
 //! THE buyer loop: what one buyer does in a sale, written once for the system tests
 //! ([`crate::sale`]) and for `sale-driver` (the fault drill). A buyer charges points,
-//! joins, polls until admitted, picks a seat, holds it and pays with the same
+//! joins, polls until admitted, picks a seat (or asks for the best pair), holds it and pays with the same
 //! `Idempotency-Key` on every retry. A 503 or a refused connection is retried after a
 //! short pause; a gone ticket (410, or a 401 after Redis lost its data) means joining
 //! again; a 403 means waiting again. Every answer is handed to the client's recorder.
@@ -32,7 +32,10 @@ pub struct Call {
 /// How one journey ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Paid { seat_no: i64 },
+    /// The seats bought (one, or a pair bought as one order).
+    Paid {
+        seat_nos: Vec<i64>,
+    },
     SoldOut,
     GaveUp(String),
 }
@@ -53,6 +56,9 @@ pub struct Journey {
     pub schedule_id: i64,
     pub user_id: i64,
     pub seats: Seats,
+    /// Buys two seats as one order (best available ×2, paid by `order_id`) while the map
+    /// shows two free; one seat when one is left.
+    pub pair: bool,
 }
 
 type Recorder = Arc<dyn Fn(Call) + Send + Sync>;
@@ -220,9 +226,11 @@ impl Buyer {
             schedule_id,
             user_id,
             seats,
+            mut pair,
         } = journey;
         let mut token: Option<String> = None;
-        let mut held: Option<(String, i64)> = None;
+        // What to pay (the payment's body) and the seats it buys.
+        let mut held: Option<(Value, Vec<i64>)> = None;
         let mut pay_key = uuid::Uuid::new_v4().to_string();
         let mut admitted = false;
         loop {
@@ -302,8 +310,7 @@ impl Buyer {
                 continue;
             }
             // 3. Pay for a held seat (the same key on every retry: charged once).
-            if let Some((reservation, seat_no)) = held.clone() {
-                let body = json!({"reservation_ids": [reservation]});
+            if let Some((body, seat_nos)) = held.clone() {
                 match self
                     .send(
                         "pay",
@@ -315,7 +322,7 @@ impl Buyer {
                     )
                     .await
                 {
-                    Answer::Got(StatusCode::CREATED, _) => return Outcome::Paid { seat_no },
+                    Answer::Got(StatusCode::CREATED, _) => return Outcome::Paid { seat_nos },
                     Answer::Got(StatusCode::CONFLICT, _) => {
                         // Expired or swept while we were away: pick another seat.
                         held = None;
@@ -325,11 +332,13 @@ impl Buyer {
                 }
                 continue;
             }
-            // 4. Pick a seat and hold it.
+            // 4. Pick a seat (or a pair) and hold it.
             let seat_no = match seats {
+                Seats::Random { .. } if pair => 0,
                 Seats::Random { seats } => rand::rng().random_range(1..=seats),
                 Seats::FromMap => match self.pick_from_map(schedule_id, &t).await {
-                    Pick::Seat(seat_no) => seat_no,
+                    Pick::Seat { free, .. } if pair && free >= 2 => 0,
+                    Pick::Seat { seat_no, .. } => seat_no,
                     Pick::SoldOut => {
                         // Give the slot back, as a real buyer closing the tab would.
                         self.leave(&t).await;
@@ -351,7 +360,11 @@ impl Buyer {
                     }
                 },
             };
-            let body = json!({"schedule_id": schedule_id, "seat_no": seat_no});
+            let body = if seat_no == 0 {
+                json!({"schedule_id": schedule_id, "best_available": {"count": 2}})
+            } else {
+                json!({"schedule_id": schedule_id, "seat_no": seat_no})
+            };
             match self
                 .send(
                     "hold",
@@ -364,7 +377,15 @@ impl Buyer {
                 .await
             {
                 Answer::Got(StatusCode::CREATED, body) => {
-                    held = Some((body["reservation_id"].as_str().unwrap().to_owned(), seat_no));
+                    let seat_nos = body["reservations"]
+                        .as_array()
+                        .map(|r| r.iter().filter_map(|r| r["seat_no"].as_i64()).collect())
+                        .unwrap_or_default();
+                    held = Some((json!({"order_id": body["order_id"]}), seat_nos));
+                }
+                // Fewer than two left: one seat will do.
+                Answer::Got(StatusCode::CONFLICT, body) if body["code"] == "NOT_ENOUGH_SEATS" => {
+                    pair = false;
                 }
                 Answer::Got(StatusCode::CONFLICT, _) => {}
                 answer => self.after_refusal(answer, &mut token, &mut admitted).await,
@@ -389,7 +410,10 @@ impl Buyer {
             .filter_map(|s| s["seat_no"].as_i64())
             .collect();
         if !free.is_empty() {
-            return Pick::Seat(free[rand::rng().random_range(0..free.len())]);
+            return Pick::Seat {
+                seat_no: free[rand::rng().random_range(0..free.len())],
+                free: free.len(),
+            };
         }
         if seats.iter().all(|s| s["status"] == "SOLD") {
             Pick::SoldOut
@@ -426,7 +450,11 @@ impl Buyer {
 }
 
 enum Pick {
-    Seat(i64),
+    /// A random free seat, and how many are free.
+    Seat {
+        seat_no: i64,
+        free: usize,
+    },
     SoldOut,
     AllHeld,
     Refused(Answer),

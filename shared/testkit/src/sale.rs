@@ -14,7 +14,7 @@ pub struct SaleSpec {
     pub schedule_id: i64,
     pub buyers: i64,
     pub first_user: i64,
-    /// Each buyer charges this much first.
+    /// The price of a seat: each buyer charges this much first (twice as much for a pair).
     pub price: i64,
     pub within: Duration,
 }
@@ -50,8 +50,11 @@ impl Sale {
                     schedule_id: spec.schedule_id,
                     user_id: spec.first_user + i,
                     seats: Seats::FromMap,
+                    // Every other buyer comes with a friend: two seats, one order.
+                    pair: i % 2 == 1,
                 };
-                let price = spec.price;
+                // Enough points for the seats the buyer is after.
+                let price = spec.price * if journey.pair { 2 } else { 1 };
                 tokio::spawn(async move {
                     if !buyer.charge(journey.user_id, price, until, &stop).await {
                         return Outcome::GaveUp("charge".into());

@@ -121,6 +121,8 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
                 schedule_id: schedule,
                 user_id: 5_000_000 + concert * 100_000 + i,
                 seats: Seats::Random { seats: SEATS },
+                // Every other buyer buys a pair as one order (best available ×2).
+                pair: i % 2 == 1,
             };
             tokio::spawn(async move {
                 if !buyer

@@ -130,11 +130,18 @@ pub(super) async fn assert_sale_is_sound(
     let paid: Vec<i64> = outcomes
         .iter()
         .filter_map(|o| match o {
-            Outcome::Paid { seat_no } => Some(*seat_no),
+            Outcome::Paid { seat_nos } => Some(seat_nos.clone()),
             _ => None,
         })
+        .flatten()
         .collect();
     assert_eq!(paid.len() as i64, SEATS, "every seat sold: {outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, Outcome::Paid { seat_nos } if seat_nos.len() == 2)),
+        "some buyers bought a pair as one order: {outcomes:?}"
+    );
     let per_seat = stack.confirmed_per_seat(schedule).await;
     assert!(
         per_seat.iter().all(|(_, n)| *n == 1),
