@@ -12,6 +12,7 @@ mod deploy;
 mod e2e;
 mod faults;
 mod inventory;
+mod orders;
 mod readme;
 mod redis_restart;
 mod trust;
