@@ -3,7 +3,8 @@
 //! balance, a balance that its history does not explain, payments that don't add up, an
 //! inventory (seats in total, held, sold per schedule) that differs from the seats, an
 //! order half paid or split, a seat in two live orders, a buyer past a concert's ticket
-//! limit.
+//! limit, a valid ticket on an available seat, a refund made twice or not as recorded, a
+//! cancelled ticket checked in, a cancelled show left with valid tickets.
 
 use std::fmt;
 
@@ -93,9 +94,9 @@ const CHECKS: &[(&str, &str)] = &[
              OR i.sold + COALESCE(d.s, 0) <> COALESCE(x.s, 0)",
     ),
     (
-        "no order half paid: all of an order's seats are confirmed or none",
+        "no order half paid: all of an order's seats are paid or none",
         "SELECT count(*) FROM (SELECT order_id FROM reservations GROUP BY order_id
-           HAVING count(*) FILTER (WHERE status = 'CONFIRMED') NOT IN (0, count(*))) x",
+           HAVING count(*) FILTER (WHERE payment_id IS NOT NULL) NOT IN (0, count(*))) x",
     ),
     (
         "every order is one buyer's, one schedule's, with one deadline",
@@ -116,6 +117,36 @@ const CHECKS: &[(&str, &str)] = &[
            WHERE r.status = 'CONFIRMED' OR (r.status = 'HELD' AND r.held_until > now())
            GROUP BY r.user_id, r.concert_id, c.max_tickets_per_user
            HAVING count(*) > c.max_tickets_per_user) x",
+    ),
+    (
+        "no ticket valid while its seat is AVAILABLE",
+        "SELECT count(*) FROM reservations r
+           JOIN seats s ON s.schedule_id = r.schedule_id AND s.seat_no = r.seat_no
+          WHERE r.status = 'CONFIRMED' AND s.status = 'AVAILABLE'",
+    ),
+    (
+        "no refund made twice",
+        "SELECT count(*) FROM (SELECT 1 FROM point_history WHERE kind = 'REFUND'
+           GROUP BY user_id, reference HAVING count(*) > 1) x",
+    ),
+    (
+        "every cancelled ticket: refund + fee = price, the refund credited once",
+        "SELECT count(*) FROM reservations r WHERE r.status = 'CANCELLED' AND (
+           r.refund + r.fee <> r.price
+           OR (SELECT count(*) FROM point_history h
+                WHERE h.user_id = r.user_id AND h.kind = 'REFUND'
+                  AND h.reference = 'refund:' || r.id AND h.amount = r.refund)
+              <> CASE WHEN r.refund > 0 THEN 1 ELSE 0 END)",
+    ),
+    (
+        "no ticket its buyer cancelled was checked in",
+        "SELECT count(*) FROM reservations
+          WHERE status = 'CANCELLED' AND cancelled_by = 'buyer' AND checked_in_at IS NOT NULL",
+    ),
+    (
+        "a cancelled show whose refunds are done has no valid ticket",
+        "SELECT count(*) FROM reservations r JOIN schedules sc ON sc.id = r.schedule_id
+          WHERE sc.refunds_done_at IS NOT NULL AND r.status IN ('HELD', 'CONFIRMED')",
     ),
     (
         "no negative balance",

@@ -34,6 +34,9 @@ use utoipa::OpenApi;
         crate::venues::create,
         crate::venues::list,
         crate::venues::show,
+        crate::tickets::check_in,
+        crate::tickets::show_schedule,
+        crate::tickets::cancel_show,
         crate::rooms::show,
         crate::rooms::change
     ),

@@ -55,6 +55,16 @@ pub enum ApiError {
     NotEnoughSeats(i64),
     #[error("at most {limit} tickets per buyer for this concert; you hold or own {owned}")]
     TicketLimit { limit: i32, owned: i64 },
+    #[error("no such ticket")]
+    TicketNotFound,
+    #[error("the ticket is cancelled")]
+    TicketCancelled,
+    #[error("the ticket was already checked in")]
+    AlreadyCheckedIn(Option<chrono::DateTime<chrono::Utc>>),
+    #[error("tickets of this show could be cancelled until {0}")]
+    CancelClosed(chrono::DateTime<chrono::Utc>),
+    #[error("not a valid ticket code: {0}")]
+    InvalidTicket(String),
     #[error("you already hold {0} seats, the most allowed")]
     HoldLimit(u32),
     #[error("the reservation's hold has expired")]
@@ -186,6 +196,25 @@ impl From<ApiError> for Problem {
             }
             ApiError::NotEnoughSeats(available) => {
                 return Problem::new(Code::NotEnoughSeats, detail).with("available", available)
+            }
+            ApiError::TicketNotFound => Code::TicketNotFound,
+            ApiError::TicketCancelled => Code::TicketCancelled,
+            ApiError::InvalidTicket(_) => Code::InvalidTicket,
+            ApiError::AlreadyCheckedIn(at) => {
+                let problem = Problem::new(Code::AlreadyCheckedIn, detail);
+                return match at {
+                    Some(at) => problem.with(
+                        "checked_in_at",
+                        at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    ),
+                    None => problem,
+                };
+            }
+            ApiError::CancelClosed(until) => {
+                return Problem::new(Code::CancelClosed, detail).with(
+                    "cancel_until",
+                    until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                )
             }
             ApiError::TicketLimit { limit, owned } => {
                 return Problem::new(Code::TicketLimit, detail)

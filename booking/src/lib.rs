@@ -13,6 +13,8 @@
 //!   transaction as the final guard; the sweeper that expires old holds.
 //! - [`payments`]: one transaction per payment, idempotent ([`idempotency`]); payments
 //!   that arrive together commit together (group commit); refusals typed ([`payments::refusal`]).
+//! - [`tickets`]: paid seats with signed codes, the door's check-in, cancellations and
+//!   refunds, shows cancelled.
 //! - [`points`]: balances, charges and history (no admission needed).
 //! - [`admin`]: operator routes; [`audit`]: the invariant auditor.
 //! - [`startup`]: builds the router and runs the service (also from tests, on port 0).
@@ -34,6 +36,7 @@ pub mod seats;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod tickets;
 pub mod venues;
 
 pub use settings::BookingSettings;

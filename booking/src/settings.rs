@@ -32,6 +32,13 @@ retention_hours = 48
 purge_interval_secs = 600
 [orders]
 max_tickets_per_user = 4
+cancel_cutoff_hours = 24
+cancel_fee_percent = 10
+[tickets]
+key_id = "dev-1"
+retired_keys = ""
+refund_batch = 500
+[door]
 [payments]
 batch_max = 16
 batch_workers = 1
@@ -91,6 +98,34 @@ pub struct OrderSettings {
     /// A concert's ticket limit when its creation names none: seats one buyer may hold and
     /// own together for the concert (1 to 100).
     pub max_tickets_per_user: i32,
+    /// A schedule's `cancel_until` when its creation names none: this many hours before
+    /// it starts.
+    pub cancel_cutoff_hours: u32,
+    /// The fee a buyer's cancellation keeps: floor(price × percent / 100), 0 to 100.
+    pub cancel_fee_percent: u32,
+}
+
+/// Tickets' signed codes (`tickets/signing.rs`) and the refunds of cancelled shows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketSettings {
+    /// Base64 of the 32-byte Ed25519 seed codes are signed with (default: the development
+    /// seed, refused with `profile = prod`).
+    pub signing_key: Option<SecretString>,
+    /// The signing key's id (the codes' `kid`).
+    pub key_id: String,
+    /// Keys codes may still carry after a rotation: `kid=base64url(public key)`, comma-separated.
+    pub retired_keys: String,
+    /// Tickets refunded per transaction when a show is cancelled.
+    pub refund_batch: u32,
+}
+
+/// The doors.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoorSettings {
+    /// The check-in token (`POST /admin/checkins`); the admin token works too.
+    pub token: Option<SecretString>,
 }
 
 /// Group commit of payments (`payments/batch.rs`).
@@ -128,8 +163,23 @@ pub struct BookingSettings {
     pub inventory: InventorySettings,
     pub idempotency: IdempotencySettings,
     pub orders: OrderSettings,
+    pub tickets: TicketSettings,
+    pub door: DoorSettings,
     pub payments: PaymentSettings,
     pub internal: InternalSettings,
+}
+
+impl BookingSettings {
+    /// The ticket-signing seed (base64): the configured one, or the development one.
+    pub fn ticket_signing_key(&self) -> &str {
+        use secrecy::ExposeSecret;
+        self.tickets
+            .signing_key
+            .as_ref()
+            .map_or(shared::config::dev::TICKET_SIGNING_KEY, |k| {
+                k.expose_secret()
+            })
+    }
 }
 
 impl Layered for BookingSettings {
@@ -143,6 +193,16 @@ impl Layered for BookingSettings {
             "BOOKING__INTERNAL__TOKEN",
             Role::Internal,
             &self.internal.token,
+        ));
+        secrets.push(Secret {
+            key: "BOOKING__TICKETS__SIGNING_KEY",
+            role: Role::TicketSigning,
+            value: self.ticket_signing_key(),
+        });
+        secrets.extend(Secret::optional(
+            "BOOKING__DOOR__TOKEN",
+            Role::Door,
+            &self.door.token,
         ));
         secrets
     }
@@ -175,6 +235,23 @@ impl Layered for BookingSettings {
                 "orders: max_tickets_per_user must be 1 to 100".into(),
             ));
         }
+        let o = &self.orders;
+        if o.cancel_fee_percent > 100 {
+            return Err(SettingsError::Invalid(
+                "orders: cancel_fee_percent must be 0 to 100".into(),
+            ));
+        }
+        if self.tickets.refund_batch == 0 {
+            return Err(SettingsError::Invalid(
+                "tickets: refund_batch must be > 0".into(),
+            ));
+        }
+        crate::tickets::signing::TicketKeys::new(
+            self.ticket_signing_key(),
+            &self.tickets.key_id,
+            &self.tickets.retired_keys,
+        )
+        .map_err(SettingsError::Invalid)?;
         let p = &self.payments;
         if !(1..=32).contains(&p.batch_max) || p.batch_workers == 0 {
             return Err(SettingsError::Invalid(
@@ -227,6 +304,10 @@ mod tests {
             "BOOKING__INTERNAL__TOKEN",
             "in-5Rt8Wq2Zx7Mv4Kb9Nc3Hd6Fs1Lp0Yj",
         ),
+        (
+            "BOOKING__TICKETS__SIGNING_KEY",
+            "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=",
+        ),
     ];
 
     #[test]
@@ -243,6 +324,12 @@ mod tests {
                 "q7Lr2vX9mKp4Tz8wYc1Nf6Hb3Dj5Gs0R",
             ),
             ("BOOKING__ADMIN__TOKEN", "dev-admin-token"),
+            // Missing: the development seed, refused.
+            ("BOOKING__TICKETS__SIGNING_KEY", ""),
+            (
+                "BOOKING__TICKETS__SIGNING_KEY",
+                shared::config::dev::TICKET_SIGNING_KEY,
+            ),
             (
                 "BOOKING__JWT__SECRET",
                 "a-placeholder-secret-that-is-long-enough",

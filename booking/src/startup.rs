@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::seats::router())
         .merge(crate::holds::router())
         .merge(crate::payments::router())
+        .merge(crate::tickets::router())
         .merge(crate::points::router())
         .merge(crate::rooms::router())
         .route_layer(axum::middleware::from_fn_with_state(
@@ -117,6 +118,22 @@ pub async fn spawn(settings: BookingSettings, db: Option<PgPool>) -> anyhow::Res
             state.store.clone(),
             Duration::from_millis(inventory.publish_interval_ms),
             Duration::from_secs(inventory.full_publish_secs),
+            tasks.token(),
+        ),
+    );
+    tasks.spawn(
+        "show refunds",
+        crate::tickets::refunds::run(
+            state.db.clone(),
+            state.settings.tickets.refund_batch,
+            Duration::from_millis(
+                state
+                    .settings
+                    .database
+                    .statement_timeout_ms
+                    .saturating_mul(2),
+            ),
+            state.refunds.clone(),
             tasks.token(),
         ),
     );

@@ -35,6 +35,10 @@ pub struct AppState {
     pub sections: crate::seats::SectionsCache,
     /// Runs payments, committing those that arrive together in one transaction.
     pub payments: PaymentBatcher,
+    /// Signs tickets' codes and verifies them at the door.
+    pub ticket_keys: Arc<crate::tickets::signing::TicketKeys>,
+    /// Wakes the refunds of cancelled shows.
+    pub refunds: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -44,10 +48,18 @@ impl AppState {
         store: Store,
         payments: PaymentBatcher,
     ) -> Self {
+        let ticket_keys = crate::tickets::signing::TicketKeys::new(
+            settings.ticket_signing_key(),
+            &settings.tickets.key_id,
+            &settings.tickets.retired_keys,
+        )
+        .expect("ticket keys are checked when the settings load");
         Self {
             db,
             store,
             tokens: Arc::new(TokenKeys::new(&settings.jwt)),
+            ticket_keys: Arc::new(ticket_keys),
+            refunds: Arc::new(tokio::sync::Notify::new()),
             settings: Arc::new(settings),
             schedules: Arc::new(RwLock::new(HashMap::new())),
             sections: Default::default(),

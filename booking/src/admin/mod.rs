@@ -178,8 +178,17 @@ async fn create(
             ),
         };
         let seats = venues::places(&layout).len() as i32;
-        let schedule_id =
-            store::insert_schedule(&mut tx, concert_id, s.starts_at, seats, venue_id).await?;
+        let cutoff = chrono::Duration::hours(i64::from(state.settings.orders.cancel_cutoff_hours));
+        let cancel_until = s.cancel_until.unwrap_or(s.starts_at - cutoff);
+        let schedule_id = store::insert_schedule(
+            &mut tx,
+            concert_id,
+            s.starts_at,
+            cancel_until,
+            seats,
+            venue_id,
+        )
+        .await?;
         venues::store::insert_seats(&mut tx, schedule_id, &layout, &prices).await?;
         schedule_ids.push(schedule_id);
     }

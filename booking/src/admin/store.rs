@@ -23,17 +23,19 @@ pub async fn insert_schedule(
     conn: &mut PgConnection,
     concert_id: i64,
     starts_at: DateTime<Utc>,
+    cancel_until: DateTime<Utc>,
     seats: i32,
     venue_id: Option<i64>,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "INSERT INTO schedules (concert_id, starts_at, total_seats, venue_id)
-         VALUES ($1, $2, $3, $4) RETURNING id",
+        "INSERT INTO schedules (concert_id, starts_at, total_seats, venue_id, cancel_until)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(concert_id)
     .bind(starts_at)
     .bind(seats)
     .bind(venue_id)
+    .bind(cancel_until)
     .fetch_one(conn)
     .await
 }

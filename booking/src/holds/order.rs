@@ -266,12 +266,21 @@ impl Order<'_> {
         ))
     }
 
-    /// The ticket limit (held + bought for the concert, with this order) and the hold
-    /// limit (held now, every concert), under the buyer's row lock.
+    /// The show not cancelled, the ticket limit (held + bought for the concert, with this
+    /// order) and the hold limit (held now, every concert), under the buyer's row lock.
     async fn check_limits(&self, conn: &mut sqlx::PgConnection, count: usize) -> ApiResult<()> {
         store::lock_user(conn, self.buyer.user_id).await?;
         let limit = self.info.max_tickets_per_user;
-        let owned = store::tickets_of(conn, self.buyer.user_id, self.info.concert_id).await?;
+        let (owned, cancelled) = store::tickets_of(
+            conn,
+            self.buyer.user_id,
+            self.info.concert_id,
+            self.schedule_id,
+        )
+        .await?;
+        if cancelled {
+            return Err(ApiError::ScheduleClosed);
+        }
         if owned + count as i64 > i64::from(limit) {
             return Err(ApiError::TicketLimit { limit, owned });
         }

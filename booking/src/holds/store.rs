@@ -38,19 +38,23 @@ pub async fn live_holds(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<i
     .await
 }
 
-/// Seats the buyer holds now or bought for the concert: what the ticket limit counts.
+/// Seats the buyer holds now or bought (and not cancelled) for the concert — what the
+/// ticket limit counts — and whether the schedule's show was cancelled (it sells nothing).
 pub async fn tickets_of(
     conn: &mut PgConnection,
     user_id: i64,
     concert_id: i64,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM reservations
-         WHERE user_id = $1 AND concert_id = $2 AND status IN ('HELD', 'CONFIRMED')
-           AND NOT hold_expired(status, held_until)",
+    schedule_id: i64,
+) -> sqlx::Result<(i64, bool)> {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM reservations
+                  WHERE user_id = $1 AND concert_id = $2 AND status IN ('HELD', 'CONFIRMED')
+                    AND NOT hold_expired(status, held_until)),
+                COALESCE((SELECT cancelled_at IS NOT NULL FROM schedules WHERE id = $3), false)",
     )
     .bind(user_id)
     .bind(concert_id)
+    .bind(schedule_id)
     .fetch_one(conn)
     .await
 }

@@ -18,6 +18,9 @@ const ROUTES: docs::Routes = &[
     ("post", "/admin/venues"),
     ("get", "/admin/venues"),
     ("get", "/admin/venues/{venue_id}"),
+    ("post", "/admin/checkins"),
+    ("get", "/admin/schedules/{schedule_id}"),
+    ("post", "/admin/schedules/{schedule_id}/cancel"),
     ("get", "/internal/rooms/{concert_id}"),
     ("patch", "/internal/rooms/{concert_id}"),
 ];

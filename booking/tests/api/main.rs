@@ -16,3 +16,4 @@ mod orders;
 mod payments;
 mod points;
 mod rooms;
+mod tickets;

@@ -85,9 +85,13 @@ pub fn router() -> Router<AppState> {
         .route("/v1/users/{user_id}/points/charge", post(charge))
         .route("/v1/users/{user_id}/points/history", get(per_user))
         .route("/v1/users/{user_id}/reservations", get(per_user))
+        .route("/v1/users/{user_id}/tickets", get(per_user))
+        .route("/v1/tickets/keys", get(open))
+        .route("/v1/tickets/{ticket_id}/cancel", post(payment))
 }
 
-/// `GET /v1/concerts` and `GET /v1/concerts/{id}`: public, no admission check.
+/// `GET /v1/concerts`, `GET /v1/concerts/{id}` and `GET /v1/tickets/keys`: public, no
+/// admission check.
 async fn open(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     proxy(&state, request).await
 }
@@ -121,9 +125,10 @@ async fn charge(
     per_user(state, peer, user, request).await
 }
 
-/// `GET /v1/payments/{id}`: the caller's own payment. The caller is the identity or, in
-/// mode `none`, the user of the queue token sent as Bearer (an expired one too: a receipt
-/// is looked at after the admission ended); booking answers 404 for anyone else's.
+/// `GET /v1/payments/{id}` and `POST /v1/tickets/{id}/cancel`: the caller's own payment or
+/// ticket. The caller is the identity or, in mode `none`, the user of the queue token sent
+/// as Bearer (an expired one too: a receipt is looked at, and a ticket cancelled, after
+/// the admission ended); booking answers 404 for anyone else's.
 async fn payment(
     State(state): State<AppState>,
     Peer(peer): Peer,

@@ -32,6 +32,8 @@ pub mod dev {
     pub const JWT_SECRET: &str = "dev-only-insecure-jwt-secret-change-me";
     /// The development operator token.
     pub const ADMIN_TOKEN: &str = "dev-admin-token";
+    /// The development ticket-signing seed (booking; base64 of 32 bytes).
+    pub const TICKET_SIGNING_KEY: &str = "ZGV2LW9ubHktdGlja2V0LXNlZWQtY2hhbmdlLW1lISE=";
 }
 
 /// Defaults of the sections every service has; a service's own defaults are layered on top

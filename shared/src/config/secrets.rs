@@ -18,12 +18,16 @@ pub enum Role {
     Identity,
     /// Proves to booking that a call comes from a gateway.
     Internal,
+    /// Signs tickets' codes (booking; base64 of a 32-byte Ed25519 seed).
+    TicketSigning,
+    /// The doors' check-in token.
+    Door,
 }
 
 impl Role {
     fn min_bytes(self) -> usize {
         match self {
-            Role::Admin => 24,
+            Role::Admin | Role::Door => 24,
             _ => 32,
         }
     }
@@ -34,6 +38,8 @@ impl Role {
             Role::Admin => "admin token",
             Role::Identity => "identity secret",
             Role::Internal => "internal token",
+            Role::TicketSigning => "ticket-signing key",
+            Role::Door => "door token",
         }
     }
 }
@@ -74,7 +80,7 @@ const PLACEHOLDERS: &[&str] = &[
 pub fn check_prod_secrets(secrets: &[Secret<'_>]) -> Result<(), SettingsError> {
     let refuse = |why: String| Err(SettingsError::InsecureProd(why));
     for s in secrets {
-        if [dev::JWT_SECRET, dev::ADMIN_TOKEN].contains(&s.value) {
+        if [dev::JWT_SECRET, dev::ADMIN_TOKEN, dev::TICKET_SIGNING_KEY].contains(&s.value) {
             return refuse(format!("{} is the development default", s.key));
         }
         let lower = s.value.to_lowercase();

@@ -61,6 +61,10 @@ pub struct NewSchedule {
     /// Venue form: points per seat of each grade, e.g. `{"VIP": 150000, "R": 120000}`.
     #[serde(default)]
     pub prices: Option<std::collections::BTreeMap<String, i64>>,
+    /// Until when buyers may cancel their tickets (default: `starts_at` minus the setting
+    /// `orders.cancel_cutoff_hours`, 24).
+    #[serde(default)]
+    pub cancel_until: Option<DateTime<Utc>>,
 }
 
 /// `POST /admin/venues`: a layout of sections, rows and seats. Seats are numbered

@@ -40,6 +40,7 @@ macro_rules! codes {
 codes! {
     InvalidRequest = "INVALID_REQUEST", BAD_REQUEST, "Invalid request";
     InvalidAmount = "INVALID_AMOUNT", BAD_REQUEST, "Invalid amount";
+    InvalidTicket = "INVALID_TICKET", BAD_REQUEST, "Invalid ticket";
     InvalidToken = "INVALID_TOKEN", UNAUTHORIZED, "Invalid token";
     Unauthorized = "UNAUTHORIZED", UNAUTHORIZED, "Unauthorized";
     IdentityRequired = "IDENTITY_REQUIRED", UNAUTHORIZED, "Identity required";
@@ -55,6 +56,7 @@ codes! {
     ScheduleNotFound = "SCHEDULE_NOT_FOUND", NOT_FOUND, "Schedule not found";
     SeatNotFound = "SEAT_NOT_FOUND", NOT_FOUND, "Seat not found";
     ReservationNotFound = "RESERVATION_NOT_FOUND", NOT_FOUND, "Reservation not found";
+    TicketNotFound = "TICKET_NOT_FOUND", NOT_FOUND, "Ticket not found";
     NoDraw = "NO_DRAW", NOT_FOUND, "No opening draw";
     MethodNotAllowed = "METHOD_NOT_ALLOWED", METHOD_NOT_ALLOWED, "Method not allowed";
     SeatUnavailable = "SEAT_UNAVAILABLE", CONFLICT, "Seat unavailable";
@@ -67,6 +69,9 @@ codes! {
     ScheduleClosed = "SCHEDULE_CLOSED", CONFLICT, "Schedule closed";
     NotEnoughSeats = "NOT_ENOUGH_SEATS", CONFLICT, "Not enough seats";
     TicketLimit = "TICKET_LIMIT", CONFLICT, "Ticket limit reached";
+    CancelClosed = "CANCEL_CLOSED", CONFLICT, "Cancellation closed";
+    AlreadyCheckedIn = "ALREADY_CHECKED_IN", CONFLICT, "Already checked in";
+    TicketCancelled = "TICKET_CANCELLED", CONFLICT, "Ticket cancelled";
     IdempotencyInProgress = "IDEMPOTENCY_IN_PROGRESS", CONFLICT,
         "Request with this Idempotency-Key is in progress";
     TicketGone = "TICKET_GONE", GONE, "Ticket gone";

@@ -22,6 +22,7 @@ pub mod reservations;
 pub mod rooms;
 pub mod seats;
 pub mod status;
+pub mod tickets;
 
 pub use code::Code;
 

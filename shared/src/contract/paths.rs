@@ -7,7 +7,7 @@
 
 use utoipa::OpenApi;
 
-use crate::contract::{concerts, payments, points, reservations, seats};
+use crate::contract::{concerts, payments, points, reservations, seats, tickets};
 use crate::docs::{self, ProblemDetails};
 
 /// The booking routes buyers use (merged into both services' documents).
@@ -30,6 +30,9 @@ use crate::docs::{self, ProblemDetails};
         charge_points,
         list_point_history,
         list_reservations,
+        list_tickets,
+        ticket_keys,
+        cancel_ticket,
     ),
     tags(
         (name = "concerts", description = "Concerts and their bookable schedules."),
@@ -37,6 +40,8 @@ use crate::docs::{self, ProblemDetails};
         (name = "reservations", description = "Seat holds: 5 minutes unless paid."),
         (name = "payments", description = "Paying held seats from the points balance."),
         (name = "points", description = "Balances, charges and history; no queue token needed."),
+        (name = "tickets", description = "Paid seats: signed codes for the door, cancellation \
+                                          for a refund; no queue token needed."),
     )
 )]
 pub struct BookingApi;
@@ -367,3 +372,65 @@ pub fn list_reservations() {}
     )
 )]
 pub fn get_payment() {}
+
+#[utoipa::path(
+    get, path = "/v1/users/{user_id}/tickets", operation_id = "list_tickets", tag = "tickets",
+    summary = "A buyer's tickets, each with its signed code (no admission)",
+    description = "Newest purchase first, at most 200. `code` is an EdDSA (Ed25519) JWS \
+                   (header `kid`; claims `tid`, `sch`, `seat`, `sub`, `iat`) a door verifies \
+                   offline with `GET /v1/tickets/keys`; the page shows it as a QR code. \
+                   Bound to the caller like the points routes.",
+    params(("user_id" = i64, Path, minimum = 1, description = "User id")),
+    responses(
+        (status = 200, description = "The tickets.", body = tickets::TicketList),
+        (status = 400, response = docs::InvalidRequest),
+        (status = 401, response = docs::IdentityUnverified),
+        (status = 403, response = docs::IdentityMismatch),
+    )
+)]
+pub fn list_tickets() {}
+
+#[utoipa::path(
+    get, path = "/v1/tickets/keys", operation_id = "ticket_keys", tag = "tickets",
+    summary = "The public keys tickets' codes are signed with (a JWKS, public)",
+    description = "RFC 8037 OKP keys (`crv: Ed25519`), each with its `kid`; after a key \
+                   rotation the retired keys stay listed, so codes issued before still verify.",
+    responses((status = 200, description = "The JWKS.", body = tickets::Jwks))
+)]
+pub fn ticket_keys() {}
+
+#[utoipa::path(
+    post, path = "/v1/tickets/{ticket_id}/cancel", operation_id = "cancel_ticket",
+    tag = "tickets", summary = "Cancel one of the caller's tickets for a refund (no admission)",
+    description = "Until the schedule's `cancel_until` (by default 24 h before the show). The \
+                   refund is the price minus the fee, floor(price × \
+                   `orders.cancel_fee_percent` / 100) (10 % by default), credited to the \
+                   balance (history kind `REFUND`); the seat is for sale again at once. One \
+                   transaction; the same `Idempotency-Key` again returns the same answer and \
+                   refunds once. The caller is the verified identity or, with \
+                   `identity.mode = none`, the user of the queue token sent as Bearer.",
+    params(
+        ("ticket_id" = Uuid, Path, description = "Ticket id"),
+        ("Idempotency-Key" = String, Header,
+         description = "1-255 visible ASCII characters, unique per cancellation"),
+    ),
+    responses(
+        (status = 200, description = "Cancelled and refunded (or the replay of that answer).",
+         body = tickets::Cancelled),
+        (status = 400, description = "`INVALID_REQUEST`: bad ticket id, missing or invalid \
+         `Idempotency-Key`.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "`IDENTITY_REQUIRED`: no identity (and, with \
+         `identity.mode = none`, no queue token). `IDENTITY_INVALID`: the identity is not valid. \
+         `INVALID_TOKEN`: with `identity.mode = none`, the queue token is not valid.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "`TICKET_NOT_FOUND`: no such ticket of the caller's.",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "`CANCEL_CLOSED`: past `cancel_until` (given), or the show \
+         is cancelled. `ALREADY_CHECKED_IN`: the ticket was used at the door. \
+         `TICKET_CANCELLED`: cancelled already (with another key).",
+         body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, response = docs::IdempotencyKeyReused),
+    )
+)]
+pub fn cancel_ticket() {}

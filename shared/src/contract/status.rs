@@ -47,6 +47,18 @@ status_enums! {
         Expired = "EXPIRED",
         /// The buyer let the seat go.
         Released = "RELEASED",
+        /// A paid seat given back (by its buyer, or with its show): refunded.
+        Cancelled = "CANCELLED",
+    }
+
+    /// A ticket's state (a paid seat).
+    pub enum TicketStatus {
+        /// Good for the door.
+        Valid = "VALID",
+        /// Scanned at the door (once).
+        CheckedIn = "CHECKED_IN",
+        /// Given back and refunded.
+        Cancelled = "CANCELLED",
     }
 
     /// A point-history entry's kind.

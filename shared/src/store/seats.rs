@@ -149,6 +149,25 @@ impl Store {
         reply.count("release_hold", "released")
     }
 
+    /// Removes the `sold` markers of these seats (a ticket cancelled: the seat sells again);
+    /// a key that holds anything else is left alone. How many it removed.
+    pub async fn unmark_sold(
+        &self,
+        concert_id: i64,
+        schedule_id: i64,
+        seats: &[HeldSeat],
+    ) -> Result<u64, StoreError> {
+        let keys: Vec<String> = seats
+            .iter()
+            .map(|s| self.keys.hold(concert_id, schedule_id, s.seat_no))
+            .collect();
+        let values = vec!["sold"; seats.len()];
+        let reply = self
+            .eval("unmark_sold", &self.scripts.release_hold, &keys, values)
+            .await?;
+        reply.count("release_hold", "released")
+    }
+
     /// Marks a sold seat's key (see the module docs); true when it was marked.
     pub async fn mark_sold(
         &self,

@@ -44,6 +44,9 @@ pub const BOOKING_ROUTES: Routes = &[
     ("get", "/v1/users/{user_id}/points"),
     ("post", "/v1/users/{user_id}/points/charge"),
     ("get", "/v1/users/{user_id}/points/history"),
+    ("get", "/v1/users/{user_id}/tickets"),
+    ("get", "/v1/tickets/keys"),
+    ("post", "/v1/tickets/{ticket_id}/cancel"),
 ];
 
 /// Every service's probes, metrics and documents (`shared::docs::router`).
@@ -72,6 +75,17 @@ pub const BOOKING_CODES: Codes = &[
             "NOT_ENOUGH_SEATS",
             "TICKET_LIMIT",
             "WRONG_CONCERT",
+        ],
+    ),
+    (
+        "post",
+        "/v1/tickets/{ticket_id}/cancel",
+        &[
+            "CANCEL_CLOSED",
+            "ALREADY_CHECKED_IN",
+            "TICKET_CANCELLED",
+            "TICKET_NOT_FOUND",
+            "IDEMPOTENCY_KEY_REUSED",
         ],
     ),
     (
@@ -122,6 +136,7 @@ fn public(method: &str, path: &str) -> bool {
         || path == "/v1/concerts"
         || path == "/v1/concerts/{concert_id}"
         || path == "/v1/payments/{payment_id}"
+        || path.starts_with("/v1/tickets/")
         || (path.starts_with("/v1/queue/") && method == "post")
 }
 
@@ -388,6 +403,7 @@ pub async fn check_served(base: &str, doc: &Value) {
             path.replace("{reservation_id}", &uuid::Uuid::now_v7().to_string())
                 .replace("{payment_id}", &uuid::Uuid::now_v7().to_string())
                 .replace("{order_id}", &uuid::Uuid::now_v7().to_string())
+                .replace("{ticket_id}", &uuid::Uuid::now_v7().to_string())
                 .replace("{venue_id}", "1")
                 .replace("{concert_id}", "1")
                 .replace("{schedule_id}", "1")

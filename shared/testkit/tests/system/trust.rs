@@ -253,7 +253,16 @@ async fn a_strong_production_configuration_starts_and_holds_buyers_to_their_iden
     .expect("a strong production gateway configuration loads");
     let bk = booking::BookingSettings::load_with(
         None,
-        vars("BOOKING", &[("INTERNAL__TOKEN", internal)]),
+        vars(
+            "BOOKING",
+            &[
+                ("INTERNAL__TOKEN", internal),
+                (
+                    "TICKETS__SIGNING_KEY",
+                    "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=",
+                ),
+            ],
+        ),
     )
     .expect("a strong production booking configuration loads");
     let stack = Stack::full_with(pool(opts, c).await, 1, move |g, b| {
