@@ -18,6 +18,7 @@
 -- KEYS[7] jt          zset   join-time checkpoints: member time ms, score ticket number
 -- KEYS[8] inv         hash   the concert's seats as booking published them: total, held, sold
 -- KEYS[9] pre         zset   the pre-queue: user id -> join time (ms)
+-- KEYS[10] ended      zset   admissions ended early: member ticket number, score ms
 -- ARGV[1] user id (decimal)
 --
 -- Returns name/value pairs: status, seq, rank, expires_at_ms, created, now_ms, epoch (the
@@ -32,7 +33,9 @@
 --          "closed"   the room is closed (mode closed) and the buyer has no place (nothing
 --                     written); in mode queue_all, while the opening's draw is not done, or
 --                     while no seat is buyable (all held or sold), nobody is admitted at once
---          "sold_out" every seat is sold and the buyer has no place (nothing written)
+--          "sold_out" every seat is sold, the room releases its line at the sell-out (setting
+--                     waitlist 0) and the buyer has no place (nothing written); a
+--                     waitlisted room places the buyer at the back ("waiting")
 --          "not_open" the pre-queue window has not opened yet (nothing written)
 --          "unfrozen" the opening has passed and the pre-queue is not frozen yet (nothing
 --                     written: freeze it, then call again)
@@ -42,7 +45,8 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local room = redis.call('HMGET', KEYS[5], 'capacity', 'active_ttl_secs', 'enabled', 'epoch',
-  'mode', 'opens_at_ms', 'prequeue_secs', 'pre_n', 'draw_state', 'draw_written')
+  'mode', 'opens_at_ms', 'prequeue_secs', 'pre_n', 'draw_state', 'draw_written', 'waitlist',
+  'waitlisted_ms')
 -- A hash written before modes existed has only `enabled`.
 local mode = room[5] or ((room[3] == '1') and 'open' or 'closed')
 local opens = tonumber(room[6])
@@ -96,7 +100,9 @@ end
 if mode == 'closed' then
   return reply('closed', 0, 0, 0, 0)
 end
-if total > 0 and sold >= total then
+-- Sold out: a waitlisted room still places the buyer, at the back of its line.
+local waitlist = room[11] ~= '0'
+if total > 0 and sold >= total and not waitlist then
   return reply('sold_out', 0, 0, 0, 0)
 end
 
@@ -121,9 +127,15 @@ local seq = redis.call('INCR', KEYS[4])
 
 -- Empty line, free capacity and a buyable seat in an open room whose opening (if any) is
 -- drawn: admitted at once (nobody is ahead).
-if mode == 'open' and (not opens or drawn) and (total < 0 or total - held - sold > 0)
-  and redis.call('ZCARD', KEYS[1]) == 0
-  and redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf') < capacity then
+-- A waitlisted room that sold out once admits no more buyers than seats are buyable beyond
+-- those already active.
+local live = redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf')
+local spare = total - held - sold
+if room[12] then
+  spare = spare - live - redis.call('ZCOUNT', KEYS[10], now - 2000, '+inf')
+end
+if mode == 'open' and (not opens or drawn) and (total < 0 or spare > 0)
+  and redis.call('ZCARD', KEYS[1]) == 0 and live < capacity then
   local expiry = now + ttl_ms
   redis.call('ZADD', KEYS[2], expiry, user)
   redis.call('HSET', KEYS[3], user, seq)

@@ -3,13 +3,17 @@
 -- call in a new slot does the work, so the admitted rate is batch_size per tick_ms however
 -- many instances run (and a tick_ms change applies from the next call on).
 --
--- Work of a call, in order: while every seat is sold, release the waiting line (their
--- status says "sold_out": the room records sold_out_ms and sold_out_seq = the last ticket
--- handed out). Then, once per tick: drop expired admissions (at most 10,000); admit
+-- Work of a call, in order: while every seat is sold, keep the line (setting waitlist, the
+-- default: the room records waitlisted_ms, the first sell-out; buyers keep their places)
+-- or release it (waitlist 0: their status says "sold_out": the room records sold_out_ms and
+-- sold_out_seq = the last ticket handed out). Then, once per tick: drop expired admissions (at most 10,000); admit
 -- min(batch_size, capacity - active) buyers from the head of the line, lowest ticket first
 -- — not in mode queue_all (a pause), not before a scheduled opening's draw is done (the
 -- drawn pre-queue goes first), and not while no seat is buyable (every seat held or sold:
--- the line waits for holds to run out instead of admitting buyers to nothing); log the
+-- the line waits for holds to run out instead of admitting buyers to nothing); once a
+-- waitlisted room has sold out, never more at once than seats are buyable beyond the
+-- buyers already active or just done (seats that come back go to the line one by one);
+-- log the
 -- admissions; trim the one-minute log and the join-time checkpoints.
 --
 -- KEYS[1] waiting     zset   user id -> ticket number
@@ -22,10 +26,13 @@
 -- KEYS[7] jt          zset   join-time checkpoints: member time ms, score ticket number
 -- KEYS[8] inv         hash   the concert's seats as booking published them: total, held, sold
 -- KEYS[9] pre         zset   the pre-queue (only counted here)
+-- KEYS[10] ended      zset   admissions ended early (paid, given up): member ticket number,
+--                            score ms (only counted here)
 -- ARGV[1] instance id (recorded as last_tick_by)
 --
 -- Returns name/value pairs: ran, admitted, dropped, waiting, active, head_seq,
--- admitted_1m, tick_ms, capacity, batch_size, active_ttl_secs, mode, now_ms,
+-- admitted_1m, tick_ms, capacity, batch_size, active_ttl_secs, mode, waitlist (1 unless
+-- the room releases its line at the sell-out), now_ms,
 -- log_span_ms, epoch, total, held, sold (total -1 when booking never published the
 -- inventory), sold_out (1 while every seat is sold; the sold-out state follows the
 -- inventory, so seats added later open the room again), opens_at_ms, prequeue_secs,
@@ -43,7 +50,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local r = redis.call('HMGET', KEYS[5], 'capacity', 'batch_size', 'tick_ms',
   'active_ttl_secs', 'enabled', 'last_tick_ms', 'epoch', 'mode', 'opens_at_ms',
-  'prequeue_secs', 'draw_state', 'pre_n', 'draw_written', 'seed_sha256', 'seed', 'drawn_ms')
+  'prequeue_secs', 'draw_state', 'pre_n', 'draw_written', 'seed_sha256', 'seed', 'drawn_ms',
+  'waitlist', 'waitlisted_ms')
 local capacity, batch, tick, ttl = tonumber(r[1]), tonumber(r[2]), tonumber(r[3]), tonumber(r[4])
 if not capacity or not batch or not tick or not ttl or not r[5] then
   return {'ran', -1, 'now_ms', now}
@@ -65,7 +73,14 @@ local inv = redis.call('HMGET', KEYS[8], 'total', 'held', 'sold')
 local total = tonumber(inv[1]) or -1
 local held, sold = tonumber(inv[2]) or 0, tonumber(inv[3]) or 0
 local sold_out = total > 0 and sold >= total
-if sold_out and redis.call('EXISTS', KEYS[1]) == 1 then
+local waitlist = r[17] ~= '0'
+local waitlisted = r[18] ~= false
+if sold_out and waitlist then
+  if not waitlisted then
+    redis.call('HSET', KEYS[5], 'waitlisted_ms', now)
+    waitlisted = true
+  end
+elseif sold_out and redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HSET', KEYS[5], 'sold_out_ms', now,
     'sold_out_seq', tonumber(redis.call('GET', KEYS[4])) or 0)
   -- UNLINK frees a long line in the background: this call stays short.
@@ -92,8 +107,15 @@ if last == nil or slot > math.floor(last / tick) then
 
   -- 2. Admit from the head of the line, strictly by ticket number (a closed room's line
   --    keeps moving; a paused one does not).
-  local n = math.min(batch, capacity - redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf'))
+  local live = redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf')
+  local n = math.min(batch, capacity - live)
   local buyable = total < 0 or total - held - sold > 0
+  if waitlist and waitlisted and total >= 0 then
+    -- Buyers whose admission ended in the last two seconds (a payment) may have taken a
+    -- seat the published inventory does not show yet (booking publishes it every second).
+    local recent = redis.call('ZCOUNT', KEYS[10], now - 2000, '+inf')
+    n = math.min(n, total - held - sold - live - recent)
+  end
   if mode ~= 'queue_all' and (not opens or drawn) and buyable and n > 0 then
     local popped = redis.call('ZPOPMIN', KEYS[1], n)
     admitted = #popped / 2
@@ -147,7 +169,7 @@ return {
   'head_seq', head_seq(),
   'admitted_1m', tonumber(redis.call('HGET', KEYS[5], 'admitted_1m')) or 0,
   'tick_ms', tick, 'capacity', capacity, 'batch_size', batch, 'active_ttl_secs', ttl,
-  'mode', mode, 'now_ms', now, 'log_span_ms', span, 'epoch', r[7] or '',
+  'mode', mode, 'waitlist', waitlist and 1 or 0, 'now_ms', now, 'log_span_ms', span, 'epoch', r[7] or '',
   'total', total, 'held', held, 'sold', sold, 'sold_out', sold_out and 1 or 0,
   'opens_at_ms', r[9] or '', 'prequeue_secs', tonumber(r[10]) or 0, 'draw_state', draw_state,
   'prequeued', tonumber(r[12]) or redis.call('ZCARD', KEYS[9]),

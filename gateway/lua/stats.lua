@@ -10,7 +10,8 @@
 -- KEYS[8] inv         hash   the concert's seats as booking published them: total, held, sold
 -- KEYS[9] pre         zset   the pre-queue
 --
--- Returns name/value pairs: exists, mode, capacity, batch_size, tick_ms, active_ttl_secs,
+-- Returns name/value pairs: exists, mode, waitlist (1 unless the room releases its line at
+-- the sell-out), capacity, batch_size, tick_ms, active_ttl_secs,
 -- waiting, active, admitted_1m, head_seq, last_seq, oldest_wait_ms, last_tick_ms,
 -- last_tick_by, now_ms, version, epoch, total, held, sold (total -1 when never published),
 -- opens_at_ms, prequeue_secs, draw_state, prequeued, draw_written, seed_sha256, seed (empty
@@ -25,7 +26,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local r = redis.call('HMGET', KEYS[5], 'capacity', 'batch_size', 'tick_ms',
   'active_ttl_secs', 'enabled', 'admitted_1m', 'last_tick_ms', 'last_tick_by', 'version',
   'epoch', 'mode', 'opens_at_ms', 'prequeue_secs', 'draw_state', 'pre_n', 'draw_written',
-  'seed_sha256', 'seed', 'drawn_ms')
+  'seed_sha256', 'seed', 'drawn_ms', 'waitlist')
 local inv = redis.call('HMGET', KEYS[8], 'total', 'held', 'sold')
 local draw_state = r[14] or ((tonumber(r[12]) and 'scheduled') or '')
 local drawn = draw_state == 'drawn'
@@ -51,6 +52,7 @@ return {
   'active_ttl_secs', tonumber(r[4]) or 0,
   -- A hash written before modes existed has only `enabled`.
   'mode', r[11] or ((r[5] == '1') and 'open' or 'closed'),
+  'waitlist', (r[20] == '0') and 0 or 1,
   'waiting', waiting,
   'active', redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf'),
   'admitted_1m', tonumber(r[6]) or 0,

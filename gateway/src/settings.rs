@@ -26,6 +26,7 @@ tick_ms = 1000
 active_ttl_secs = 600
 enabled = true
 prequeue_secs = 900
+waitlist = true
 [booking]
 url = "http://127.0.0.1:8081"
 timeout_ms = 5000
@@ -64,6 +65,8 @@ pub struct QueueSettings {
     pub enabled: bool,
     /// How long before a scheduled opening its pre-queue opens (rooms set `opens_at`).
     pub prequeue_secs: u64,
+    /// Whether a sold-out room keeps its line for seats that come back.
+    pub waitlist: bool,
 }
 
 impl QueueSettings {
@@ -80,6 +83,7 @@ impl QueueSettings {
             },
             opens_at: None,
             prequeue_secs: self.prequeue_secs,
+            waitlist: self.waitlist,
         }
     }
 }

@@ -53,11 +53,13 @@ impl RoomSettings {
             enabled,
             opens_at,
             prequeue_secs,
+            waitlist,
         } = *patch;
         if opens_at.is_some() || prequeue_secs.is_some() {
             self.patch_opening(opens_at, prequeue_secs, now)?;
         }
         self.capacity = capacity.unwrap_or(self.capacity);
+        self.waitlist = waitlist.unwrap_or(self.waitlist);
         self.active_ttl_secs = active_ttl_secs.unwrap_or(self.active_ttl_secs);
         if let Some(mode) =
             mode.or(enabled.map(|on| if on { RoomMode::Open } else { RoomMode::Closed }))
@@ -218,6 +220,7 @@ mod tests {
             mode: RoomMode::Open,
             opens_at: None,
             prequeue_secs: DEFAULT_PREQUEUE_SECS,
+            waitlist: true,
         }
     }
 

@@ -2,7 +2,7 @@
 //! settings and live figures (with its opening's draw and how good the ETAs were), `PUT`
 //! changes any of `mode` (`open`, `queue_all`, `closed`; `enabled` is the older alias),
 //! `capacity`, `batch_size`, `tick_ms` or `rate_per_minute`, `active_ttl_secs`, `opens_at`,
-//! `prequeue_secs`.
+//! `prequeue_secs`, `waitlist`.
 //!
 //! The admin token is checked by a route layer before any extractor runs, so a caller
 //! without it learns nothing (not even whether its body would parse). A change is recorded
@@ -62,6 +62,7 @@ fn view(concert_id: i64, s: RoomStats, eta_accuracy: EtaAccuracy) -> RoomView {
         mode: s.settings.mode,
         rate_per_minute: s.settings.rate_per_minute(),
         enabled: s.settings.enabled(),
+        waitlist: s.settings.waitlist,
         waiting: s.waiting,
         active: s.active,
         admitted_last_minute: s.admitted_last_minute,
@@ -142,7 +143,10 @@ async fn show(
                    `QUEUE_NOT_OPEN`, joins after it wait in the pre-queue, drawn into a random \
                    order at `opens_at` (the seed's SHA-256 is published at once; the seed at the \
                    draw). The opening can be moved while it is ahead, removed only before its \
-                   pre-queue opens, and not changed once it has passed (400).",
+                   pre-queue opens, and not changed once it has passed (400). `waitlist` \
+                   (default true): at the sell-out the line is kept (buyers keep their places, \
+                   told `sold_out`; joins go to the back) and admission resumes in line order, \
+                   one buyer per buyable seat, as seats come back; `false` releases it.",
     params(("concert_id" = i64, Path, minimum = 1, description = "Concert id")),
     security(("admin_token" = [])),
     request_body = RoomPatch,

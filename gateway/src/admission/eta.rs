@@ -107,6 +107,7 @@ mod tests {
             epoch: 1,
             inventory: None,
             sold_out: false,
+            waitlist: true,
             opening: Default::default(),
         }
     }

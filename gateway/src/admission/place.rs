@@ -17,7 +17,8 @@
 //! - an admitted ticket is active until its token's expiry unless the `ended` set lists it
 //!   (paid, given up), `settled` while that expiry is more than a second away;
 //! - a ticket of another epoch is `Reset`, one that left or whose admission ended is
-//!   `Gone`, a waiting ticket of a sold-out room `SoldOut`;
+//!   `Gone`, a waiting ticket of a room that sold out and released its line `SoldOut` (a
+//!   waitlisted room keeps it: the ticket keeps its rank);
 //! - tickets the head has passed, pre-queue entries once the draw is written, and admitted
 //!   tickets the ended set cannot vouch for are [`Known::Ask`]; while a draw is being
 //!   written waiting tickets are [`Known::Unchanged`] (their places are still settling).
@@ -105,7 +106,8 @@ pub fn decide(snapshot: &Snapshot<'_>, held: Held) -> Known {
     }
     match held.status {
         TicketStatus::Waiting => {
-            if tick.sold_out {
+            // A waitlisted room keeps its line: the ticket keeps its place.
+            if tick.sold_out && !tick.waitlist {
                 return Known::SoldOut;
             }
             if left.known_left(concert_id, held.seq) {
@@ -178,6 +180,7 @@ mod tests {
             epoch: 1,
             inventory: None,
             sold_out: false,
+            waitlist: true,
             opening: Default::default(),
         }
     }

@@ -61,8 +61,11 @@ pub struct Tick {
     pub epoch: u64,
     /// The concert's seats as booking last published them.
     pub inventory: Option<Inventory>,
-    /// Every seat was sold: the room admits nobody and released its line.
+    /// Every seat is sold: the room admits nobody; it keeps its line when `waitlist`, else
+    /// it released it.
     pub sold_out: bool,
+    /// The room keeps its line through a sell-out (the setting `waitlist`).
+    pub waitlist: bool,
     pub opening: Opening,
 }
 
@@ -174,10 +177,11 @@ fn flag(on: bool) -> String {
 }
 
 /// The hash fields of `settings` and the opening's seed (empty values: none).
-fn fields(settings: &RoomSettings, seed: Option<&Seed>) -> [(&'static str, String); 10] {
+fn fields(settings: &RoomSettings, seed: Option<&Seed>) -> [(&'static str, String); 11] {
     use shared::store::room_fields as f;
     [
         (f::MODE, settings.mode.as_str().to_string()),
+        (f::WAITLIST, flag(settings.waitlist)),
         (f::CAPACITY, settings.capacity.to_string()),
         (f::BATCH_SIZE, settings.batch_size.to_string()),
         (f::TICK_MS, settings.tick_ms.to_string()),
@@ -219,6 +223,7 @@ fn settings_from(
         mode: mode_of(reply, script)?,
         opens_at: opening.opens_at(),
         prequeue_secs: opening.prequeue_secs,
+        waitlist: reply.flag(script, "waitlist")?,
     })
 }
 
@@ -333,6 +338,7 @@ impl LineStore {
             epoch: epoch_of(&r, S)?,
             inventory: Inventory::from_reply(&r, S)?,
             sold_out: r.flag(S, "sold_out")?,
+            waitlist: r.flag(S, "waitlist")?,
             opening: Opening::from_reply(&r, S)?,
         }))
     }

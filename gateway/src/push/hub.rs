@@ -71,7 +71,10 @@ impl Push {
     pub fn ends(&self) -> bool {
         match self {
             Push::Gone(_) | Push::Unavailable(_) => true,
-            Push::Status(view) => view.status == TicketStatus::SoldOut,
+            // Released by the sell-out (no place); a waitlisted ticket keeps its stream.
+            Push::Status(view) => {
+                view.status == TicketStatus::SoldOut && view.position.unwrap_or(0) == 0
+            }
             Push::Nothing => false,
         }
     }
@@ -86,6 +89,8 @@ struct Entry {
     claims: QueueClaims,
     /// Position last pushed (waiting tickets).
     position: Option<u64>,
+    /// The last status pushed said `sold_out` (a waitlisted ticket keeps its stream).
+    sold_out_shown: bool,
     pushed_at: Instant,
     phase: Duration,
     /// Last time Redis was asked about this ticket.
@@ -100,6 +105,7 @@ impl Entry {
         self.done = push.ends();
         if let Push::Status(view) = &push {
             self.position = view.position;
+            self.sold_out_shown = view.status == TicketStatus::SoldOut;
             if view.token != self.token {
                 self.token = view.token.clone();
             }
@@ -239,6 +245,7 @@ impl Hub {
             token,
             claims,
             position: first.position,
+            sold_out_shown: first.status == TicketStatus::SoldOut,
             pushed_at: Instant::now(),
             phase: Duration::from_millis(rand::rng().random_range(0..PHASE_MS)),
             checked_at: None,
@@ -358,7 +365,11 @@ impl Hub {
                             entry.claims = claims;
                         }
                     }
-                    if view.status == TicketStatus::Waiting && view.position == entry.position {
+                    let shown = view.status == TicketStatus::SoldOut;
+                    if matches!(view.status, TicketStatus::Waiting | TicketStatus::SoldOut)
+                        && view.position == entry.position
+                        && shown == entry.sold_out_shown
+                    {
                         continue;
                     }
                     Push::Status(Arc::new(view))
@@ -404,7 +415,10 @@ impl Hub {
                 }
                 Known::Waiting { rank, .. } => {
                     let due = entry.pushed_at.elapsed() >= POSITION_EVERY + entry.phase;
-                    if Some(rank + 1) != entry.position && due {
+                    // A sell-out, or seats back after one, is told at once.
+                    let sold_out = tick.waitlist && tick.inventory.is_some_and(|i| i.sold_out());
+                    if (Some(rank + 1) != entry.position && due) || sold_out != entry.sold_out_shown
+                    {
                         let ticket = Ticket {
                             seq: c.seq,
                             place: Place::Waiting { rank },

@@ -165,9 +165,22 @@ pub fn view(input: ViewInput<'_>) -> TicketView {
             )
         }
     };
+    // Waiting in a sold-out room that keeps its line: told `sold_out`, with its place. (A
+    // room without the waitlist releases its line at its next tick: until then it waits.)
+    let waitlisted = figures.map_or(defaults.waitlist, |f| f.tick.waitlist);
+    let sold_out = waitlisted && ticket.inventory.is_some_and(|i| i.sold_out());
+    let status = match status_of(&ticket.place) {
+        TicketStatus::Waiting if sold_out => TicketStatus::SoldOut,
+        status => status,
+    };
+    let (eta_seconds, poll_after_ms) = if status == TicketStatus::SoldOut {
+        (0, WAITLIST_POLL_MS)
+    } else {
+        (eta_seconds, poll_after_ms)
+    };
     TicketView {
         token,
-        status: status_of(&ticket.place),
+        status,
         concert_id,
         user_id,
         position,
@@ -179,6 +192,10 @@ pub fn view(input: ViewInput<'_>) -> TicketView {
         opens_at,
     }
 }
+
+/// How often a buyer waiting through a sell-out asks again: seats come back a few at a
+/// time, and the push stream tells at once anyway.
+pub const WAITLIST_POLL_MS: u64 = 5000;
 
 /// The answer to a ticket released by the sell-out: stop waiting (the presented token
 /// stays as it is; it will be 410 `reason: sold_out` after `active_ttl_secs`).

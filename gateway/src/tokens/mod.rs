@@ -158,7 +158,9 @@ fn describe(
         (status = 403, response = shared::docs::IdentityMismatch),
         (status = 404, response = shared::docs::ConcertNotFound),
         (status = 409, description = "`QUEUE_CLOSED`: the room is closed to new joins. \
-         `SOLD_OUT`: every seat of the concert is sold. `QUEUE_NOT_OPEN`: an opening is \
+         `SOLD_OUT`: every seat of the concert is sold and its room has no waitlist (a \
+         waitlisted room places the buyer at the back: 201 `status: \"sold_out\"` with the \
+         place). `QUEUE_NOT_OPEN`: an opening is \
          scheduled and its pre-queue has not opened yet: the body carries `opens_at` and \
          `prequeue_opens_at`, `Retry-After` says when to come back.",
          body = shared::docs::ProblemDetails, content_type = "application/problem+json"),
@@ -292,8 +294,11 @@ fn count_join(concert_id: i64, result: &'static str) {
     description = "Poll again after `poll_after_ms`. A fresh token comes back when the status \
                    changed (e.g. on admission). `seats_left` and `held` say how many seats are \
                    still buyable and how many are held right now (at most a second old). When \
-                   every seat is sold, a ticket that was waiting answers `status: \"sold_out\"` \
-                   (stop waiting: the line was released) for `active_ttl_secs`, then 410 \
+                   every seat is sold, a waiting ticket of a room with `waitlist` (the default) \
+                   answers `status: \"sold_out\"` with its `position` kept, and `waiting` \
+                   again when seats come back (admission resumes in line order, one buyer per \
+                   buyable seat); without the waitlist the line is released: `status: \
+                   \"sold_out\"`, position 0 (stop waiting) for `active_ttl_secs`, then 410 \
                    `TICKET_GONE` with `reason: \"sold_out\"`. After the queue store lost its \
                    data, 410 `TICKET_GONE` with `reason: \"queue_reset\"`: join again.",
     security(("queue_token" = [])),

@@ -364,6 +364,7 @@ async fn one_tick_drops_at_most_ten_thousand_expired_admissions() {
         mode: shared::store::RoomMode::Open,
         opens_at: None,
         prequeue_secs: 900,
+        waitlist: true,
     };
     store.put_room(7, &room, None, 0).await.unwrap();
     let mut redis = app.redis.clone();

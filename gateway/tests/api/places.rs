@@ -79,6 +79,7 @@ impl Room {
             mode: RoomMode::Open,
             opens_at: None,
             prequeue_secs: 0,
+            waitlist: true,
         };
         store.put_room(CONCERT, &settings, None, 1).await.unwrap();
         Room {

@@ -137,13 +137,21 @@ fn valid_hold(v: &Value) -> bool {
     let Some(m) = v.as_object() else {
         return false;
     };
-    let best = |b: &Value| {
-        b.as_object().is_some_and(|b| {
+    let text_or_null = |v: &Value| v.is_null() || v.is_string();
+    let best = |b: &Value| match b {
+        Value::Object(b) => {
             keys_within(b, &["count", "grade", "section"])
                 && is_i64(b.get("count"))
                 && optional(b, "grade", Value::is_string)
                 && optional(b, "section", Value::is_string)
-        })
+        }
+        // serde reads a nested struct from a positional array too (count, grade, section).
+        Value::Array(items) => {
+            (1..=3).contains(&items.len())
+                && items[0].as_i64().is_some()
+                && items[1..].iter().all(text_or_null)
+        }
+        _ => false,
     };
     keys_within(m, &["schedule_id", "seat_no", "seat_nos", "best_available"])
         && is_i64(m.get("schedule_id"))

@@ -5,8 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A ticket's place: `prequeue` (joined before the opening: the draw at `opens_at` gives it
-/// its place), `waiting` in line, `active` (admitted to book), or `sold_out` (it was in line
-/// when every seat was sold; the line was released: stop waiting).
+/// its place), `waiting` in line, `active` (admitted to book), or `sold_out`: every seat is
+/// sold. In a room with `waitlist` (the default) the line is kept: `position` is the place
+/// kept (1 = next), and when seats come back (a cancellation, a hold that ran out) admission
+/// resumes in line order and the status turns `waiting` again. Without the waitlist the
+/// line was released: `position` 0, stop waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketStatus {
@@ -47,8 +50,9 @@ pub struct TicketView {
     pub status: TicketStatus,
     pub concert_id: i64,
     pub user_id: i64,
-    /// 1 for the head of the line, 0 when active (or sold out); null in the pre-queue (the
-    /// draw at `opens_at` gives the place).
+    /// 1 for the head of the line (also while `sold_out` in a waitlisted room), 0 when
+    /// active or released by the sell-out; null in the pre-queue (the draw at `opens_at`
+    /// gives the place).
     #[schema(required = true)]
     pub position: Option<u64>,
     /// The estimated wait until admission; in the pre-queue, the time until the opening.

@@ -49,6 +49,8 @@ pub struct RoomView {
     pub active_ttl_secs: u64,
     /// `mode` is not `closed` (the older switch, kept as an alias).
     pub enabled: bool,
+    /// The line is kept through a sell-out, for seats that come back.
+    pub waitlist: bool,
     pub waiting: u64,
     pub active: u64,
     pub admitted_last_minute: u64,
@@ -210,6 +212,15 @@ pub struct RoomSettings {
     pub opens_at: Option<DateTime<Utc>>,
     /// How long before `opens_at` the pre-queue opens.
     pub prequeue_secs: u64,
+    /// Whether a sold-out concert keeps its line (buyers keep their places, told
+    /// `sold_out`, and are admitted in line order when seats come back) instead of
+    /// releasing it.
+    #[serde(default = "default_waitlist")]
+    pub waitlist: bool,
+}
+
+fn default_waitlist() -> bool {
+    true
 }
 
 /// `prequeue_secs` when nobody set it.
@@ -234,6 +245,8 @@ struct StoredSettings {
     opens_at: Option<DateTime<Utc>>,
     #[serde(default = "default_prequeue_secs")]
     prequeue_secs: u64,
+    #[serde(default = "default_waitlist")]
+    waitlist: bool,
 }
 
 impl From<StoredSettings> for RoomSettings {
@@ -249,6 +262,7 @@ impl From<StoredSettings> for RoomSettings {
             }),
             opens_at: s.opens_at,
             prequeue_secs: s.prequeue_secs,
+            waitlist: s.waitlist,
         }
     }
 }
@@ -330,6 +344,10 @@ pub struct RoomPatch {
     #[schema(minimum = 0, maximum = 604_800)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prequeue_secs: Option<u64>,
+    /// Keep the line at the sell-out (buyers keep their places and are admitted in line
+    /// order when seats come back), or release it (`false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waitlist: Option<bool>,
 }
 
 /// A field that may be absent (outer `None`), `null` (`Some(None)`) or a value.

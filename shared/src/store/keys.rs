@@ -43,7 +43,7 @@ layout! {
         active => ACTIVE: "<p>q:{c}:a", "zset", "admitted buyers: member user id, score admission expiry (ms)";
         active_seq => ACTIVE_SEQ: "<p>q:{c}:as", "hash", "admitted user id → ticket number";
         seq => SEQ: "<p>q:{c}:seq", "string", "last ticket number handed out";
-        room => ROOM: "<p>q:{c}:room", "hash", "room settings (mode, capacity, batch_size, tick_ms, active_ttl_secs, enabled, opens_at_ms, prequeue_secs) and their version, the opening's seed and seed_sha256, the room's epoch, tick bookkeeping (last_tick_ms, last_tick_by, admitted_1m), the draw's progress (pre_n, pre_base, draw_state, draw_written, draw_owner, draw_lease_ms, drawn_ms), the last sell-out (sold_out_ms, sold_out_seq)";
+        room => ROOM: "<p>q:{c}:room", "hash", "room settings (mode, capacity, batch_size, tick_ms, active_ttl_secs, enabled, opens_at_ms, prequeue_secs, waitlist) and their version, the opening's seed and seed_sha256, the room's epoch, tick bookkeeping (last_tick_ms, last_tick_by, admitted_1m), the draw's progress (pre_n, pre_base, draw_state, draw_written, draw_owner, draw_lease_ms, drawn_ms), the last sell-out (sold_out_ms, sold_out_seq; waitlisted_ms when the line was kept)";
         admission_log => ADMISSION_LOG: "<p>q:{c}:log", "zset", "admissions per tick over the last minute (measured rate)";
         join_times => JOIN_TIMES: "<p>q:{c}:jt", "zset", "ticket number → time checkpoints, at most one a second (oldest wait)";
         left => LEFT: "<p>q:{c}:left", "zset", "tickets that left the line in the last minute: member ticket number, score time (ms)";
@@ -98,7 +98,7 @@ impl Keys {
     }
 
     /// The keys the join, promote and stats scripts take, in their `KEYS` order.
-    pub fn line(&self, concert_id: i64) -> [String; 9] {
+    pub fn line(&self, concert_id: i64) -> [String; 10] {
         [
             self.waiting(concert_id),
             self.active(concert_id),
@@ -109,6 +109,7 @@ impl Keys {
             self.join_times(concert_id),
             self.inventory(concert_id),
             self.prequeue(concert_id),
+            self.ended(concert_id),
         ]
     }
 }

@@ -24,9 +24,15 @@ pub const PREQUEUE_SECS: &str = "prequeue_secs";
 pub const SEED: &str = "seed";
 pub const SEED_SHA256: &str = "seed_sha256";
 pub const VERSION: &str = "version";
+pub const WAITLIST: &str = "waitlist";
 
 /// The room hash, field by field.
 pub const ROOM: &[Field] = &[
+    Field {
+        name: WAITLIST,
+        written_by: "room_put",
+        holds: "1: a sold-out room keeps its line for seats that come back; 0: releases it",
+    },
     Field {
         name: MODE,
         written_by: "room_put",
@@ -105,7 +111,13 @@ pub const ROOM: &[Field] = &[
     Field {
         name: "sold_out_ms",
         written_by: "promote",
-        holds: "when every seat was sold",
+        holds: "when every seat was sold and the line released (waitlist 0)",
+    },
+    Field {
+        name: "waitlisted_ms",
+        written_by: "promote",
+        holds:
+            "when a waitlisted room first sold out (admission capped by buyable seats from then on)",
     },
     Field {
         name: "sold_out_seq",

@@ -71,6 +71,7 @@ fn room(opens_in_ms: i64) -> RoomSettings {
         mode: RoomMode::QueueAll,
         opens_at: Some(Utc::now() + chrono::Duration::milliseconds(opens_in_ms)),
         prequeue_secs: 3_600,
+        waitlist: true,
     }
 }
 

@@ -208,6 +208,7 @@ async fn measure(
         mode: shared::store::RoomMode::Open,
         opens_at: None,
         prequeue_secs: 900,
+        waitlist: true,
     };
     store
         .put_room(CONCERT_ID, &room, None, 0)

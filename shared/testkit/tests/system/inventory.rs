@@ -1,8 +1,10 @@
 //! The line knows the inventory: booking's counters follow holds, releases, expiries and
 //! sales (the auditor checks them against the seats); every join and status answer carries
-//! `seats_left` (and `held`); while no seat is buyable nobody is admitted; when every seat
-//! is sold joins get 409 `SOLD_OUT` and waiting buyers `status: "sold_out"`; while seats are
-//! only held the line stays.
+//! `seats_left` (and `held`); while no seat is buyable nobody is admitted; while seats are
+//! only held the line stays. When every seat is sold a waitlisted room (the default) keeps
+//! its line — buyers are told `sold_out` with their places, joins go to the back — and
+//! admits in line order, one buyer per seat, as seats come back; a room with `waitlist`
+//! off releases it (joins 409 `SOLD_OUT`, waiting buyers `status: "sold_out"`).
 
 use std::time::Duration;
 
@@ -40,11 +42,13 @@ async fn pay(stack: &Stack, token: &str, reservation: &str) {
 }
 
 #[sqlx::test(migrator = "booking::MIGRATOR")]
-async fn a_sold_out_concert_stops_admitting_and_releases_its_line(
+async fn a_sold_out_concert_without_waitlist_stops_admitting_and_releases_its_line(
     opts: PgPoolOptions,
     c: PgConnectOptions,
 ) {
     let (stack, concert, schedule) = one_at_a_time(opts, c, 2).await;
+    let room = stack.configure(concert, json!({"waitlist": false})).await;
+    assert_eq!(room["waitlist"], false, "{room}");
     for user in 1..=4 {
         stack.charge(user, 5_000).await;
     }
@@ -146,6 +150,143 @@ async fn a_concert_whose_seats_are_only_held_keeps_its_line(
         },
     )
     .await;
+    stack.audit().await;
+    stack.stop().await;
+}
+
+/// Cancels `user`'s ticket `ticket` on booking (as the gateway forwards it) and expects 200.
+async fn cancel_ticket(stack: &Stack, user: i64, ticket: &str) {
+    let r = stack
+        .post(&format!("/v1/tickets/{ticket}/cancel"))
+        .header("X-User-Id", user.to_string())
+        .header("Idempotency-Key", format!("cancel-{ticket}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn a_waitlisted_line_keeps_its_places_through_the_sell_out_and_gets_the_seats_that_come_back(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let (stack, concert, schedule) = one_at_a_time(opts, c, 2).await;
+    // Wide open: only the seats hold admission back.
+    let room = json!({"capacity": 10, "batch_size": 10, "tick_ms": 50});
+    stack.configure(concert, room).await;
+    for user in 1..=5 {
+        stack.charge(user, 5_000).await;
+    }
+    // Buyers 1 and 2 buy the two seats.
+    let mut tickets = Vec::new();
+    for (user, seat) in [(1, 1), (2, 2)] {
+        let joined = stack.join(0, concert, user).await;
+        assert_eq!(joined.state(), "active", "{}", joined.body);
+        let held = hold(&stack, &joined.token, schedule, seat).await;
+        pay(&stack, &joined.token, &held).await;
+        tickets.push(held);
+    }
+    // Joins after the sell-out: placed at the back, told sold_out with their places.
+    poll_until(Duration::from_secs(5), "the sell-out", || async {
+        let (_, room) = stack.admin(Method::GET, concert, None).await;
+        (room["sold_out"] == true).then_some(())
+    })
+    .await;
+    let third = stack.join(0, concert, 3).await;
+    assert_eq!(third.status, StatusCode::CREATED, "{}", third.body);
+    assert_eq!(third.position(), 1);
+    let fourth = stack.join(0, concert, 4).await;
+    let fifth = stack.join(0, concert, 5).await;
+    assert_eq!(
+        (fourth.body["status"].as_str(), fourth.position()),
+        (Some("sold_out"), 2)
+    );
+    assert_eq!(
+        (fifth.body["status"].as_str(), fifth.position()),
+        (Some("sold_out"), 3)
+    );
+    // The push stream says the same, and stays open.
+    let stream = stack
+        .client
+        .get(format!("{}/v1/queue/events", stack.url(0)))
+        .bearer_auth(&fifth.token)
+        .send()
+        .await
+        .unwrap();
+    let mut events = testkit::sse::SseStream::new(stream);
+    let first = events.next_event(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        (
+            first.event.as_str(),
+            first.json()["status"].as_str(),
+            first.json()["position"].as_u64()
+        ),
+        ("status", Some("sold_out"), Some(3)),
+        "{first:?}"
+    );
+    // Still there a while later: no 410 while the line is kept.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (status, body) = stack.status(0, &third.token).await;
+    assert_eq!(
+        (status, body["status"].as_str(), body["position"].as_u64()),
+        (StatusCode::OK, Some("sold_out"), Some(1)),
+        "{body}"
+    );
+
+    // Buyer 1 cancels: one seat comes back, the head of the line gets it, nobody else.
+    cancel_ticket(&stack, 1, &tickets[0]).await;
+    let admitted = stack
+        .wait_active(&third.token, Duration::from_secs(5))
+        .await;
+    let token = admitted["token"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, body) = stack.status(0, &fourth.token).await;
+    assert_eq!(
+        (
+            body["status"].as_str(),
+            body["position"].as_u64(),
+            body["seats_left"].as_u64()
+        ),
+        (Some("waiting"), Some(1), Some(1)),
+        "one seat back, one buyer admitted: {body}"
+    );
+    // The stream saw the seat come back: a waiting position.
+    let mut saw_waiting = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        match events.next_event(Duration::from_millis(500)).await {
+            Some(e) if e.event == "status" && e.json()["status"] == "waiting" => {
+                saw_waiting = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        saw_waiting,
+        "the stream told the waiting buyer the seat came back"
+    );
+    // The admitted buyer buys it: sold out again, the next in line keeps its place.
+    let held = hold(&stack, &token, schedule, 1).await;
+    pay(&stack, &token, &held).await;
+    let mut last = serde_json::Value::Null;
+    for _ in 0..50 {
+        let (_, body) = stack.status(0, &fourth.token).await;
+        if body["status"] == "sold_out" && body["position"] == 1 {
+            break;
+        }
+        last = body;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, body) = stack.status(0, &fourth.token).await;
+    assert_eq!(
+        (body["status"].as_str(), body["position"].as_u64()),
+        (Some("sold_out"), Some(1)),
+        "{body} (before: {last})"
+    );
+    let (_, room) = stack.admin(Method::GET, concert, None).await;
+    assert_eq!(room["waiting"], 2, "{room}");
     stack.audit().await;
     stack.stop().await;
 }
