@@ -50,6 +50,12 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "text/css; charset=utf-8",
         include_bytes!("../web/app.css"),
     ),
+    // The QR encoder (vendored, MIT): imported by app.js when the buyer's tickets show.
+    (
+        "qrcode.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../web/qrcode.js"),
+    ),
 ];
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -200,7 +206,7 @@ async fn concert(
     summary = "A module or stylesheet of the page (cached for good under its version)",
     params(
         ("version" = String, Path, description = "The assets' version, as the page names it"),
-        ("file" = String, Path, description = "`app.js`, `api.js`, `views.js`, `i18n.js`, `app.css`"),
+        ("file" = String, Path, description = "`app.js`, `api.js`, `views.js`, `i18n.js`, `qrcode.js`, `app.css`"),
     ),
     responses(
         (status = 200, description = "The file.", body = String),

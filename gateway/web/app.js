@@ -1,16 +1,19 @@
-// The buyer's page: state, the flows (join → wait → choose → hold → pay → receipt) and
-// the live connection to the waiting line.
+// The buyer's page: state, the flows (join → wait → choose → hold → pay → receipt), the
+// live connection to the waiting line, and the buyer's tickets (QR codes, cancellation).
 //
 // State lives in one object `S`; every change calls `render()`, which morphs the DOM into
-// `view(S)` (views.js). What must survive a reload lives in sessionStorage, per concert:
-// the newest queue token, the first position seen (for the progress bar), the id of the
+// `view(S)` (views.js) and then draws the tickets' QR codes on their canvases. What must
+// survive a reload lives in sessionStorage, per concert: the newest queue token, the first
+// position seen (for the progress bar), whether the line was seen sold out, the id of the
 // order being held, and an unfinished payment attempt with its Idempotency-Key (so a
-// reload mid-payment replays the same attempt and the buyer is charged at most once). The
-// remembered language and, in identity mode `none`, the user id live in localStorage.
+// reload mid-payment replays the same attempt and the buyer is charged at most once); and
+// an unanswered cancellation with its key. The remembered language and, in identity mode
+// `none`, the user id and the newest queue token (who cancels a ticket) live in
+// localStorage.
 
 import { api, ApiError, now, setUserToken, onRetryChange, currentRetry, uuid, jwtClaims } from './api.js';
 import { setLang, pickLang, t } from './i18n.js';
-import { view, morph, listen } from './views.js';
+import { view, morph, listen, showsCode, cancellable, QR_QUIET } from './views.js';
 
 const store = (kind) => ({
   get(k) {
@@ -49,12 +52,15 @@ const S = {
   room: null,
   uid: null, // the buyer's user id, once known
   userIdInput: '',
-  // idle | joining | notopen | queue | active | paid | gone | soldout
+  // idle | joining | notopen | queue (waiting, or on a sold-out concert's waiting list) |
+  // active | paid | gone | soldout (the end: no place kept)
   phase: 'idle',
   ticket: null, // newest TicketView
   fig: null, // position and wait as shown (throttled for the live region)
   figPending: null,
   firstPos: null,
+  soldOutSeen: false, // this place was on the waiting list of a sold-out concert
+  seatsBack: null, // seats buyable again since then (seats_left), while waiting or admitted
   notOpen: null, // { opens_at, retryAt }
   gone: null, // { code, reason }
   schedules: null,
@@ -74,7 +80,11 @@ const S = {
   busy: {},
   payAttempt: null, // { key, order_id, seats }
   receipt: null,
-  tickets: null, // { items, next }
+  tickets: null, // the buyer's tickets (GET /v1/users/{id}/tickets), newest first
+  qr: new Map(), // ticket code -> { n, dark }: its QR modules, once the encoder is loaded
+  qrFailed: false,
+  cancel: null, // the cancellation being confirmed: { ticket, busy }
+  cancelled: null, // the last one done: { ticket_id, refund, fee, balance }
   showTickets: false,
   notice: null, // { code, reason?, status?, seatList?, available?, limit?, owned?, kind? }
   retry: null,
@@ -85,13 +95,20 @@ const key = {
   first: () => `first_position:${cid}`,
   payment: () => `payment_attempt:${cid}`,
   order: () => `order:${cid}`,
+  soldOut: () => `sold_out_seen:${cid}`,
 };
 const queueToken = () => session.get(key.token());
+/** localStorage: the newest queue token of any concert, in identity mode `none` the
+ * buyer's proof of who they are to cancel a ticket (the gateway takes an expired one). */
+const CALLER_TOKEN = 'caller_token';
+/** sessionStorage: a confirmed cancellation whose answer never came, `{ ticket_id, key }`. */
+const CANCEL_ATTEMPT = 'cancel_attempt';
 
 function dropTicket() {
   session.del(key.token());
   session.del(key.first());
-  S.firstPos = null;
+  session.del(key.soldOut());
+  Object.assign(S, { firstPos: null, soldOutSeen: false, seatsBack: null });
 }
 
 // ---- rendering -------------------------------------------------------------------------
@@ -103,6 +120,8 @@ function render() {
   S.retry = currentRetry();
   document.title = S.concert ? `${S.concert.title} · ${t('appName')}` : t('appName');
   morph(root, view(S, A));
+  paintCodes();
+  openDialog();
 }
 
 function applyLang(lang) {
@@ -123,6 +142,7 @@ function notifyError(e) {
     // The problem's own figures fill its message (NOT_ENOUGH_SEATS, TICKET_LIMIT).
     notify(e.code || 'UNKNOWN', {
       reason: p.reason, status: e.status, available: p.available, limit: p.limit, owned: p.owned,
+      until: p.cancel_until,
     });
   } else {
     console.warn('unexpected answer', e);
@@ -243,20 +263,32 @@ function joinFailed(e, hadToken) {
 /** A TicketView from the join, the status route or the stream. */
 function onTicket(tv) {
   if (S.phase === 'paid' || tv.concert_id !== cid) return;
-  if (tv.token) session.set(key.token(), tv.token);
+  if (tv.token) {
+    session.set(key.token(), tv.token);
+    if (S.cfg.identity_mode === 'none') local.set(CALLER_TOKEN, tv.token);
+  }
   if (tv.user_id) {
     S.uid = tv.user_id;
     if (S.cfg.identity_mode === 'header') session.set('header_user_id', String(tv.user_id));
   }
   const was = S.ticket?.status;
   S.ticket = tv;
-  if (tv.status === 'sold_out') {
+  if (tv.status === 'sold_out' && !waitlisted(tv)) {
+    // Sold out with no place kept: the end (as a 410 `sold_out` is).
     liveStop();
     stopSeats();
     dropTicket();
     S.phase = 'soldout';
     render();
     return;
+  }
+  if (tv.status === 'sold_out') {
+    // The waiting list: the place is kept until seats come back.
+    S.soldOutSeen = true;
+    S.seatsBack = null;
+    session.set(key.soldOut(), '1');
+  } else if (S.soldOutSeen && tv.seats_left != null) {
+    S.seatsBack = tv.seats_left;
   }
   if (tv.status === 'active') {
     S.phase = 'active';
@@ -271,7 +303,9 @@ function onTicket(tv) {
   }
   // The position sits in an aria-live region: change it at most every 10 s (tick() shows
   // the latest then), but at once when the status itself changes.
-  const fig = { status: tv.status, position: tv.position, eta_seconds: tv.eta_seconds, at: Date.now() };
+  const fig = {
+    status: tv.status, position: tv.position, eta_seconds: tv.eta_seconds, seats_back: S.seatsBack, at: Date.now(),
+  };
   if (!S.fig || S.fig.status !== fig.status || fig.at - S.fig.at >= 10_000) {
     S.fig = fig;
     S.figPending = null;
@@ -281,6 +315,12 @@ function onTicket(tv) {
   liveStart();
   render();
 }
+
+/**
+ * On the waiting list of a sold-out concert: `sold_out` with a place kept. Without one
+ * (an older gateway, or a room without a waiting list) `sold_out` is the end.
+ */
+const waitlisted = (tv) => tv.status === 'sold_out' && Number.isInteger(tv.position) && tv.position > 0;
 
 /** The ticket ended (`gone` event, 410, or a token the server no longer accepts). */
 function ticketGone(problem) {
@@ -819,17 +859,87 @@ function paid(payment, attempt) {
 }
 
 // ---- my tickets ------------------------------------------------------------------------
+//
+// Every paid seat is a ticket with a signed code (a JWS) for the door. The page draws each
+// code as a QR code (byte mode, error correction M, a quiet zone of 4 modules, 4 px a
+// module) on a canvas, with the vendored encoder (qrcode.js), imported the first time
+// tickets show: nothing comes from another host. A valid ticket can be cancelled until its
+// `cancel_until` for its price less a fee: the refund is shown before the buyer confirms,
+// and a confirmed attempt keeps its Idempotency-Key until a definite answer, so confirming
+// again after a lost answer replays it and the refund is made once.
 
-async function loadTickets(more) {
-  if (!S.uid) return;
-  if (!S.concerts) api('GET', '/v1/concerts').then((list) => { S.concerts = list; render(); }, () => {});
-  const before = more && S.tickets?.next ? `&before=${encodeURIComponent(S.tickets.next)}` : '';
+let encoder = null; // import('./qrcode.js'), once it is asked for
+
+async function loadTickets() {
+  const uid = S.uid;
+  if (!uid) return;
   try {
-    const page = await api('GET', `/v1/users/${S.uid}/reservations?limit=20${before}`, { user: true });
-    S.tickets = { items: [...(before ? S.tickets.items : []), ...page.items], next: page.next_before };
+    const list = await api('GET', `/v1/users/${uid}/tickets`, { user: true });
+    if (S.uid !== uid) return;
+    S.tickets = list.tickets || [];
+    // An unanswered cancellation whose ticket is not valid any more was answered after all.
+    const attempt = parseJson(session.get(CANCEL_ATTEMPT));
+    if (attempt && !S.tickets.some((tk) => tk.ticket_id === attempt.ticket_id && tk.status === 'VALID')) {
+      session.del(CANCEL_ATTEMPT);
+    }
     render();
+    await makeCodes();
   } catch (e) {
     notifyError(e);
+  }
+}
+
+/** The QR modules of every code to show that has none yet. */
+async function makeCodes() {
+  const codes = (S.tickets || []).filter(showsCode).map((tk) => tk.code).filter((code) => !S.qr.has(code));
+  if (!codes.length) return;
+  try {
+    encoder ||= import('./qrcode.js');
+    const { qrcode } = await encoder;
+    for (const code of codes) S.qr.set(code, qrModules(qrcode, code));
+    S.qrFailed = false;
+  } catch (e) {
+    encoder = null; // "Refresh" tries again
+    console.warn('ticket codes not drawn', e);
+    S.qrFailed = true;
+  }
+  render();
+}
+
+/** `code` as QR modules: `n` × `n`, `dark[row * n + col]`. */
+function qrModules(qrcode, code) {
+  const qr = qrcode(0, 'M'); // version 0: the smallest that holds the code
+  qr.addData(code, 'Byte');
+  qr.make();
+  const n = qr.getModuleCount();
+  const dark = new Uint8Array(n * n);
+  for (let row = 0; row < n; row++) {
+    for (let col = 0; col < n; col++) dark[row * n + col] = qr.isDark(row, col) ? 1 : 0;
+  }
+  return { n, dark };
+}
+
+/**
+ * Draws each ticket's QR code on its canvas, after a render: the view sized the canvas
+ * ((n + 2 × quiet zone) × px a module); a canvas already showing that code is left alone.
+ */
+function paintCodes() {
+  for (const canvas of root.querySelectorAll('canvas[data-ticket-code]')) {
+    const tk = S.tickets?.find((x) => x.ticket_id === canvas.dataset.ticketCode);
+    const m = tk && S.qr.get(tk.code);
+    const stamp = m && `${tk.code}@${canvas.width}`;
+    if (!m || canvas.__drawn === stamp) continue;
+    const px = canvas.width / (m.n + 2 * QR_QUIET);
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#ffffff';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.fillStyle = '#000000';
+    for (let row = 0; row < m.n; row++) {
+      for (let col = 0; col < m.n; col++) {
+        if (m.dark[row * m.n + col]) ctx.fillRect((col + QR_QUIET) * px, (row + QR_QUIET) * px, px, px);
+      }
+    }
+    canvas.__drawn = stamp;
   }
 }
 
@@ -841,8 +951,92 @@ A.toggleTickets = () => {
     loadTickets();
   }
 };
-A.moreTickets = () => loadTickets(true);
 A.refreshTickets = () => loadTickets();
+
+/** In identity mode `none`: a queue token of this buyer's (any concert, expired or not). */
+function callerToken() {
+  const token = local.get(CALLER_TOKEN);
+  return token && S.uid && String(jwtClaims(token)?.sub) === String(S.uid) ? token : null;
+}
+
+/** "Cancel this ticket": the confirmation, with the refund, as a modal dialog. */
+A.askCancel = (id) => {
+  const tk = S.tickets?.find((x) => x.ticket_id === id);
+  if (!tk || !cancellable(tk) || S.cancel) return;
+  Object.assign(S, { cancel: { ticket: tk, busy: false }, cancelled: null, notice: null });
+  render(); // openDialog() shows it; focus goes to "keep my ticket"
+};
+
+A.keepTicket = () => closeCancel();
+
+/** Closes the confirmation (not while its answer is awaited); focus back on its button. */
+function closeCancel() {
+  const c = S.cancel;
+  if (!c || c.busy) return;
+  S.cancel = null;
+  render();
+  focus(`cancel-${c.ticket.ticket_id}`);
+}
+
+/** Shows the confirmation modal once the view has put it in the page. The state decides
+ * when it closes: Escape asks closeCancel(), and a dialog the browser closed anyway is shown
+ * again at the next render while the state still has it. */
+function openDialog() {
+  const dialog = document.getElementById('cancel-dialog');
+  if (!dialog || dialog.open) return;
+  if (!dialog.__wired) {
+    dialog.__wired = true;
+    dialog.addEventListener('cancel', (e) => {
+      e.preventDefault();
+      closeCancel();
+    });
+  }
+  dialog.showModal();
+}
+
+A.confirmCancel = async () => {
+  const c = S.cancel;
+  if (!c || c.busy) return;
+  const tk = c.ticket;
+  const token = S.cfg.identity_mode === 'none' ? callerToken() : undefined;
+  if (token === null) {
+    S.cancel = null;
+    notify('CANCEL_NEEDS_LINE');
+    focus('tickets-h');
+    return;
+  }
+  // An unanswered attempt on this ticket is replayed with its key.
+  let attempt = parseJson(session.get(CANCEL_ATTEMPT));
+  if (attempt?.ticket_id !== tk.ticket_id || !attempt.key) attempt = { ticket_id: tk.ticket_id, key: uuid() };
+  session.set(CANCEL_ATTEMPT, JSON.stringify(attempt));
+  c.busy = true;
+  S.notice = null;
+  render();
+  try {
+    const path = `/v1/tickets/${encodeURIComponent(tk.ticket_id)}/cancel`;
+    const done = await api('POST', path, { user: true, token, idem: attempt.key });
+    session.del(CANCEL_ATTEMPT);
+    Object.assign(S, {
+      cancel: null,
+      cancelled: done,
+      balance: done.balance,
+      tickets: (S.tickets || []).map((x) => (x.ticket_id === tk.ticket_id
+        ? { ...x, status: 'CANCELLED', refund_if_cancelled: null } : x)),
+    });
+    render();
+    focus('cancel-result');
+    loadTickets();
+  } catch (e) {
+    if (e.name === 'AbortError') return;
+    // A 4xx is a definite "no": the next confirmation is a new attempt. After a 5xx the
+    // ticket may be cancelled already: the key stays, so the next one replays it.
+    if (e.status < 500) session.del(CANCEL_ATTEMPT);
+    S.cancel = null;
+    notifyError(e); // in the page's alert, once the dialog is gone
+    focus('tickets-h');
+    if (e.status < 500) loadTickets(); // cancelled, checked in or closed meanwhile: show it
+  }
+};
 
 // ---- the rest --------------------------------------------------------------------------
 
@@ -906,6 +1100,7 @@ async function bootConcert() {
   );
   if (!queueToken()) return;
   S.firstPos = Number(session.get(key.first())) || null;
+  S.soldOutSeen = session.get(key.soldOut()) === '1';
   S.phase = 'joining';
   render();
   const pending = parseJson(session.get(key.payment()));

@@ -5,7 +5,8 @@
 // button, a half-typed number, and above all the aria-live regions (a screen reader
 // announces changes in a live region only if it is the same node). Nodes are matched by
 // `id` or `data-key`, else by position and tag. Event handlers are stored on the nodes
-// (`__on`) and reached through one delegated listener per event type.
+// (`__on`) and reached through one delegated listener per event type. What the browser
+// owns is left alone: a dialog's `open` (showModal), a canvas's pixels (app.js draws them).
 
 import { now } from './api.js';
 import { LANGS, t, problemText, seatText, fmtNum, fmtPoints, fmtDate, fmtClock, fmtEta } from './i18n.js';
@@ -39,7 +40,9 @@ export function morph(from, to) {
     if (from.nodeValue !== to.nodeValue) from.nodeValue = to.nodeValue;
     return;
   }
-  for (const { name } of [...from.attributes]) if (!to.hasAttribute(name)) from.removeAttribute(name);
+  for (const { name } of [...from.attributes]) {
+    if (!to.hasAttribute(name) && !(name === 'open' && from.tagName === 'DIALOG')) from.removeAttribute(name);
+  }
   for (const { name, value } of to.attributes) if (from.getAttribute(name) !== value) from.setAttribute(name, value);
   from.__on = to.__on;
   // An input's value is state; leave the one being typed in alone.
@@ -97,6 +100,14 @@ export function listen(root) {
 // ---------------------------------------------------------------------------------------
 
 const secsUntil = (iso) => (Date.parse(iso) - now()) / 1000;
+
+/** A ticket's QR code: a quiet zone of this many modules on each side, this many px a module. */
+export const QR_QUIET = 4;
+export const QR_PX = 4;
+/** Tickets whose code is shown (a cancelled one lets nobody in). */
+export const showsCode = (tk) => tk.status !== 'CANCELLED';
+/** Tickets the buyer may still cancel, for `refund_if_cancelled`. */
+export const cancellable = (tk) => tk.status === 'VALID' && tk.refund_if_cancelled != null;
 const tOr = (key, fallback) => {
   const s = t(key);
   return s === key ? fallback : s;
@@ -111,7 +122,8 @@ export function view(S, A) {
       // Kept in view while scrolling: the answer to a press far down the page shows here.
       h('div', { class: 'alerts', id: 'alerts' }, noticeBox(S, A), retryBox(S)),
       page,
-      S.uid && (S.showTickets || S.phase === 'paid') ? ticketsSection(S, A) : null));
+      S.uid && (S.showTickets || S.phase === 'paid') ? ticketsSection(S, A) : null,
+      S.cancel ? cancelDialog(S, A) : null));
 }
 
 function header(S, A) {
@@ -208,7 +220,7 @@ function homePage(S) {
 }
 
 function statusWord(S) {
-  if (S.phase === 'queue') return S.ticket.status === 'prequeue' ? 'prequeue' : 'waiting';
+  if (S.phase === 'queue') return { prequeue: 'prequeue', sold_out: 'waitlist' }[S.ticket.status] || 'waiting';
   return { notopen: 'not_open', soldout: 'sold_out' }[S.phase] || S.phase;
 }
 
@@ -284,6 +296,13 @@ function seatsLeft(tk) {
   ];
 }
 
+/** "3 seats came back" after a sell-out, while waiting or admitted. */
+function seatsBack(n) {
+  if (!(n > 0)) return null;
+  return h('p', { class: 'back-in', id: 'seats-back', testid: 'seats-back', 'data-seats': n },
+    n === 1 ? t('seatsBack.one') : t('seatsBack', { n: fmtNum(n) }));
+}
+
 function queueSection(S) {
   const tk = S.ticket;
   const opensAt = tk.opens_at || S.room?.opens_at;
@@ -294,12 +313,22 @@ function queueSection(S) {
       opensAt ? h('p', null, t('opensAt', { time: fmtDate(opensAt) })) : null,
       h('p', { class: 'muted' }, t('prequeueDraw')),
     ];
+  } else if (tk.status === 'sold_out') {
+    // Sold out, the place kept (throttled like the position).
+    const f = S.fig || tk;
+    body = [
+      h('div', { id: 'queue-live', 'aria-live': 'polite', 'aria-atomic': 'true' },
+        h('p', { class: 'big', id: 'waitlist', testid: 'waitlist', 'data-position': f.position },
+          t('waitlist.keep', { n: fmtNum(f.position) }))),
+      h('p', { class: 'muted' }, t('waitlist.how')),
+    ];
   } else {
     // Position and wait are throttled (S.fig): announced at most every ~10 s.
     const f = S.fig || tk;
     const pct = S.firstPos ? Math.max(0, Math.min(100, Math.round((100 * (S.firstPos - f.position)) / S.firstPos))) : 0;
     body = [
       h('div', { id: 'queue-live', 'aria-live': 'polite', 'aria-atomic': 'true' },
+        seatsBack(f.seats_back),
         h('p', { class: 'big' }, t('position'), ' ', h('strong', { testid: 'position' }, fmtNum(f.position))),
         h('p', null, t('eta'), ' ', h('span', { testid: 'eta' }, fmtEta(f.eta_seconds)))),
       h('label', { for: 'progress' }, t('progress')),
@@ -313,6 +342,7 @@ function queueSection(S) {
 function activeSections(S, A, low) {
   const tk = S.ticket;
   return [
+    seatsBack(S.seatsBack),
     tk.expires_at
       ? h('p', { class: `admission big${low ? ' warn' : ''}`, id: 'admission' },
         t('admission'), ' ',
@@ -592,26 +622,93 @@ function receiptSection(S) {
     h('p', null, h('a', { href: '/' }, t('otherConcerts'))));
 }
 
-function concertTitle(S, id) {
-  return S.concerts?.find((c) => c.concert_id === id)?.title
-    || (S.concert?.concert_id === id ? S.concert.title : t('concertN', { id }));
-}
-
+/** The buyer's tickets: each with its place, grade, price, status, QR code and "cancel". */
 function ticketsSection(S, A) {
-  const T = S.tickets;
+  const list = S.tickets;
   let body;
-  if (!T) body = h('p', null, t('loading'));
-  else if (!T.items.length) body = h('p', null, t('tickets.none'));
-  else {
-    body = h('ul', { class: 'tickets' }, T.items.map((it) => h('li', { key: `t${it.reservation_id}`, 'data-status': it.status },
-      h('strong', null, concertTitle(S, it.concert_id)),
-      h('span', null, t('withDate', { seat: seatText(it), date: fmtDate(it.starts_at) }), ' · ', fmtPoints(it.price)),
-      h('span', { class: `pill ${String(it.status).toLowerCase()}` }, tOr(`res.${it.status}`, it.status)))));
-  }
+  if (!list) body = h('p', null, t('loading'));
+  else if (!list.length) body = h('p', null, t('tickets.none'));
+  else body = h('ul', { class: 'tickets', id: 'ticket-list' }, list.map((tk) => ticketItem(S, A, tk)));
+  const done = S.cancelled;
   return h('section', { id: 'tickets', testid: 'my-tickets', class: 'card', 'aria-labelledby': 'tickets-h' },
     h('h2', { id: 'tickets-h', tabindex: '-1' }, t('tickets.h')),
+    h('p', {
+      id: 'cancel-result', role: 'status', class: 'ok', tabindex: '-1',
+      'data-refund': done?.refund, 'data-fee': done?.fee, 'data-balance': done?.balance,
+    }, done
+      ? t('cancel.done', { refund: fmtPoints(done.refund), fee: fmtPoints(done.fee), balance: fmtPoints(done.balance) })
+      : null),
+    S.qrFailed ? h('p', { class: 'warn' }, t('tk.qrFailed')) : null,
     body,
     h('div', { class: 'row' },
-      T?.next ? h('button', { type: 'button', class: 'secondary', onclick: A.moreTickets }, t('tickets.more')) : null,
-      h('button', { type: 'button', class: 'secondary', onclick: A.refreshTickets }, t('tickets.refresh'))));
+      h('button', { type: 'button', class: 'secondary', id: 'tickets-refresh', onclick: A.refreshTickets }, t('tickets.refresh'))));
+}
+
+function ticketItem(S, A, tk) {
+  const id = tk.ticket_id;
+  const st = String(tk.status).toLowerCase();
+  const fact = (name, label, value) => [h('dt', null, label), h('dd', { 'data-fact': name }, value)];
+  // The canvas once its modules are known (app.js draws them after the render).
+  const m = showsCode(tk) ? S.qr.get(tk.code) : null;
+  let code = null;
+  if (m) {
+    const size = (m.n + 2 * QR_QUIET) * QR_PX;
+    code = [
+      h('canvas', {
+        class: 'qr', width: size, height: size, role: 'img', 'data-ticket-code': id, 'data-modules': m.n,
+        'aria-label': t('tk.qr', { seat: seatText(tk) }),
+      }),
+      h('p', { class: 'help' }, t('tk.qrHelp')),
+    ];
+  } else if (showsCode(tk) && !S.qrFailed) {
+    code = h('p', { class: 'muted' }, t('tk.qrLoading'));
+  }
+  return h('li', { key: `tk-${id}`, class: `ticket ${st}`, 'data-ticket-id': id, 'data-status': tk.status },
+    h('h3', { id: `tk-h-${id}` }, tk.title),
+    h('p', { class: 'muted' }, fmtDate(tk.starts_at)),
+    h('dl', { class: 'facts' },
+      fact('section', t('tk.section'), tk.section),
+      fact('row', t('tk.row'), tk.row),
+      fact('number', t('tk.number'), String(tk.number)),
+      fact('grade', t('tk.grade'), tk.grade),
+      fact('price', t('tk.price'), fmtPoints(tk.price)),
+      fact('status', t('tk.status'), h('span', { class: `pill ${st}` }, tOr(`tk.${tk.status}`, tk.status)))),
+    code,
+    cancellable(tk)
+      ? [
+        h('p', { class: 'help', id: `tk-until-${id}` },
+          t('tk.cancelUntil', { time: fmtDate(tk.cancel_until), refund: fmtPoints(tk.refund_if_cancelled) })),
+        h('button', {
+          type: 'button', class: 'secondary', id: `cancel-${id}`, 'data-cancel-ticket': id, 'aria-haspopup': 'dialog',
+          'aria-describedby': `tk-h-${id} tk-until-${id}`, onclick: () => A.askCancel(id),
+        }, t('tk.cancel')),
+      ]
+      : null);
+}
+
+/** The confirmation of a cancellation: what is refunded, before anything is done. */
+function cancelDialog(S, A) {
+  const { ticket: tk, busy } = S.cancel;
+  const refund = tk.refund_if_cancelled;
+  const fee = tk.price - refund;
+  const row = (label, value, props) => [h('dt', null, label), h('dd', props, value)];
+  return h('dialog', {
+    id: 'cancel-dialog', class: 'dialog', 'aria-labelledby': 'cancel-h', 'aria-describedby': 'cancel-terms',
+    'data-ticket-id': tk.ticket_id, 'aria-busy': busy ? 'true' : null,
+  },
+  h('h2', { id: 'cancel-h' }, t('cancel.h')),
+  h('p', null, t('withDate', { seat: seatText(tk), date: fmtDate(tk.starts_at) }), ' · ', tk.title),
+  h('dl', { id: 'cancel-terms' },
+    row(t('cancel.price'), fmtPoints(tk.price)),
+    row(t('cancel.fee'), fmtPoints(fee), { id: 'cancel-fee', 'data-fee': fee }),
+    row(t('cancel.refund'), h('strong', null, fmtPoints(refund)), { id: 'cancel-refund', 'data-refund': refund })),
+  h('p', { class: 'note' }, t('cancel.note')),
+  h('div', { class: 'row' },
+    h('button', {
+      type: 'button', class: 'danger', id: 'cancel-confirm', 'aria-disabled': busy ? 'true' : null, onclick: A.confirmCancel,
+    }, busy ? t('cancel.busy') : t('cancel.confirm', { refund: fmtPoints(refund) })),
+    h('button', {
+      type: 'button', class: 'secondary', id: 'cancel-keep', autofocus: true,
+      'aria-disabled': busy ? 'true' : null, onclick: A.keepTicket,
+    }, t('cancel.keep'))));
 }

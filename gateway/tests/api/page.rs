@@ -43,7 +43,14 @@ async fn the_page_is_compressed_cached_and_self_contained() {
     let r = get("/", &[(IF_NONE_MATCH, &etag)]).await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
 
-    for file in ["app.js", "api.js", "views.js", "i18n.js", "app.css"] {
+    for file in [
+        "app.js",
+        "api.js",
+        "views.js",
+        "i18n.js",
+        "app.css",
+        "qrcode.js",
+    ] {
         let path = format!("/assets/{version}/{file}");
         let r = get(&path, &[(ACCEPT_ENCODING, "gzip")]).await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{file}");

@@ -3,18 +3,22 @@
 //! the position fall live, is admitted, holds a seat and watches its countdown, lets the
 //! hold expire and reads why, holds again, charges points, pays while booking is down
 //! (the page retries by itself) and when it is back, sees the receipt and "my tickets";
-//! a sold-out concert; the Korean page; a 375 px phone. In a hall of sections and grades:
-//! a pair of seats held and paid as one order, a seat taken by someone else under the
-//! buyer's hand, the ticket limit. Accessibility is checked in the same runs with axe-core
-//! (0 serious or critical violations), and screenshots are saved under
-//! `.run/screenshots/`.
+//! a sold-out concert without a waiting list; the Korean page; a 375 px phone. In a hall of
+//! sections and grades: a pair of seats held and paid as one order, a seat taken by
+//! someone else under the buyer's hand, the ticket limit. Tickets: the QR code the page
+//! draws is read back from its canvas and verified with the published keys; a ticket
+//! cancelled in the page for its price less the fee; a buyer waiting through a sell-out
+//! let in when another buyer's cancellation brings a seat back. Accessibility is checked
+//! in the same runs with axe-core (0 serious or critical violations), and screenshots are
+//! saved under `.run/screenshots/`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
-use serde_json::json;
+use serde_json::{json, Value};
+use shared::contract::tickets::Jwks;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use testkit::browser::{axe_source, Browser, Profile};
 use testkit::prelude::*;
@@ -254,7 +258,7 @@ async fn a_buyer_buys_a_ticket_with_the_browser_alone(opts: PgPoolOptions, c: Pg
         })
         .await;
     browser
-        .wait_for("[data-testid=my-tickets] li[data-status=CONFIRMED]", SOON)
+        .wait_for("[data-testid=my-tickets] li[data-status=VALID]", SOON)
         .await;
     accessible(&browser, "receipt").await;
     browser.screenshot(&shot("desktop-receipt.png")).await;
@@ -270,8 +274,9 @@ async fn sold_out_korean_and_a_phone(opts: PgPoolOptions, c: PgConnectOptions) {
     let Some(browser) = Browser::start_or_skip(Profile::phone("ko-KR")).await else {
         return;
     };
-    // A concert whose only seat is sold.
+    // A concert whose only seat is sold, in a room without a waiting list.
     let (sold, schedule) = stack.concert_with(1, 1_000).await;
+    stack.configure(sold, json!({"waitlist": false})).await;
     stack.charge(7, 5_000).await;
     let t = stack.join(0, sold, 7).await;
     let (_, held) = stack
@@ -321,7 +326,8 @@ async fn sold_out_korean_and_a_phone(opts: PgPoolOptions, c: PgConnectOptions) {
     accessible(&browser, "phone, Korean, waiting").await;
     browser.screenshot(&shot("phone-waiting-ko.png")).await;
 
-    // The sold-out concert: the page says it, in Korean, with a next step.
+    // The sold-out concert, whose room releases its line at the sell-out (no waiting
+    // list): the page says it is over, in Korean, with a next step.
     browser
         .goto(&format!("{}/concerts/{sold}", stack.url(1)))
         .await;
@@ -666,6 +672,407 @@ async fn the_ticket_limit_is_told_and_nothing_is_held(opts: PgPoolOptions, c: Pg
         ))
         .await;
     assert_eq!(other_tab, 1);
+    browser.quit().await;
+    stack.stop().await;
+}
+
+/// `user`'s tickets as booking lists them (newest first).
+async fn tickets_of(stack: &Stack, user: i64) -> Vec<Value> {
+    let (status, list) = stack.read(&format!("/v1/users/{user}/tickets"), None).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list["tickets"].as_array().unwrap().clone()
+}
+
+/// The admitted page holds the seat `seat` (CSS) and pays for it: the receipt shows
+/// `amount`.
+async fn hold_and_pay(browser: &Browser, seat: &str, amount: &str) {
+    press(browser, seat).await;
+    press(browser, "#hold-seats").await;
+    browser.wait_for("#order-countdown", SOON).await;
+    press(browser, "#pay-order").await;
+    browser
+        .wait_text("[data-testid=receipt]", SOON, |t| t.contains(amount))
+        .await;
+}
+
+/// What the page shows of ticket `id` under `fact` (`section`, `row`, `number`, `grade`,
+/// `price`, `status`).
+async fn ticket_fact(browser: &Browser, id: &str, fact: &str) -> String {
+    let css = format!("li[data-ticket-id='{id}'] [data-fact={fact}]");
+    let el = browser.wait_for(&css, SOON).await;
+    browser.text(&el).await.trim().to_owned()
+}
+
+/// The value of `name` (a number) on the element `css`, and the element's text.
+async fn figure(browser: &Browser, css: &str, name: &str) -> (i64, String) {
+    let el = browser.wait_for(css, SOON).await;
+    let value = browser.attr(&el, name).await.unwrap_or_default();
+    let value = value
+        .parse()
+        .unwrap_or_else(|_| panic!("{css} {name}={value:?}"));
+    (value, browser.text(&el).await)
+}
+
+/// A canvas of the page (`css`) as the PNG `toDataURL` makes of it: width, height and
+/// pixels as luminance (0 black, 255 white; transparency shows white).
+async fn canvas_luma(browser: &Browser, css: &str) -> (usize, usize, Vec<u8>) {
+    use base64::Engine;
+    let url = browser
+        .script(
+            "return document.querySelector(arguments[0]).toDataURL('image/png')",
+            json!([css]),
+        )
+        .await;
+    let url = url.as_str().unwrap_or_default();
+    let b64 = url
+        .strip_prefix("data:image/png;base64,")
+        .unwrap_or_else(|| panic!("not a PNG data URL: {url:.40}"));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .expect("base64");
+    png_luma(&bytes)
+}
+
+/// The text of the one QR code in a picture (as [`canvas_luma`] gives it), read the way a
+/// door's scanner reads it, and its error correction level as rqrr numbers it (the format
+/// information's two bits: 0 is M).
+fn scan_qr(width: usize, height: usize, luma: &[u8]) -> (String, u16) {
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| luma[y * width + x]);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the canvas");
+    let (meta, text) = grids[0].decode().expect("the QR code decodes");
+    (text, meta.ecc_level)
+}
+
+/// A PNG's width, height and pixels as luminance (0 black, 255 white; transparency shows
+/// white).
+fn png_luma(bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("a PNG of sane size")];
+    let frame = reader.next_frame(&mut pixels).expect("the PNG's pixels");
+    let (width, height) = (frame.width as usize, frame.height as usize);
+    let (line, samples) = (frame.line_size, frame.color_type.samples());
+    let luma = |px: &[u8]| -> u8 {
+        let v = |i: usize| u32::from(px[i]);
+        let (grey, alpha) = match samples {
+            1 => (v(0), 255),
+            2 => (v(0), v(1)),
+            3 => ((299 * v(0) + 587 * v(1) + 114 * v(2)) / 1000, 255),
+            4 => ((299 * v(0) + 587 * v(1) + 114 * v(2)) / 1000, v(3)),
+            n => panic!("{n} samples a pixel"),
+        };
+        u8::try_from((grey * alpha + 255 * (255 - alpha)) / 255).expect("at most 255")
+    };
+    let mut out = Vec::with_capacity(width * height);
+    for y in 0..height {
+        for x in 0..width {
+            let at = y * line + x * samples;
+            out.push(luma(&pixels[at..at + samples]));
+        }
+    }
+    (width, height, out)
+}
+
+/// A seat bought in the page is a ticket in "my tickets" with its section, row,
+/// seat, grade, price and status, and a QR code the page drew itself on a canvas (byte
+/// mode, error correction M, a quiet zone of 4 modules, 4 px a module). Read back from the
+/// canvas as a door's scanner would, the code is the ticket's, and it verifies with the
+/// keys the gateway publishes (`GET /v1/tickets/keys`) and names the ticket, the seat and
+/// the buyer.
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn a_ticket_bought_in_the_page_shows_a_qr_code_that_verifies_with_the_published_keys(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let stack = stack_holding(opts, c, 120).await;
+    let Some(browser) = Browser::start_or_skip(Profile::desktop("en-US")).await else {
+        return;
+    };
+    let (concert, schedule) = concert_in_hall(&stack, 4).await;
+    let (status, body) = stack.charge(42, 10_000).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Section B, row 1, seat 2 (seat number 10): grade R, 2,000 points.
+    admitted_in_page(&browser, &stack, concert, 42).await;
+    press(&browser, "[data-section=B]").await;
+    browser
+        .wait_for(
+            "[data-testid=seat-map] [data-seat='10'][data-status=AVAILABLE]",
+            SOON,
+        )
+        .await;
+    hold_and_pay(&browser, "[data-seat='10']", "2,000").await;
+
+    // "My tickets" follows the receipt: the ticket, as booking lists it.
+    let listed = tickets_of(&stack, 42).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let ticket = &listed[0];
+    let id = ticket["ticket_id"].as_str().unwrap();
+    browser
+        .wait_for(
+            &format!("[data-testid=my-tickets] li[data-ticket-id='{id}'][data-status=VALID]"),
+            SOON,
+        )
+        .await;
+    for (fact, shown) in [
+        ("section", "B"),
+        ("row", "1"),
+        ("number", "2"),
+        ("grade", "R"),
+        ("price", "2,000 P"),
+        ("status", "Valid"),
+    ] {
+        assert_eq!(ticket_fact(&browser, id, fact).await, shown, "{fact}");
+    }
+
+    // The canvas: 4 px a module, 4 modules of white around the code.
+    let canvas = format!("canvas[data-ticket-code='{id}']");
+    let el = browser.wait_for(&canvas, SOON).await;
+    let modules: usize = browser
+        .attr(&el, "data-modules")
+        .await
+        .and_then(|m| m.parse().ok())
+        .expect("the canvas says its module count");
+    let (width, height, luma) = canvas_luma(&browser, &canvas).await;
+    assert_eq!(width, height);
+    assert_eq!(width % (modules + 8), 0, "{width} px for {modules} modules");
+    let px = width / (modules + 8);
+    assert!(px >= 4, "{px} px a module");
+    let quiet = 4 * px;
+    let white = |x: usize, y: usize| luma[y * width + x] > 200;
+    assert!(
+        (0..width).all(|i| (0..quiet).all(|q| white(i, q)
+            && white(q, i)
+            && white(i, width - 1 - q)
+            && white(width - 1 - q, i))),
+        "a quiet zone of 4 modules"
+    );
+
+    // Read as a scanner reads it: the ticket's code, error correction M.
+    let (code, ecc_level) = scan_qr(width, height, &luma);
+    assert_eq!(code, ticket["code"].as_str().unwrap());
+    assert_eq!(ecc_level, 0, "error correction M");
+
+    // It verifies with the keys the gateway publishes, and names this ticket and buyer.
+    let (status, keys) = stack
+        .call(0, Method::GET, "/v1/tickets/keys", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{keys}");
+    let jwks: Jwks = serde_json::from_value(keys).expect("a JWKS");
+    let claims = booking::tickets::signing::verify_with(&code, |kid| {
+        jwks.keys
+            .iter()
+            .find(|k| k.kid == kid)
+            .and_then(booking::tickets::signing::jwk_key)
+    })
+    .expect("the code verifies with the published keys");
+    assert_eq!(claims.tid.to_string(), id);
+    assert_eq!((claims.sch, claims.seat), (schedule, 10));
+    assert_eq!(claims.sub, "42");
+    accessible(&browser, "my tickets").await;
+    browser
+        .script(
+            "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
+            json!([canvas]),
+        )
+        .await;
+    browser.screenshot(&shot("desktop-ticket-qr.png")).await;
+    browser.quit().await;
+    stack.stop().await;
+}
+
+/// A ticket of 1,999 points cancelled in the page, on a 375 px phone. Before
+/// anything is done the confirmation shows the fee (floor(10 %) = 199) and the refund
+/// (1,800 = price − fee); confirmed, the ticket shows CANCELLED and the new balance, grown
+/// by the refund, as booking has it: the refund made once, the seat for sale again.
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn a_ticket_cancelled_in_the_page_is_refunded_its_price_less_the_fee(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    const PRICE: i64 = 1_999;
+    let stack = stack_holding(opts, c, 120).await;
+    let Some(browser) = Browser::start_or_skip(Profile::phone("en-US")).await else {
+        return;
+    };
+    let (concert, schedule) = stack.concert_with(4, PRICE).await;
+    let (status, body) = stack.charge(42, 10_000).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    admitted_in_page(&browser, &stack, concert, 42).await;
+    hold_and_pay(&browser, FREE_SEAT, "1,999").await;
+    let paid = stack.balance(42).await;
+    assert_eq!(paid, 10_000 - PRICE);
+    let listed = tickets_of(&stack, 42).await;
+    let id = listed[0]["ticket_id"].as_str().unwrap().to_owned();
+
+    // The refund, before confirming.
+    press(&browser, &format!("[data-cancel-ticket='{id}']")).await;
+    browser.wait_for("#cancel-dialog[open]", SOON).await;
+    let (fee, fee_text) = figure(&browser, "#cancel-fee", "data-fee").await;
+    let (refund, refund_text) = figure(&browser, "#cancel-refund", "data-refund").await;
+    assert_eq!(fee, PRICE * 10 / 100);
+    assert_eq!(refund, PRICE - fee);
+    assert!(
+        fee_text.contains("199") && refund_text.contains("1,800"),
+        "{fee_text} / {refund_text}"
+    );
+    let confirm = browser.wait_for("#cancel-confirm", SOON).await;
+    assert!(browser.text(&confirm).await.contains("1,800"));
+    assert_eq!(
+        stack.balance(42).await,
+        paid,
+        "nothing done before confirming"
+    );
+    accessible(&browser, "phone, the cancellation to confirm").await;
+    browser.screenshot(&shot("phone-cancel-confirm.png")).await;
+
+    // Confirmed: CANCELLED, the new balance shown, the code gone.
+    press(&browser, "#cancel-confirm").await;
+    browser
+        .wait_for(
+            &format!("li[data-ticket-id='{id}'][data-status=CANCELLED]"),
+            SOON,
+        )
+        .await;
+    let result = browser
+        .wait_text("#cancel-result", SOON, |t| t.contains("1,800"))
+        .await;
+    let (shown, _) = figure(&browser, "#cancel-result", "data-balance").await;
+    assert_eq!(shown, paid + refund, "{result}");
+    assert_eq!(ticket_fact(&browser, &id, "status").await, "Cancelled");
+    assert!(browser.find("#cancel-dialog").await.is_none());
+    assert!(browser
+        .find(&format!("canvas[data-ticket-code='{id}']"))
+        .await
+        .is_none());
+    assert_no_sideways_scroll(&browser, "phone, a ticket cancelled").await;
+    accessible(&browser, "phone, a ticket cancelled").await;
+    browser
+        .screenshot(&shot("phone-ticket-cancelled.png"))
+        .await;
+
+    // As booking has it: refunded once, the seat for sale again.
+    assert_eq!(stack.balance(42).await, paid + refund);
+    let now = tickets_of(&stack, 42).await;
+    assert_eq!(now[0]["status"], "CANCELLED");
+    assert_eq!(now[0]["refund_if_cancelled"], Value::Null);
+    let stored = stack
+        .scalar(&format!(
+            "SELECT count(*) FROM reservations
+             WHERE id = '{id}' AND status = 'CANCELLED' AND refund = {refund} AND fee = {fee}"
+        ))
+        .await;
+    assert_eq!(stored, 1);
+    let refunds = stack
+        .scalar(
+            "SELECT COALESCE(sum(amount), 0)::BIGINT FROM point_history
+             WHERE user_id = 42 AND kind = 'REFUND'",
+        )
+        .await;
+    assert_eq!(refunds, refund, "refunded once");
+    let free = stack
+        .scalar(&format!(
+            "SELECT count(*) FROM seats WHERE schedule_id = {schedule} AND status = 'AVAILABLE'"
+        ))
+        .await;
+    assert_eq!(free, 4);
+    stack.audit().await;
+    browser.quit().await;
+    stack.stop().await;
+}
+
+/// The waiting list: a concert of one seat, sold. A buyer who joins then keeps a
+/// place and the page says so ("sold out — you keep your place (#1)"), not the end. The
+/// seat's buyer cancels: the page says a seat came back, the buyer is let in and holds it.
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn a_buyer_waiting_through_a_sell_out_gets_the_seat_another_buyer_cancels(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let stack = stack_holding(opts, c, 120).await;
+    let Some(browser) = Browser::start_or_skip(Profile::desktop("en-US")).await else {
+        return;
+    };
+    let (concert, schedule) = stack.concert_with(1, 1_000).await;
+    for user in [7, 42] {
+        let (status, body) = stack.charge(user, 5_000).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // Buyer 7 buys the only seat through the API.
+    let first = stack.join(0, concert, 7).await;
+    assert_eq!(first.state(), "active");
+    let (status, held) = stack.hold_at(0, &first.token, schedule, 1).await;
+    assert_eq!(status, StatusCode::CREATED, "{held}");
+    let held = held["reservation_id"].as_str().unwrap();
+    let (status, paid) = stack.pay_at(0, &first.token, &[held], None).await;
+    assert_eq!(status, StatusCode::CREATED, "{paid}");
+    poll_until(SOON, "the sell-out published", || async {
+        let (_, room) = stack.public_room(concert).await;
+        (room["sold_out"] == true).then_some(())
+    })
+    .await;
+
+    // Buyer 42 joins in the page: sold out, the place kept.
+    browser
+        .goto(&format!("{}/concerts/{concert}", stack.url(0)))
+        .await;
+    let input = browser.wait_for("[data-testid=user-id-input]", SOON).await;
+    browser.clear_and_type(&input, "42").await;
+    press(&browser, "[data-testid=join-button]").await;
+    wait_status(&browser, "waitlist").await;
+    let line = browser
+        .wait_text("[data-testid=waitlist]", SOON, |t| {
+            t.contains("you keep your place")
+        })
+        .await;
+    assert!(line.contains("(#1)"), "{line}");
+    assert!(browser
+        .find("[data-testid=error][data-code=SOLD_OUT]")
+        .await
+        .is_none());
+    accessible(&browser, "the waiting list").await;
+    browser.screenshot(&shot("desktop-waitlist.png")).await;
+
+    // Buyer 7 cancels (on booking, as the gateway passes it on): the seat comes back.
+    let id = tickets_of(&stack, 7).await[0]["ticket_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = stack
+        .post(&format!("/v1/tickets/{id}/cancel"))
+        .header("X-User-Id", "7")
+        .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+        .send()
+        .await
+        .unwrap();
+    let (status, cancelled) = json_of(response).await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+
+    // The page says so (while still waiting, or once let in: the line may move within a
+    // tick); buyer 42 is let in and holds the seat.
+    browser
+        .wait_text("[data-testid=seats-back][data-seats='1']", SOON, |t| {
+            t.contains("1 seat came back")
+        })
+        .await;
+    wait_status(&browser, "active").await;
+    browser
+        .screenshot(&shot("desktop-waitlist-admitted.png"))
+        .await;
+    press(&browser, "[data-testid=schedule-list] button").await;
+    press(&browser, FREE_SEAT).await;
+    press(&browser, "#hold-seats").await;
+    browser.wait_for("[data-testid=hold-countdown]", SOON).await;
+    let theirs = stack
+        .scalar(&format!(
+            "SELECT count(*) FROM reservations
+             WHERE user_id = 42 AND schedule_id = {schedule} AND seat_no = 1 AND status = 'HELD'"
+        ))
+        .await;
+    assert_eq!(theirs, 1);
+    stack.audit().await;
     browser.quit().await;
     stack.stop().await;
 }

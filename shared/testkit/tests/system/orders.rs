@@ -189,3 +189,71 @@ async fn a_stadium_schedule_answers_its_sections_and_its_whole_seat_list_gzipped
     assert_eq!(one["seats"].as_array().unwrap().len(), 1000);
     stack.stop().await;
 }
+
+/// `scripts/verify-ticket CODE JWKS`: the door's offline check.
+fn verify_ticket(code: &str, jwks: &std::path::Path) -> (bool, String) {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/verify-ticket");
+    let output = std::process::Command::new("bash")
+        .arg(script)
+        .arg(code)
+        .arg(jwks)
+        .output()
+        .expect("bash runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[sqlx::test(migrator = "booking::MIGRATOR")]
+async fn a_door_verifies_a_ticket_offline_with_the_published_keys(
+    opts: PgPoolOptions,
+    c: PgConnectOptions,
+) {
+    let stack = Stack::full(pool(opts, c).await, 1).await;
+    let (concert, schedule) = stack.concert_on_venue(&[("A", "VIP", &[5])], 700, 4).await;
+    let joined = stack.join(0, concert, 31).await;
+    stack.charge_at(0, 31, 10_000).await;
+    let (status, held) = stack.hold_at(0, &joined.token, schedule, 4).await;
+    assert_eq!(status, StatusCode::CREATED, "{held}");
+    let id = held["reservation_id"].as_str().unwrap();
+    let (status, paid) = stack.pay_at(0, &joined.token, &[id], None).await;
+    assert_eq!(status, StatusCode::CREATED, "{paid}");
+    let (status, list) = stack
+        .call(0, Method::GET, "/v1/users/31/tickets", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let code = list["tickets"][0]["code"].as_str().unwrap().to_owned();
+    let (status, jwks) = stack
+        .call(0, Method::GET, "/v1/tickets/keys", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let file = std::env::temp_dir().join(format!("jwks-{}.json", uuid::Uuid::now_v7()));
+    std::fs::write(&file, jwks.to_string()).unwrap();
+
+    let (ok, out) = verify_ticket(&code, &file);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!("ticket {id}")) && out.contains("seat 4") && out.contains("user 31"),
+        "{out}"
+    );
+    // One character changed in the claims, or another key set: refused.
+    let mut parts: Vec<String> = code.split('.').map(str::to_owned).collect();
+    let flipped = if parts[1].ends_with('A') { 'B' } else { 'A' };
+    parts[1].pop();
+    parts[1].push(flipped);
+    let (ok, out) = verify_ticket(&parts.join("."), &file);
+    assert!(!ok && out.starts_with("INVALID"), "{out}");
+    let other = booking::tickets::signing::TicketKeys::new(
+        "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=",
+        "dev-1",
+        "",
+    )
+    .unwrap();
+    std::fs::write(&file, serde_json::to_string(&other.jwks()).unwrap()).unwrap();
+    let (ok, out) = verify_ticket(&code, &file);
+    assert!(!ok && out.contains("does not verify"), "{out}");
+    std::fs::remove_file(&file).ok();
+    stack.stop().await;
+}
