@@ -33,7 +33,6 @@ use shared::contract::tickets::{
     TicketStatus, TicketView,
 };
 use shared::http::{Json, Path, CALLER};
-use shared::store::seats::HeldSeat;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -172,13 +171,9 @@ async fn cancel(
     tx.commit().await?;
     metrics::counter!("booking_tickets_cancelled_total", "by" => "buyer").increment(1);
     // The seat sells again at once: its `sold` marker goes (best effort; it expires).
-    let sold = [HeldSeat {
-        seat_no: ticket.seat_no,
-        reservation_id: Uuid::nil(),
-    }];
     if let Err(e) = state
         .store
-        .unmark_sold(ticket.concert_id, ticket.schedule_id, &sold)
+        .unmark_sold(ticket.concert_id, ticket.schedule_id, &[ticket.seat_no])
         .await
     {
         tracing::warn!(error = %e, %ticket_id, "could not clear the seat's sold marker");

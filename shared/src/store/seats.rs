@@ -155,13 +155,13 @@ impl Store {
         &self,
         concert_id: i64,
         schedule_id: i64,
-        seats: &[HeldSeat],
+        seat_nos: &[i32],
     ) -> Result<u64, StoreError> {
-        let keys: Vec<String> = seats
+        let keys: Vec<String> = seat_nos
             .iter()
-            .map(|s| self.keys.hold(concert_id, schedule_id, s.seat_no))
+            .map(|&seat_no| self.keys.hold(concert_id, schedule_id, seat_no))
             .collect();
-        let values = vec!["sold"; seats.len()];
+        let values = vec!["sold"; seat_nos.len()];
         let reply = self
             .eval("unmark_sold", &self.scripts.release_hold, &keys, values)
             .await?;
