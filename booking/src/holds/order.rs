@@ -271,21 +271,24 @@ impl Order<'_> {
     async fn check_limits(&self, conn: &mut sqlx::PgConnection, count: usize) -> ApiResult<()> {
         store::lock_user(conn, self.buyer.user_id).await?;
         let limit = self.info.max_tickets_per_user;
-        let (owned, cancelled) = store::tickets_of(
+        let counts = store::counts(
             conn,
             self.buyer.user_id,
             self.info.concert_id,
             self.schedule_id,
         )
         .await?;
-        if cancelled {
+        if counts.cancelled {
             return Err(ApiError::ScheduleClosed);
         }
-        if owned + count as i64 > i64::from(limit) {
-            return Err(ApiError::TicketLimit { limit, owned });
+        if counts.owned + count as i64 > i64::from(limit) {
+            return Err(ApiError::TicketLimit {
+                limit,
+                owned: counts.owned,
+            });
         }
         let max = self.state.settings.holds.max_per_user;
-        if store::live_holds(conn, self.buyer.user_id).await? + count as i64 > i64::from(max) {
+        if counts.holding + count as i64 > i64::from(max) {
             return Err(ApiError::HoldLimit(max));
         }
         Ok(())

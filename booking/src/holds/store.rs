@@ -27,30 +27,32 @@ pub async fn lock_user(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<i6
         .await
 }
 
-/// The buyer's holds that have not run out (every concert).
-pub async fn live_holds(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM reservations
-         WHERE user_id = $1 AND status = 'HELD' AND NOT hold_expired(status, held_until)",
-    )
-    .bind(user_id)
-    .fetch_one(conn)
-    .await
+/// What an order's limits count, in one round trip.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Counts {
+    /// Seats the buyer holds now or bought (and not cancelled) for the concert: what the
+    /// ticket limit counts.
+    pub owned: i64,
+    /// Seats the buyer holds now, every concert: what the hold limit counts.
+    pub holding: i64,
+    /// The schedule's show was cancelled (it sells nothing).
+    pub cancelled: bool,
 }
 
-/// Seats the buyer holds now or bought (and not cancelled) for the concert — what the
-/// ticket limit counts — and whether the schedule's show was cancelled (it sells nothing).
-pub async fn tickets_of(
+pub async fn counts(
     conn: &mut PgConnection,
     user_id: i64,
     concert_id: i64,
     schedule_id: i64,
-) -> sqlx::Result<(i64, bool)> {
+) -> sqlx::Result<Counts> {
     sqlx::query_as(
-        "SELECT (SELECT count(*) FROM reservations
-                  WHERE user_id = $1 AND concert_id = $2 AND status IN ('HELD', 'CONFIRMED')
-                    AND NOT hold_expired(status, held_until)),
-                COALESCE((SELECT cancelled_at IS NOT NULL FROM schedules WHERE id = $3), false)",
+        "SELECT count(*) FILTER (WHERE concert_id = $2) AS owned,
+                count(*) FILTER (WHERE status = 'HELD') AS holding,
+                COALESCE((SELECT cancelled_at IS NOT NULL FROM schedules WHERE id = $3), false)
+                  AS cancelled
+           FROM reservations
+          WHERE user_id = $1 AND status IN ('HELD', 'CONFIRMED')
+            AND NOT hold_expired(status, held_until)",
     )
     .bind(user_id)
     .bind(concert_id)
