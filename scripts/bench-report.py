@@ -370,6 +370,51 @@ for m in ("poll", "sse"):
                      f"{f1(w.get('requests_per_buyer_minute'))} requests per buyer per minute of waiting "
                      f"({w.get('wait_requests')} over {f1(w.get('wait_minutes'))} buyer-minutes; {w.get('paid')} paid)",
                      "", "", "", ""))
+# tickets-bench: "checkin storm: k v k v ...", "show cancelled: ...", "waitlist drill: ...".
+def tickets_line(prefix):
+    for line in read_lines("tickets.txt"):
+        if line.startswith(prefix + ":"):
+            words = line[len(prefix) + 1:].split()
+            return dict(zip(words[::2], words[1::2]))
+    return None
+
+
+checkin = tickets_line("checkin storm")
+show = tickets_line("show cancelled")
+waitlist = tickets_line("waitlist drill")
+pg_mean = None
+if pg_tps is not None:
+    pg_mean = pg_tps if pg_tps_after is None else (pg_tps + pg_tps_after) / 2
+if checkin:
+    scans_per_s = num(checkin.get("scans_per_s"))
+    rows.append((
+        f"check-in storm: {int(num(checkin.get('doors')) or 0)} doors, {int(num(checkin.get('tickets')) or 0):,} tickets, "
+        f"10 % scanned twice at the same moment (`POST /admin/checkins`)",
+        f"{f0(scans_per_s)} scans/s ({int(num(checkin.get('scans')) or 0):,} scans in {checkin.get('seconds')} s), "
+        f"p50 {checkin.get('p50_ms')} ms, p99 {checkin.get('p99_ms')} ms; first {checkin.get('first')}, "
+        f"already checked in {checkin.get('again')}, other {checkin.get('other')}, checked in in PostgreSQL {checkin.get('checked_in')}",
+        "pgbench (mean)", "-" if scans_per_s is None or not pg_mean else f"{100 * scans_per_s / pg_mean:.1f}%",
+        "each ticket in once, every second scan 409", ok(checkin.get("exactly_once") == "yes"),
+    ))
+else:
+    rows.append(("check-in storm (tickets-bench)", "no figure (see tickets.txt)", "", "", "", ""))
+if show:
+    refunds_per_s = num(show.get("refunds_per_s"))
+    rows.append((
+        f"a show of {int(num(show.get('tickets')) or 0):,} tickets cancelled (`POST /admin/schedules/{{id}}/cancel`, refunds in the background)",
+        f"all refunded in {show.get('seconds')} s ({f0(refunds_per_s)} refunds/s; {show.get('refunded')} refunded, {show.get('refund_rows')} REFUND rows)",
+        "payments (tps)", "-" if refunds_per_s is None or not pay_tps else f"{refunds_per_s / pay_tps:.1f}×",
+        "every ticket refunded once", ok(show.get("once") == "yes"),
+    ))
+if waitlist:
+    rows.append((
+        f"waitlist drill: sold out, {waitlist.get('waiting')} waiting (told `sold_out`, first at position {waitlist.get('first_position')}), "
+        f"{waitlist.get('seats')} tickets cancelled at once",
+        f"{waitlist.get('seats')} waiting buyers admitted {waitlist.get('admitted_seconds')} s after the first cancellation "
+        f"(the cancellations took {waitlist.get('cancel_seconds')} s); in line order, nobody behind them: {waitlist.get('in_line_order')}",
+        "", "", "admitted in line order, one per seat", ok(waitlist.get("in_line_order") == "yes"),
+    ))
+
 for line in draws:
     # "draw N entries: ..." as draw-bench prints it.
     head, _, rest = line.partition(": ")

@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(buyer)
         .merge(crate::admin::router())
         .merge(crate::venues::router())
+        .merge(crate::tickets::admin_router())
         .merge(probes::router())
         .merge(shared::docs::router(crate::docs::openapi()))
         .with_state(state);

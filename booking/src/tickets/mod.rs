@@ -39,11 +39,17 @@ use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{self, Begin, IdempotencyKey};
 use crate::state::AppState;
 
+/// The buyer routes (they answer the gateway only).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/users/{user_id}/tickets", get(list))
         .route("/v1/tickets/keys", get(keys))
         .route("/v1/tickets/{ticket_id}/cancel", post(cancel))
+}
+
+/// The doors' and operators' routes.
+pub fn admin_router() -> Router<AppState> {
+    Router::new()
         .route("/admin/checkins", post(check_in))
         .route("/admin/schedules/{schedule_id}", get(show_schedule))
         .route("/admin/schedules/{schedule_id}/cancel", post(cancel_show))

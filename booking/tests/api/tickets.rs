@@ -185,6 +185,22 @@ async fn codes_verify_with_the_jwks_and_a_door_checks_a_ticket_in_once(
         let answer = check_in(&app, bad, door).await;
         assert_problem_body(answer, StatusCode::BAD_REQUEST, "INVALID_TICKET");
     }
+    // The doors and operators reach booking directly: no internal token needed there.
+    let direct = reqwest::Client::new()
+        .post(format!("{}/admin/checkins", app.booking_url()))
+        .bearer_auth(door)
+        .json(&json!({"code": "garbage"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(direct, StatusCode::BAD_REQUEST, "INVALID_TICKET").await;
+    let direct = reqwest::Client::new()
+        .get(format!("{}/admin/schedules/{schedule}", app.booking_url()))
+        .bearer_auth(admin())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.status(), StatusCode::OK);
     let answer = app
         .post_json(
             "/admin/checkins",
