@@ -30,7 +30,7 @@ pub use code::Code;
 mod tests {
     use utoipa::PartialSchema;
 
-    use super::status::{PointKind, ReservationStatus, SeatStatus};
+    use super::status::{PointKind, ReservationStatus, SeatStatus, TicketStatus};
 
     fn enum_values(schema: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>) -> Vec<String> {
         serde_json::to_value(schema).unwrap()["enum"]
@@ -53,15 +53,27 @@ mod tests {
         );
         assert_eq!(
             enum_values(ReservationStatus::schema()),
-            ["HELD", "CONFIRMED", "EXPIRED", "RELEASED"]
+            ["HELD", "CONFIRMED", "EXPIRED", "RELEASED", "CANCELLED"]
         );
         for r in [
             ReservationStatus::Held,
             ReservationStatus::Confirmed,
             ReservationStatus::Expired,
             ReservationStatus::Released,
+            ReservationStatus::Cancelled,
         ] {
             assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+        assert_eq!(
+            enum_values(TicketStatus::schema()),
+            ["VALID", "CHECKED_IN", "CANCELLED"]
+        );
+        for t in [
+            TicketStatus::Valid,
+            TicketStatus::CheckedIn,
+            TicketStatus::Cancelled,
+        ] {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
         }
         assert_eq!(
             enum_values(PointKind::schema()),
