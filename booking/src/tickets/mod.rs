@@ -29,8 +29,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use shared::contract::tickets::{
-    Cancelled, Checkin, CheckinRequest, Jwks, ScheduleAdmin, TicketClaims, TicketList,
-    TicketStatus, TicketView,
+    Cancelled, Checkin, CheckinRequest, Jwks, OwnedTicket, PaidTicketStatus, ScheduleAdmin,
+    TicketClaims, TicketList,
 };
 use shared::http::{Json, Path, CALLER};
 use uuid::Uuid;
@@ -61,7 +61,7 @@ const LIST_LIMIT: i64 = 200;
 impl store::TicketRow {
     /// The ticket as its buyer sees it, code signed now (Ed25519 is deterministic: the same
     /// ticket always has the same code under the same key).
-    fn view(self, state: &AppState) -> TicketView {
+    fn view(self, state: &AppState) -> OwnedTicket {
         let claims = TicketClaims {
             tid: self.ticket_id,
             sch: self.schedule_id,
@@ -69,11 +69,11 @@ impl store::TicketRow {
             sub: self.user_id.to_string(),
             iat: self.paid_at.timestamp(),
         };
-        let refund_if_cancelled = (self.status == TicketStatus::Valid
+        let refund_if_cancelled = (self.status == PaidTicketStatus::Valid
             && !self.show_cancelled
             && chrono::Utc::now() < self.cancel_until)
             .then(|| self.price - fee(state, self.price));
-        TicketView {
+        OwnedTicket {
             ticket_id: self.ticket_id,
             concert_id: self.concert_id,
             title: self.title,
@@ -152,9 +152,9 @@ async fn cancel(
         .filter(|t| t.user_id == user_id)
         .ok_or(ApiError::TicketNotFound)?;
     match ticket.status {
-        TicketStatus::Cancelled => return Err(ApiError::TicketCancelled),
-        TicketStatus::CheckedIn => return Err(ApiError::AlreadyCheckedIn(None)),
-        TicketStatus::Valid => {}
+        PaidTicketStatus::Cancelled => return Err(ApiError::TicketCancelled),
+        PaidTicketStatus::CheckedIn => return Err(ApiError::AlreadyCheckedIn(None)),
+        PaidTicketStatus::Valid => {}
     }
     if ticket.show_cancelled || chrono::Utc::now() >= ticket.cancel_until {
         return Err(ApiError::CancelClosed(ticket.cancel_until));
@@ -254,7 +254,7 @@ async fn check_in(
     });
     let outcome = match ticket.map(|t| t.status) {
         None => ApiError::TicketNotFound,
-        Some(TicketStatus::Cancelled) => ApiError::TicketCancelled,
+        Some(PaidTicketStatus::Cancelled) => ApiError::TicketCancelled,
         Some(_) => ApiError::AlreadyCheckedIn(store::checked_in_at(&mut conn, claims.tid).await?),
     };
     let label = match outcome {

@@ -2,7 +2,7 @@
 //! and its refunds. Lock order as everywhere: users → seats → reservations.
 
 use chrono::{DateTime, Utc};
-use shared::contract::tickets::{Checkin, ScheduleAdmin, TicketStatus};
+use shared::contract::tickets::{Checkin, PaidTicketStatus, ScheduleAdmin};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ pub struct TicketRow {
     pub number: i32,
     pub grade: String,
     pub price: i64,
-    pub status: TicketStatus,
+    pub status: PaidTicketStatus,
     pub paid_at: DateTime<Utc>,
     pub cancel_until: DateTime<Utc>,
     pub show_cancelled: bool,

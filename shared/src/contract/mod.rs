@@ -30,7 +30,7 @@ pub use code::Code;
 mod tests {
     use utoipa::PartialSchema;
 
-    use super::status::{PointKind, ReservationStatus, SeatStatus, TicketStatus};
+    use super::status::{PaidTicketStatus, PointKind, ReservationStatus, SeatStatus};
 
     fn enum_values(schema: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>) -> Vec<String> {
         serde_json::to_value(schema).unwrap()["enum"]
@@ -65,13 +65,13 @@ mod tests {
             assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
         }
         assert_eq!(
-            enum_values(TicketStatus::schema()),
+            enum_values(PaidTicketStatus::schema()),
             ["VALID", "CHECKED_IN", "CANCELLED"]
         );
         for t in [
-            TicketStatus::Valid,
-            TicketStatus::CheckedIn,
-            TicketStatus::Cancelled,
+            PaidTicketStatus::Valid,
+            PaidTicketStatus::CheckedIn,
+            PaidTicketStatus::Cancelled,
         ] {
             assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
         }

@@ -51,8 +51,8 @@ status_enums! {
         Cancelled = "CANCELLED",
     }
 
-    /// A ticket's state (a paid seat).
-    pub enum TicketStatus {
+    /// A ticket's state (a paid seat; not a queue ticket's `TicketStatus`).
+    pub enum PaidTicketStatus {
         /// Good for the door.
         Valid = "VALID",
         /// Scanned at the door (once).

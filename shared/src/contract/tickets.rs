@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-pub use super::status::TicketStatus;
+pub use super::status::PaidTicketStatus;
 
 /// A buyer's ticket (`GET /v1/users/{user_id}/tickets`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct TicketView {
+pub struct OwnedTicket {
     /// The paid reservation's id.
     pub ticket_id: Uuid,
     pub concert_id: i64,
@@ -24,7 +24,7 @@ pub struct TicketView {
     pub grade: String,
     /// Points paid.
     pub price: i64,
-    pub status: TicketStatus,
+    pub status: PaidTicketStatus,
     /// The door's code: a JWS compact serialisation signed with EdDSA (Ed25519), header
     /// `kid`, claims `tid` (ticket id), `sch` (schedule), `seat` (seat_no), `sub` (user id),
     /// `iat`. Verifiable offline with `GET /v1/tickets/keys`.
@@ -40,7 +40,7 @@ pub struct TicketView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TicketList {
     pub user_id: i64,
-    pub tickets: Vec<TicketView>,
+    pub tickets: Vec<OwnedTicket>,
 }
 
 /// The claims of a ticket's code.
