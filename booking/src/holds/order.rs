@@ -97,18 +97,7 @@ impl Order<'_> {
                 reservation_id: if single { order_id } else { Uuid::now_v7() },
             })
             .collect();
-        match self
-            .state
-            .store
-            .lock_seats(
-                self.info.concert_id,
-                self.schedule_id,
-                &seats,
-                self.buyer.user_id,
-                self.state.settings.holds.ttl_secs,
-            )
-            .await?
-        {
+        match self.lock(&seats).await? {
             SeatLock::Won => {}
             SeatLock::Taken(taken) if taken.iter().all(|(_, k)| k.held_by(self.buyer.user_id)) => {
                 return self.own_order(seat_nos, single).await;
@@ -207,18 +196,7 @@ impl Order<'_> {
                     reservation_id: *id,
                 })
                 .collect();
-            match self
-                .state
-                .store
-                .lock_seats(
-                    self.info.concert_id,
-                    self.schedule_id,
-                    &seats,
-                    self.buyer.user_id,
-                    self.state.settings.holds.ttl_secs,
-                )
-                .await?
-            {
+            match self.lock(&seats).await? {
                 SeatLock::Won => {}
                 SeatLock::Taken(taken) => {
                     excluded.extend(taken.iter().map(|(n, _)| *n));
@@ -348,6 +326,21 @@ impl Order<'_> {
             self.schedule_id,
             single,
         )))
+    }
+
+    /// The Redis gate: every seat's key for this order, or none.
+    async fn lock(&self, seats: &[HeldSeat]) -> ApiResult<SeatLock> {
+        Ok(self
+            .state
+            .store
+            .lock_seats(
+                self.info.concert_id,
+                self.schedule_id,
+                seats,
+                self.buyer.user_id,
+                self.state.settings.holds.ttl_secs,
+            )
+            .await?)
     }
 
     async fn unlock(&self, seats: &[HeldSeat]) {
