@@ -203,37 +203,11 @@ impl Order<'_> {
                     continue;
                 }
             }
-            let order_id = Uuid::now_v7();
-            let written = async {
-                let held_until = store::insert_order(
-                    &mut tx,
-                    &NewOrder {
-                        order_id,
-                        user_id: self.buyer.user_id,
-                        concert_id: self.info.concert_id,
-                        schedule_id: self.schedule_id,
-                        seats: &picked,
-                    },
-                    self.state.settings.holds.ttl_secs,
-                )
-                .await?;
-                tx.commit().await?;
-                Ok::<_, ApiError>(held_until)
+            let written = self.commit(tx, Uuid::now_v7(), &picked, false).await;
+            if written.is_err() {
+                self.unlock(&seats).await;
             }
-            .await;
-            return match written {
-                Ok(held_until) => Ok(Held::New(new_view(
-                    order_id,
-                    &picked,
-                    held_until,
-                    self.schedule_id,
-                    false,
-                ))),
-                Err(e) => {
-                    self.unlock(&seats).await;
-                    Err(e)
-                }
-            };
+            return written;
         }
         Err(ApiError::Problem(
             shared::Problem::new(
@@ -306,6 +280,17 @@ impl Order<'_> {
             .zip(seats)
             .map(|(l, s)| (l, s.reservation_id))
             .collect();
+        self.commit(tx, order_id, &picked, single).await
+    }
+
+    /// Writes the order's seats and reservations in `tx`, commits, and answers with it.
+    async fn commit(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+        order_id: Uuid,
+        picked: &[(Locked, Uuid)],
+        single: bool,
+    ) -> ApiResult<Held> {
         let held_until = store::insert_order(
             &mut tx,
             &NewOrder {
@@ -313,7 +298,7 @@ impl Order<'_> {
                 user_id: self.buyer.user_id,
                 concert_id: self.info.concert_id,
                 schedule_id: self.schedule_id,
-                seats: &picked,
+                seats: picked,
             },
             self.state.settings.holds.ttl_secs,
         )
@@ -321,7 +306,7 @@ impl Order<'_> {
         tx.commit().await?;
         Ok(Held::New(new_view(
             order_id,
-            &picked,
+            picked,
             held_until,
             self.schedule_id,
             single,
